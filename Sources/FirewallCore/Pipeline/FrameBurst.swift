@@ -1,0 +1,47 @@
+/// A burst of frames and the verdicts the pipeline fills for them.
+///
+/// Plain pointers, allocated once by the owner (a worker, a replay loop) and reused for every
+/// burst: the fast path neither allocates nor touches a reference count. The struct itself is
+/// a bundle of pointers, so passing it by value costs nothing.
+public struct FrameBurst {
+    public let capacity: Int
+    /// How many of the slots below hold a frame in this burst.
+    public var count: Int
+    /// Start of each frame's bytes (the first byte of its link-layer header).
+    public let frames: UnsafeMutablePointer<UnsafeRawPointer?>
+    /// Length of each frame in bytes.
+    public let lengths: UnsafeMutablePointer<Int32>
+    /// Arrival time of each frame in nanoseconds (any epoch, monotonic per port). Connection
+    /// tracking reads time only from here, so a replay is deterministic.
+    public let timestamps: UnsafeMutablePointer<UInt64>
+    /// Filled by `Pipeline.process`: one verdict per frame.
+    public let verdicts: UnsafeMutablePointer<Verdict>
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a burst holds at least one frame")
+        self.capacity = capacity
+        self.count = 0
+        frames = .allocate(capacity: capacity)
+        frames.initialize(repeating: nil, count: capacity)
+        lengths = .allocate(capacity: capacity)
+        lengths.initialize(repeating: 0, count: capacity)
+        timestamps = .allocate(capacity: capacity)
+        timestamps.initialize(repeating: 0, count: capacity)
+        verdicts = .allocate(capacity: capacity)
+        verdicts.initialize(repeating: Verdict(), count: capacity)
+    }
+
+    /// Frees the arrays; the burst must not be used afterwards.
+    public func deallocate() {
+        frames.deallocate()
+        lengths.deallocate()
+        timestamps.deallocate()
+        verdicts.deallocate()
+    }
+
+    /// The bytes of frame `i`.
+    @inlinable
+    public func frame(_ i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: frames[i], count: Int(lengths[i]))
+    }
+}
