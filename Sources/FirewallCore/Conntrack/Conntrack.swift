@@ -1,0 +1,159 @@
+/// Connection tracking for one worker: decides the `ConnState` of each packet from its flow, moves
+/// the flow's state machine on, and creates flows for accepted new connections. Time comes only
+/// from packet timestamps (nanoseconds), so a replay gives the same answers every time.
+public final class Conntrack {
+    public let settings: ConntrackSettings
+    public let table: FlowTable
+    @usableFromInline let ns: UInt64 = 1_000_000_000
+    @usableFromInline let tcpTimeouts: [UInt64]
+    @usableFromInline let udpTimeout: UInt64, udpStreamTimeout: UInt64, icmpTimeout: UInt64, genericTimeout: UInt64
+
+    /// Flows created, evicted by early drop, refused because the table was full, expired.
+    public private(set) var created: UInt64 = 0
+    public private(set) var earlyDropped: UInt64 = 0
+    public private(set) var refused: UInt64 = 0
+    public private(set) var expired: UInt64 = 0
+
+    public init(settings: ConntrackSettings) {
+        self.settings = settings
+        table = FlowTable(maxFlows: settings.maxFlows)
+        let t = settings.timeouts
+        tcpTimeouts = TCPState.allCases.map { t.tcp($0) * 1_000_000_000 }
+        udpTimeout = t.udp * 1_000_000_000
+        udpStreamTimeout = t.udpStream * 1_000_000_000
+        icmpTimeout = t.icmp * 1_000_000_000
+        genericTimeout = t.generic * 1_000_000_000
+    }
+
+    public var count: Int { table.count }
+
+    /// The result of looking a packet up.
+    public struct Observation {
+        public var state: ConnState
+        /// The flow's slot, or -1 when the packet has no flow (yet).
+        public var slot: Int
+        /// Whether a flow may be created for this packet if the policy accepts it.
+        public var trackable: Bool
+    }
+
+    /// Finds the packet's flow and advances it. Does not create flows: that waits for the
+    /// policy's verdict (`confirm`), as nf_conntrack confirms only accepted connections.
+    @inline(__always)
+    public func observe(_ m: PacketMeta, now: UInt64) -> Observation {
+        if m.hasICMP && ICMPKind.isError(type: m.icmpType, v6: m.isV6) {
+            guard m.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
+            let k = FlowKey(src: m.innerSrc, dst: m.innerDst, sport: m.innerSport, dport: m.innerDport, proto: m.innerProto, v6: m.isV6)
+            let slot = live(k, now: now)
+            return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
+        }
+        let k = FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
+        let slot = live(k, now: now)
+        if slot < 0 { return Observation(state: stateWithoutFlow(m), slot: -1, trackable: isTrackable(m)) }
+
+        let fromOrigin = k.fromA == (table[slot].flags & FlowEntry.originIsA != 0)
+        if m.proto == IPProto.tcp && m.hasL4 {
+            let seg = TCPStateMachine.segment(flags: m.tcpFlags)
+            let old = table[slot].tcpState
+            switch TCPStateMachine.next(old, seg, fromOriginator: fromOrigin) {
+            case .invalid:
+                return Observation(state: .invalid, slot: slot, trackable: false)
+            case .ignore:
+                break
+            case .move(let s):
+                if s == .synSent && (old == .timeWait || old == .close) {
+                    // A new SYN reopens a closing connection: it starts over, unanswered.
+                    table[slot].flags &= ~(FlowEntry.seenReply | FlowEntry.assured)
+                }
+                table[slot].tcpState = s
+                table[slot].expires = now &+ tcpTimeouts[Int(s.rawValue)]
+                if s == .established { table[slot].flags |= FlowEntry.assured }
+                if !fromOrigin { table[slot].flags |= FlowEntry.seenReply }
+            }
+        } else {
+            if !fromOrigin { table[slot].flags |= FlowEntry.seenReply | FlowEntry.assured }
+            let replied = table[slot].flags & FlowEntry.seenReply != 0
+            table[slot].expires = now &+ timeout(proto: m.proto, replied: replied)
+        }
+        let replied = table[slot].flags & FlowEntry.seenReply != 0
+        return Observation(state: fromOrigin && !replied ? .new : .established, slot: slot, trackable: false)
+    }
+
+    /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
+    /// refused it (`.conntrackFull`), `.none` otherwise.
+    @inline(__always)
+    public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason {
+        let k = FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
+        if table.count >= table.maxFlows {
+            guard table.evictEmbryonic(near: k.hash, now: now, scan: settings.earlyDropScan) else {
+                refused &+= 1
+                return .conntrackFull
+            }
+            earlyDropped &+= 1
+        }
+        var tcp = TCPState.none
+        var expires: UInt64
+        if m.proto == IPProto.tcp {
+            // A SYN opens in syn_sent; a loosely picked-up segment is taken as established.
+            tcp = m.tcpFlags & TCPFlag.syn != 0 ? .synSent : .established
+            expires = now &+ tcpTimeouts[Int(tcp.rawValue)]
+        } else {
+            expires = now &+ timeout(proto: m.proto, replied: false)
+        }
+        _ = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
+        created &+= 1
+        return .none
+    }
+
+    /// Expires up to `budget` slots' worth of old flows; called once per burst.
+    @inline(__always)
+    public func sweep(now: UInt64, budget: Int) {
+        expired &+= UInt64(table.sweep(now: now, budget: budget))
+    }
+
+    // MARK: - Helpers
+
+    /// Slot of the key's flow if it exists and has not expired (an expired one is removed).
+    @inline(__always)
+    func live(_ k: FlowKey, now: UInt64) -> Int {
+        let slot = table.find(k)
+        if slot >= 0 && table[slot].expires <= now {
+            table.remove(slot)
+            expired &+= 1
+            return -1
+        }
+        return slot
+    }
+
+    @inline(__always)
+    func stateWithoutFlow(_ m: PacketMeta) -> ConnState {
+        if m.proto == IPProto.tcp {
+            guard m.hasL4 else { return .invalid }
+            let f = m.tcpFlags
+            if f & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst | TCPFlag.fin) == TCPFlag.syn { return .new }
+            return settings.tcpLoose && f & (TCPFlag.rst | TCPFlag.syn) == 0 ? .new : .invalid
+        }
+        if m.hasICMP && ICMPKind.isEcho(type: m.icmpType, v6: m.isV6) {
+            // An echo reply with no request on record answers nothing we saw.
+            return ICMPKind.isEchoRequest(type: m.icmpType, v6: m.isV6) ? .new : .invalid
+        }
+        return .new
+    }
+
+    /// Packets that open a flow when accepted: everything but ICMP other than echo requests
+    /// (neighbour discovery and the like are classified as new but leave no state behind).
+    @inline(__always)
+    func isTrackable(_ m: PacketMeta) -> Bool {
+        if m.hasICMP { return ICMPKind.isEchoRequest(type: m.icmpType, v6: m.isV6) }
+        if m.proto == IPProto.tcp { return m.hasL4 }
+        return true
+    }
+
+    @inline(__always)
+    func timeout(proto: UInt8, replied: Bool) -> UInt64 {
+        switch proto {
+        case IPProto.udp: return replied ? udpStreamTimeout : udpTimeout
+        case IPProto.icmp, IPProto.icmpv6: return icmpTimeout
+        default: return genericTimeout
+        }
+    }
+}

@@ -1,0 +1,177 @@
+/// One tracked connection. Both directions share it: the key is normalised so that endpoint `a`
+/// sorts before endpoint `b`, and `originIsA` remembers which side opened the connection.
+public struct FlowEntry {
+    public var a: IPAddress
+    public var b: IPAddress
+    public var portA: UInt16
+    public var portB: UInt16
+    public var proto: UInt8
+    public var flags: UInt8
+    public var tcpState: TCPState
+    public var isV6: Bool
+    /// Absolute expiry in nanoseconds of packet time.
+    public var expires: UInt64
+    public var hash: UInt32
+    /// Rule that accepted the first packet (or `Verdict.byDefault`).
+    public var rule: Int32
+
+    public static let occupied: UInt8 = 1
+    public static let originIsA: UInt8 = 2
+    public static let seenReply: UInt8 = 4
+    /// Completed its handshake (TCP established, or a reply seen): early drop spares it.
+    public static let assured: UInt8 = 8
+
+    @inline(__always) var isOccupied: Bool { flags & FlowEntry.occupied != 0 }
+}
+
+/// A flow's identity as looked up: the normalised endpoints and which one sent this packet.
+public struct FlowKey: Equatable {
+    public var a: IPAddress, b: IPAddress
+    public var portA: UInt16, portB: UInt16
+    public var proto: UInt8
+    public var isV6: Bool
+    /// True when the packet travels from endpoint `a` to endpoint `b`.
+    public var fromA: Bool
+    public var hash: UInt32
+
+    @inline(__always)
+    public init(src: IPAddress, dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool) {
+        fromA = src < dst || (src == dst && sport <= dport)
+        if fromA { a = src; b = dst; portA = sport; portB = dport } else { a = dst; b = src; portA = dport; portB = sport }
+        self.proto = proto; isV6 = v6
+        // Multiply-xorshift mixing of all key words: cheap, and spreads the low bits we index by.
+        var h = a.hi &* 0x9E37_79B9_7F4A_7C15 ^ a.lo
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9 ^ b.hi
+        h = (h ^ (h >> 31)) &* 0x94D0_49BB_1331_11EB ^ b.lo
+        h = (h ^ (h >> 29)) &* 0x9E37_79B9_7F4A_7C15 ^ (UInt64(portA) << 32 | UInt64(portB) << 16 | UInt64(proto) << 1 | (v6 ? 1 : 0))
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        hash = UInt32(truncatingIfNeeded: h ^ (h >> 32))
+    }
+
+    @inline(__always)
+    func same(_ e: FlowEntry) -> Bool {
+        e.hash == hash && e.a == a && e.b == b && e.portA == portA && e.portB == portB && e.proto == proto && e.isV6 == isV6
+    }
+}
+
+/// An open-addressing hash table of flows in one preallocated region: linear probing, at most
+/// half full, backward-shift deletion (no tombstones), so lookups stay short and memory is fixed.
+public final class FlowTable {
+    public let maxFlows: Int
+    public let capacity: Int
+    @usableFromInline let mask: Int
+    @usableFromInline let slots: UnsafeMutablePointer<FlowEntry>
+    public private(set) var count = 0
+    /// Where the incremental expiry sweep continues.
+    @usableFromInline var sweepCursor = 0
+
+    public init(maxFlows: Int) {
+        self.maxFlows = max(1, maxFlows)
+        var cap = 64
+        while cap < self.maxFlows * 2 { cap <<= 1 }
+        capacity = cap
+        mask = cap - 1
+        slots = .allocate(capacity: cap)
+        let empty = FlowEntry(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
+                              isV6: false, expires: 0, hash: 0, rule: 0)
+        slots.initialize(repeating: empty, count: cap)
+    }
+
+    deinit { slots.deallocate() }
+
+    /// Bytes held by the table for each flow it may hold.
+    public var bytesPerFlow: Int { capacity * MemoryLayout<FlowEntry>.stride / maxFlows }
+    /// Bytes held by the table in all.
+    public var bytes: Int { capacity * MemoryLayout<FlowEntry>.stride }
+
+    @inline(__always)
+    public subscript(slot: Int) -> FlowEntry {
+        get { slots[slot] }
+        _modify { yield &slots[slot] }
+    }
+
+    /// Slot of the flow, or -1.
+    @inline(__always)
+    public func find(_ k: FlowKey) -> Int {
+        var i = Int(k.hash) & mask
+        while true {
+            let e = slots[i]
+            if !e.isOccupied { return -1 }
+            if k.same(e) { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Inserts a flow known to be absent; the caller has checked `count < maxFlows`.
+    @inline(__always)
+    public func insert(_ k: FlowKey, flags: UInt8, tcpState: TCPState, expires: UInt64, rule: Int32) -> Int {
+        var i = Int(k.hash) & mask
+        while slots[i].isOccupied { i = (i + 1) & mask }
+        slots[i] = FlowEntry(a: k.a, b: k.b, portA: k.portA, portB: k.portB, proto: k.proto,
+                             flags: flags | FlowEntry.occupied, tcpState: tcpState, isV6: k.isV6,
+                             expires: expires, hash: k.hash, rule: rule)
+        count += 1
+        return i
+    }
+
+    /// Removes the flow in `slot`, shifting later members of its probe run back into the hole.
+    @inline(__always)
+    public func remove(_ slot: Int) {
+        var hole = slot
+        var j = slot
+        while true {
+            j = (j + 1) & mask
+            if !slots[j].isOccupied { break }
+            let home = Int(slots[j].hash) & mask
+            // Move j into the hole unless its home lies cyclically in (hole, j].
+            let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+            if !stays { slots[hole] = slots[j]; hole = j }
+        }
+        slots[hole].flags = 0
+        count -= 1
+    }
+
+    /// Early drop: within `scan` slots of `hash`'s home, evict one flow that has expired or never
+    /// completed its handshake. Returns whether room was made.
+    @inline(__always)
+    public func evictEmbryonic(near hash: UInt32, now: UInt64, scan: Int) -> Bool {
+        var i = Int(hash) & mask
+        for _ in 0..<min(scan, capacity) {
+            let e = slots[i]
+            if e.isOccupied && (e.expires <= now || e.flags & FlowEntry.assured == 0) {
+                remove(i)
+                return true
+            }
+            i = (i + 1) & mask
+        }
+        return false
+    }
+
+    /// Examines up to `budget` slots from where the last sweep stopped and removes expired flows:
+    /// O(1) per call, and the whole table is visited every capacity/budget calls.
+    @inline(__always)
+    public func sweep(now: UInt64, budget: Int) -> Int {
+        var removed = 0
+        for _ in 0..<budget {
+            let e = slots[sweepCursor]
+            if e.isOccupied && e.expires <= now {
+                remove(sweepCursor)   // a later entry may shift into this slot: look again next step
+                removed += 1
+            } else {
+                sweepCursor = (sweepCursor + 1) & mask
+            }
+        }
+        return removed
+    }
+
+    /// Removes every flow (a reload may ask for it).
+    public func removeAll() {
+        for i in 0..<capacity { slots[i].flags = 0 }
+        count = 0
+    }
+
+    /// Calls `body` for every live flow (off the fast path: stats, dumps, tests).
+    public func forEach(_ body: (FlowEntry) -> Void) {
+        for i in 0..<capacity where slots[i].isOccupied { body(slots[i]) }
+    }
+}
