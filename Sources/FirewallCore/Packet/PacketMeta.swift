@@ -10,7 +10,7 @@ public struct PacketMeta: Sendable {
     public var proto: UInt8 = 0
     public var src = IPAddress.zero
     public var dst = IPAddress.zero
-    /// TCP/UDP/SCTP ports; for ICMP echo, `sport` holds the identifier.
+    /// TCP/UDP/SCTP ports; for ICMP echo, both hold the identifier.
     public var sport: UInt16 = 0
     public var dport: UInt16 = 0
     /// ICMP or ICMPv6 type and code (valid when `hasICMP`).

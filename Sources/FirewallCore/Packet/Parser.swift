@@ -165,7 +165,8 @@ public enum Parser {
         let type = p.u8(l4)
         m.icmpType = type; m.icmpCode = p.u8(l4 + 1); m.hasICMP = true
         if ICMPKind.isEcho(type: type, v6: v6) {
-            m.sport = p.be16(l4 + 4)
+            // The identifier stands in for both ports, so request and reply normalise to one flow.
+            m.sport = p.be16(l4 + 4); m.dport = m.sport
             return
         }
         guard ICMPKind.isError(type: type, v6: v6) else { return }
@@ -198,7 +199,7 @@ public enum Parser {
         case IPProto.icmp where !v6, IPProto.icmpv6 where v6:
             let t = p.u8(q)
             guard ICMPKind.isEcho(type: t, v6: v6) else { return }
-            m.innerSport = p.be16(q + 4); m.innerDport = 0
+            m.innerSport = p.be16(q + 4); m.innerDport = m.innerSport
         default:
             break
         }

@@ -1,0 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A text file written line by line through stdio's buffer.
+final class TextFile {
+    let file: UnsafeMutablePointer<FILE>
+
+    init(path: String) throws {
+        guard let f = fopen(path, "w") else {
+            throw PcapError(path: path, message: "cannot create file: \(String(cString: strerror(errno)))")
+        }
+        file = f
+    }
+
+    func write(_ s: String) { fputs(s, file) }
+
+    deinit { fclose(file) }
+}

@@ -1,0 +1,163 @@
+import FirewallCore
+import Yams
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
+/// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
+public enum ConfigLoader {
+    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "rules"]
+    static let defaultPorts = ["inside", "outside"]
+
+    /// Reads and validates `path`.
+    public static func load(path: String) throws -> Configuration {
+        guard let text = readFile(path) else {
+            throw ConfigError(file: path, line: 0, column: 0, message: "cannot read the configuration file (missing or unreadable)")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Validates YAML text; `file` names it in errors.
+    public static func parse(yaml: String, file: String) throws -> Configuration {
+        let r = NodeReader(file: file)
+        let root: Node
+        do {
+            guard let n = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(file: file, line: 1, column: 1, message: "the configuration is empty; it needs at least 'rules'")
+            }
+            root = n
+        } catch let e as YamlError {
+            throw yamlError(e, file: file)
+        }
+        var ports: [PortConfig] = defaultPorts.map { PortConfig(name: $0) }
+        var dataplane = DataplaneConfig()
+        var conntrack = ConntrackSettings()
+        var rulesNode: Node?
+        var policyNode: Node?
+        for (key, _, v) in try r.mapping(root, "the configuration", allowed: topKeys) {
+            switch key {
+            case "ports": ports = try readPorts(v, r)
+            case "dataplane": dataplane = try readDataplane(v, r)
+            case "conntrack": conntrack = try readConntrack(v, r)
+            case "policy": policyNode = v
+            default: rulesNode = v
+            }
+        }
+        guard let rn = rulesNode else {
+            throw ConfigError(file: file, line: 1, column: 1, message: "the configuration has no 'rules' list (an empty list [] is allowed)")
+        }
+        var policy = Policy(portNames: ports.map(\.name), rules: try RuleReader(r: r, portNames: ports.map(\.name)).rules(rn))
+        if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
+        return Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
+    }
+
+    static func readPorts(_ node: Node, _ r: NodeReader) throws -> [PortConfig] {
+        let entries = try r.namedMapping(node, "'ports'")
+        guard !entries.isEmpty, entries.count <= 255 else { throw r.error(node, "'ports' names between 1 and 255 ports") }
+        return try entries.map { name, _, v in
+            var p = PortConfig(name: name)
+            if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" { return p }
+            for (key, _, value) in try r.mapping(v, "port '\(name)'", allowed: PortConfig.keys) {
+                switch key {
+                case "interface": p.interface = try r.string(value, key)
+                case "device": p.device = try r.string(value, key)
+                case "rx-pcap": p.rxPcap = try r.string(value, key)
+                case "tx-pcap": p.txPcap = try r.string(value, key)
+                default: break
+                }
+            }
+            return p
+        }
+    }
+
+    static func readDataplane(_ node: Node, _ r: NodeReader) throws -> DataplaneConfig {
+        var d = DataplaneConfig()
+        for (key, _, v) in try r.mapping(node, "'dataplane'", allowed: DataplaneConfig.keys) {
+            switch key {
+            case "backend": d.backend = try r.word(v, key, DataplaneConfig.Backend.allCases.map { ($0.rawValue, $0) })
+            case "cores":
+                d.cores = try r.list(v).map { try r.int($0, key, in: 0...4095) }
+                guard !d.cores.isEmpty, Set(d.cores).count == d.cores.count else {
+                    throw r.error(v, "'cores' lists one or more distinct CPU numbers")
+                }
+            case "burst": d.burst = try r.int(v, key, in: 1...256)
+            case "eal": d.eal = try r.strings(v, key)
+            case "control-socket": d.controlSocket = try r.string(v, key)
+            default: break
+            }
+        }
+        return d
+    }
+
+    static let actionWords: [(String, Action)] = [("accept", .accept), ("drop", .drop), ("reject", .reject)]
+
+    static func readPolicy(_ node: Node, _ r: NodeReader, into p: inout Policy) throws {
+        let keys = ["default", "invalid", "arp", "non-ip", "fragments", "tracked", "comment"]
+        for (key, _, v) in try r.mapping(node, "'policy'", allowed: keys) {
+            switch key {
+            case "default": p.defaultAction = try r.word(v, key, actionWords)
+            case "invalid": p.invalidAction = try r.word(v, key, actionWords.filter { $0.1 != .accept })
+            case "arp": p.arpAction = try r.word(v, key, actionWords)
+            case "non-ip": p.nonIPAction = try r.word(v, key, actionWords)
+            case "fragments": p.fragments = try r.word(v, key, FragmentPolicy.allCases.map { ($0.rawValue, $0) })
+            case "tracked": p.tracked = try r.word(v, key, TrackedPolicy.allCases.map { ($0.rawValue, $0) })
+            default: break
+            }
+        }
+    }
+
+    static func readConntrack(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings {
+        var c = ConntrackSettings()
+        for (key, _, v) in try r.mapping(node, "'conntrack'", allowed: ["max-flows", "tcp-loose", "early-drop-scan", "timeouts", "comment"]) {
+            switch key {
+            case "max-flows": c.maxFlows = try r.int(v, key, in: 1...(1 << 26))
+            case "tcp-loose": c.tcpLoose = try r.bool(v, key)
+            case "early-drop-scan": c.earlyDropScan = try r.int(v, key, in: 1...4096)
+            case "timeouts": c.timeouts = try readTimeouts(v, r)
+            default: break
+            }
+        }
+        return c
+    }
+
+    static let timeoutKeys: [(String, WritableKeyPath<ConntrackSettings.Timeouts, UInt64>)] = [
+        ("tcp-syn-sent", \.tcpSynSent), ("tcp-syn-recv", \.tcpSynRecv), ("tcp-established", \.tcpEstablished),
+        ("tcp-fin-wait", \.tcpFinWait), ("tcp-close-wait", \.tcpCloseWait), ("tcp-last-ack", \.tcpLastAck),
+        ("tcp-time-wait", \.tcpTimeWait), ("tcp-close", \.tcpClose), ("udp", \.udp), ("udp-stream", \.udpStream),
+        ("icmp", \.icmp), ("generic", \.generic),
+    ]
+
+    static func readTimeouts(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings.Timeouts {
+        var t = ConntrackSettings.Timeouts()
+        for (key, _, v) in try r.mapping(node, "'conntrack.timeouts'", allowed: timeoutKeys.map(\.0)) {
+            let path = timeoutKeys.first { $0.0 == key }!.1
+            t[keyPath: path] = UInt64(try r.int(v, key, in: 1...(86400 * 365)))
+        }
+        return t
+    }
+
+    static func yamlError(_ e: YamlError, file: String) -> ConfigError {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        default:
+            return ConfigError(file: file, line: 1, column: 1, message: "not valid YAML: \(e)")
+        }
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
+            if n < buf.count { break }
+        }
+        if ferror(f) != 0 { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,49 @@
+import FirewallCore
+
+/// Everything a configuration file says, validated.
+public struct Configuration {
+    /// Where it was read from (for messages and reloads).
+    public var file: String
+    public var ports: [PortConfig]
+    public var dataplane: DataplaneConfig
+    public var policy: Policy
+    public var conntrack: ConntrackSettings
+
+    public var portNames: [String] { ports.map(\.name) }
+}
+
+/// One port of the firewall and how to open it. Which fields matter depends on the backend.
+public struct PortConfig: Equatable, Sendable {
+    public var name: String
+    /// afpacket: the Linux interface; dpdk with net_af_packet: the interface behind the vdev.
+    public var interface: String?
+    /// dpdk: a PCI address (a VF) or a vdev string such as "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap".
+    public var device: String?
+    /// pcap backend: the capture read as this port's input, and the file it writes.
+    public var rxPcap: String?
+    public var txPcap: String?
+
+    public init(name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil) {
+        self.name = name; self.interface = interface; self.device = device; self.rxPcap = rxPcap; self.txPcap = txPcap
+    }
+
+    static let keys = ["interface", "device", "rx-pcap", "tx-pcap", "comment"]
+}
+
+/// How the dataplane runs: backend, cores, burst size, EAL arguments.
+public struct DataplaneConfig: Equatable, Sendable {
+    public enum Backend: String, Sendable, CaseIterable { case dpdk, afpacket, pcap }
+    public var backend: Backend = .afpacket
+    /// One worker per listed core, pinned to it.
+    public var cores: [Int] = [0]
+    /// Frames per RX burst.
+    public var burst: Int = 32
+    /// Extra DPDK EAL arguments ("--no-huge", "-m", "256", "--vdev", ...).
+    public var eal: [String] = []
+    /// Control socket path; nil picks /run/vfwall/<config name>.sock.
+    public var controlSocket: String?
+
+    public init() {}
+
+    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "comment"]
+}
