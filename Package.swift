@@ -4,6 +4,17 @@
 // vfplumb -> Plumbing. FirewallCore imports nothing but the standard library.
 import PackageDescription
 
+// `pkg-config --cflags libdpdk` for DPDK 22.11 from apt, for the CDPDK target.
+#if arch(arm64)
+let dpdkTriple = "aarch64-linux-gnu"
+let dpdkArch = "-march=armv8-a+crc"
+#else
+let dpdkTriple = "x86_64-linux-gnu"
+let dpdkArch = "-march=corei7"
+#endif
+let dpdkCFlags = ["-I/usr/include/dpdk", "-I/usr/include/\(dpdkTriple)/dpdk",
+                  "-include", "rte_config.h", dpdkArch, "-Wno-deprecated-declarations"]
+
 let package = Package(
     name: "vfwall",
     products: [
@@ -19,11 +30,23 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-route-3-dev"])]),
         .target(name: "CLinux"),
+        // DPDK 22.11 behind plain cdpdk_* functions. A plain C target cannot read pkg-config, so
+        // the flags `pkg-config --cflags libdpdk` prints on Debian/Ubuntu are spelled out here;
+        // they apply to cdpdk.c only (cdpdk.h includes no DPDK header, so Swift never sees them).
+        // Only the EAL/ethdev/mbuf libraries are linked: the drivers (net_ring, net_pcap, net_null,
+        // net_af_packet, iavf, mlx5 ...) are plugins EAL loads at init from its default driver
+        // directory (RTE_EAL_PMD_PATH, /usr/lib/<triple>/dpdk/pmds-23.0) or from `-d` arguments.
+        .target(
+            name: "CDPDK",
+            cSettings: [.unsafeFlags(dpdkCFlags)],
+            linkerSettings: ["rte_eal", "rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring",
+                             "rte_bus_vdev", "rte_kvargs"].map { .linkedLibrary($0) }
+        ),
 
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         .target(name: "FirewallCore"),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux"]),
+        .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [

@@ -1,0 +1,311 @@
+import CDPDK
+import FirewallCore
+
+/// How to open a DPDK port.
+public struct DPDKPortConfig: Sendable {
+    /// The port's DPDK name: a PCI address (`0000:03:02.0`, a VF) or a vdev name (`net_ring0`).
+    public var device: String
+    /// What vfwall calls the port in statistics (`inside`, `outside`); the device by default.
+    public var name: String
+    /// RX and TX queues: one per worker.
+    public var queues: Int
+    public var rxDescriptors: Int
+    public var txDescriptors: Int
+    /// Receive frames for any MAC (a VF needs `trust on` on the PF for this to take effect).
+    public var promiscuous: Bool
+    /// Largest burst `rxBurst` returns (and the size of the per-queue mbuf arrays).
+    public var maxBurst: Int
+
+    public init(device: String, name: String? = nil, queues: Int = 1, rxDescriptors: Int = 1024,
+                txDescriptors: Int = 1024, promiscuous: Bool = true, maxBurst: Int = 64) {
+        self.device = device
+        self.name = name ?? device
+        self.queues = queues
+        self.rxDescriptors = rxDescriptors
+        self.txDescriptors = txDescriptors
+        self.promiscuous = promiscuous
+        self.maxBurst = maxBurst
+    }
+}
+
+/// A DPDK ethdev port: a VF on its poll-mode driver, or any virtual device.
+///
+/// Zero copy between DPDK ports: a received burst is a set of mbufs; `transmit` hands the
+/// accepted ones to the other port's TX queue as they are and frees the rest in bulk. From a
+/// non-DPDK source, accepted frames are copied into mbufs from this port's pool.
+public final class DPDKPort: PacketPort {
+    public let name: String
+    public let device: String
+    public let portID: UInt16
+    public let queueCount: Int
+    public var linkType: LinkType { .ethernet }
+    public var backend: PortBackend { .dpdk }
+    public let macAddress: MACAddress?
+    public let counters: PortCounters
+    public let driver: String
+    /// RSS hash functions enabled (0 with one queue, or when the device has no RSS).
+    public let rssHashFunctions: UInt64
+    /// Whether promiscuous mode is on (some virtual devices do not support it).
+    public let promiscuous: Bool
+    public let maxBurst: Int
+    let pool: MbufPool
+
+    /// Per queue, `maxBurst` slots each: the mbufs of the burst lent out by `rxBurst` (index i
+    /// is frame i of the burst), and scratch arrays for `transmit`.
+    private let rxMbufs: UnsafeMutablePointer<OpaquePointer?>
+    private let txMbufs: UnsafeMutablePointer<OpaquePointer?>
+    private let freeMbufs: UnsafeMutablePointer<OpaquePointer?>
+    private let txLengths: UnsafeMutablePointer<Int32>
+    private let copyFrames: UnsafeMutablePointer<UnsafeRawPointer?>
+    /// Per queue: how many of `rxMbufs` are lent out and not yet sent or freed.
+    private let lent: UnsafeMutablePointer<Int>
+    private var closed = false
+
+    /// Opens, configures and starts the port named `config.device`, its RX queues fed from `pool`.
+    public init(_ config: DPDKPortConfig, pool: MbufPool) throws {
+        try DPDKEnvironment.requireInitialized()
+        guard config.queues >= 1, config.queues <= 128 else {
+            throw PortError.invalid("port \(config.name): \(config.queues) queues requested, 1...128 allowed")
+        }
+        guard config.maxBurst >= 1, config.maxBurst <= 1024 else {
+            throw PortError.invalid("port \(config.name): burst of \(config.maxBurst) requested, 1...1024 allowed")
+        }
+        var id: UInt16 = 0
+        guard cdpdk_port_by_name(config.device, &id) == 0 else {
+            let known = DPDKEnvironment.portNames()
+            throw PortError.invalid("no DPDK port \(config.device) (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+        }
+        let what = "port \(id) (\(config.device))"
+        var info = cdpdk_port_info()
+        try Self.check(cdpdk_port_info(id, &info), "read device info of \(what)")
+        let driver = withUnsafeBytes(of: info.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard config.queues <= Int(info.max_rx_queues), config.queues <= Int(info.max_tx_queues) else {
+            throw PortError.invalid("\(what), driver \(driver), has at most \(info.max_rx_queues) RX and \(info.max_tx_queues) TX queues; \(config.queues) requested")
+        }
+        let n = UInt16(config.queues)
+        var rss: UInt64 = 0
+        try Self.check(cdpdk_port_configure(id, n, n, &rss), "configure \(what) with \(n) RX/TX queues")
+        var rxd = UInt16(clamping: config.rxDescriptors), txd = UInt16(clamping: config.txDescriptors)
+        try Self.check(cdpdk_port_adjust_descriptors(id, &rxd, &txd), "adjust descriptor counts of \(what)")
+        for q in 0..<n {
+            try Self.check(cdpdk_rx_queue_setup(id, q, rxd, pool.pool), "set up RX queue \(q) of \(what) with \(rxd) descriptors")
+            try Self.check(cdpdk_tx_queue_setup(id, q, txd), "set up TX queue \(q) of \(what) with \(txd) descriptors")
+        }
+        try Self.check(cdpdk_port_start(id), "start \(what)")
+        var promiscuous = false
+        if config.promiscuous {
+            let rc = cdpdk_port_promiscuous(id, true)
+            promiscuous = rc == 0 || cdpdk_port_is_promiscuous(id) == 1
+            // A device without the operation (-ENOTSUP) takes everything anyway (virtual devices);
+            // any other failure is real.
+            if rc < 0 && rc != -95 /* ENOTSUP */ {
+                _ = cdpdk_port_stop(id)
+                throw PortError.dpdk(action: "enable promiscuous mode on \(what)", code: rc)
+            }
+        }
+        var mac = [UInt8](repeating: 0, count: 6)
+        macAddress = cdpdk_port_mac(id, &mac) == 0 ? MACAddress(mac) : nil
+
+        self.name = config.name
+        self.device = config.device
+        self.portID = id
+        self.queueCount = config.queues
+        self.driver = driver
+        self.rssHashFunctions = rss
+        self.promiscuous = promiscuous
+        self.maxBurst = config.maxBurst
+        self.pool = pool
+        counters = PortCounters(queues: config.queues)
+        let slots = config.queues * config.maxBurst
+        rxMbufs = .allocate(capacity: slots)
+        rxMbufs.initialize(repeating: nil, count: slots)
+        txMbufs = .allocate(capacity: slots)
+        txMbufs.initialize(repeating: nil, count: slots)
+        freeMbufs = .allocate(capacity: slots)
+        freeMbufs.initialize(repeating: nil, count: slots)
+        txLengths = .allocate(capacity: slots)
+        txLengths.initialize(repeating: 0, count: slots)
+        copyFrames = .allocate(capacity: slots)
+        copyFrames.initialize(repeating: nil, count: slots)
+        lent = .allocate(capacity: config.queues)
+        lent.initialize(repeating: 0, count: config.queues)
+    }
+
+    private static func check(_ rc: Int32, _ action: @autoclosure () -> String) throws {
+        if rc < 0 { throw PortError.dpdk(action: action(), code: rc) }
+    }
+
+    deinit { close() }
+
+    /// Stops and closes the device, freeing the mbufs still lent out. The pool stays.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for q in 0..<queueCount { freeLent(queue: q) }
+        _ = cdpdk_port_stop(portID)
+        _ = cdpdk_port_close(portID)
+        rxMbufs.deallocate()
+        txMbufs.deallocate()
+        freeMbufs.deallocate()
+        txLengths.deallocate()
+        copyFrames.deallocate()
+        lent.deallocate()
+        counters.deallocate()
+    }
+
+    public func linkState() -> LinkState {
+        var link = cdpdk_link()
+        guard !closed, cdpdk_port_link(portID, &link) == 0 else { return LinkState(up: false) }
+        return LinkState(up: link.up, speedMbps: link.speed_mbps, fullDuplex: link.full_duplex)
+    }
+
+    /// The device's own counters (what the NIC or driver saw, including misses before vfwall).
+    public func deviceStatistics() -> cdpdk_stats {
+        var s = cdpdk_stats()
+        _ = cdpdk_port_stats(portID, &s)
+        return s
+    }
+
+    /// The driver's extended statistics, by name.
+    public func extendedStatistics() -> [(name: String, value: UInt64)] {
+        let nameLength = 64
+        let total = cdpdk_port_xstats(portID, nil, nameLength, nil, 0)
+        guard total > 0 else { return [] }
+        var names = [CChar](repeating: 0, count: Int(total) * nameLength)
+        var values = [UInt64](repeating: 0, count: Int(total))
+        let got = cdpdk_port_xstats(portID, &names, nameLength, &values, UInt32(total))
+        guard got > 0 else { return [] }
+        return (0..<Int(min(got, total))).map { i in
+            let name = names[(i * nameLength)..<((i + 1) * nameLength)].prefix { $0 != 0 }
+            return (String(decoding: name.map { UInt8(bitPattern: $0) }, as: UTF8.self), values[i])
+        }
+    }
+
+    // MARK: fast path
+
+    @inline(__always)
+    private func freeLent(queue: Int) {
+        let n = lent[queue]
+        if n > 0 {
+            cdpdk_free_bulk(rxMbufs + queue &* maxBurst, UInt32(n))
+            lent[queue] = 0
+        }
+    }
+
+    public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
+        freeLent(queue: queue)   // a burst never given back is over now
+        let want = UInt16(truncatingIfNeeded: Swift.min(burst.capacity, maxBurst))
+        let n = Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst, want,
+                                   burst.frames, burst.lengths))
+        burst.count = n
+        guard n > 0 else { return 0 }
+        lent[queue] = n
+        let now = monotonicNanoseconds()
+        var bytes = 0
+        for i in 0..<n {
+            burst.timestamps[i] = now
+            bytes &+= Int(burst.lengths[i])
+        }
+        counters.add(.rx, n, queue: queue)
+        counters.add(.rxBytes, bytes, queue: queue)
+        return n
+    }
+
+    public func release(_ burst: FrameBurst, queue: Int) {
+        freeLent(queue: queue)
+    }
+
+    @discardableResult
+    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+        if source.backend == .dpdk {
+            return forward(burst, queue: queue, from: unsafeDowncast(source, to: DPDKPort.self))
+        }
+        return copy(burst, queue: queue, from: source)
+    }
+
+    /// Zero copy: accepted mbufs go to this port's TX queue, the others back to their pool.
+    @inline(__always)
+    private func forward(_ burst: FrameBurst, queue: Int, from source: DPDKPort) -> TxResult {
+        let received = source.rxMbufs + queue &* source.maxBurst
+        let tx = txMbufs + queue &* maxBurst
+        let drop = freeMbufs + queue &* maxBurst
+        let lengths = txLengths + queue &* maxBurst
+        let count = Swift.min(burst.count, source.lent[queue])
+        var nTx = 0, nDrop = 0
+        for i in 0..<count {
+            if burst.verdicts[i].action == .accept {
+                tx[nTx] = received[i]
+                lengths[nTx] = burst.lengths[i]
+                nTx &+= 1
+            } else {
+                drop[nDrop] = received[i]
+                nDrop &+= 1
+            }
+        }
+        source.lent[queue] = 0
+        cdpdk_free_bulk(drop, UInt32(nDrop))
+        let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: nTx)))
+        if sent < nTx { cdpdk_free_bulk(tx + sent, UInt32(nTx &- sent)) }
+        var bytes = 0
+        for i in 0..<sent { bytes &+= Int(lengths[i]) }
+        return record(sent: sent, bytes: bytes, txFull: nTx &- sent, dropped: nDrop, errors: 0, queue: queue, source: source)
+    }
+
+    /// From another backend: accepted frames are copied into mbufs of this port's pool.
+    private func copy(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+        let tx = txMbufs + queue &* maxBurst
+        let frames = copyFrames + queue &* maxBurst
+        let lengths = txLengths + queue &* maxBurst
+        var result = TxResult()
+        var bytes = 0, errors = 0
+        var i = 0
+        while i < burst.count {
+            // Gather up to maxBurst accepted frames, copy them, send them.
+            var n = 0
+            while i < burst.count && n < maxBurst {
+                if burst.verdicts[i].action == .accept {
+                    frames[n] = burst.frames[i]
+                    lengths[n] = burst.lengths[i]
+                    n &+= 1
+                } else {
+                    result.dropped &+= 1
+                }
+                i &+= 1
+            }
+            let made = Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx))
+            errors &+= n &- made   // no mbuf left, or a frame larger than an mbuf
+            let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: made)))
+            if sent < made { cdpdk_free_bulk(tx + sent, UInt32(made &- sent)) }
+            for k in 0..<sent { bytes &+= Int(lengths[k]) }
+            result.sent &+= sent
+            result.txFull &+= made &- sent
+        }
+        source.release(burst, queue: queue)
+        return record(sent: result.sent, bytes: bytes, txFull: result.txFull, dropped: result.dropped,
+                     errors: errors, queue: queue, source: source)
+    }
+
+    @inline(__always)
+    private func record(sent: Int, bytes: Int, txFull: Int, dropped: Int, errors: Int, queue: Int,
+                       source: PacketPort) -> TxResult {
+        counters.add(.tx, sent, queue: queue)
+        counters.add(.txBytes, bytes, queue: queue)
+        if txFull > 0 { counters.add(.txFull, txFull, queue: queue) }
+        if errors > 0 { counters.add(.errors, errors, queue: queue) }
+        if dropped > 0 { source.counters.add(.dropped, dropped, queue: queue) }
+        return TxResult(sent: sent, dropped: dropped, txFull: txFull &+ errors)
+    }
+
+    /// Sends copies of `frames` on `queue` (slow path: tests, and the replies of `reject`).
+    /// Returns how many the TX queue took.
+    @discardableResult
+    public func send(copying frames: [[UInt8]], queue: Int = 0) -> Int {
+        var mbufs = pool.mbufs(copying: frames).map { Optional($0) }
+        let sent = Int(cdpdk_tx_burst(portID, UInt16(queue), &mbufs, UInt16(mbufs.count)))
+        if sent < mbufs.count {
+            mbufs.withUnsafeMutableBufferPointer { cdpdk_free_bulk($0.baseAddress! + sent, UInt32($0.count - sent)) }
+        }
+        counters.add(.tx, sent, queue: queue)
+        return sent
+    }
+}

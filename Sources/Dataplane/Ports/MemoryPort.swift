@@ -1,0 +1,214 @@
+import FirewallCore
+
+/// A port in memory, for tests and benchmarks of the run loop: frames are injected into its
+/// RX queues and collected from its TX queues. Its fast path is as allocation-free as the real
+/// ports' (fixed slot rings, copies into preallocated bytes), so it can stand in for one when
+/// measuring the pipeline. `inject` and `takeTransmitted` are the slow, test-side half.
+///
+/// Not thread-safe beyond the port contract: queue `q` (both its RX and TX side, and the test
+/// code that injects into or drains it) is used by one thread at a time.
+public final class MemoryPort: PacketPort {
+    public let name: String
+    public let queueCount: Int
+    public let linkType: LinkType
+    public var backend: PortBackend { .memory }
+    public let macAddress: MACAddress?
+    public let counters: PortCounters
+    /// What `linkState()` reports; tests flip it.
+    public var link = LinkState(up: true)
+
+    /// Largest frame a slot holds; longer injected frames are refused.
+    public let slotSize: Int
+    private let rx: UnsafeMutablePointer<SlotRing>
+    private let tx: UnsafeMutablePointer<SlotRing>
+    private var closed = false
+
+    /// - Parameters:
+    ///   - rxSlots: frames each RX queue can hold before `inject` refuses more.
+    ///   - txSlots: frames each TX queue can hold before `transmit` counts `txFull`.
+    public init(name: String, queues: Int = 1, rxSlots: Int = 1024, txSlots: Int = 1024,
+                slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil) {
+        precondition(queues > 0 && rxSlots > 0 && txSlots > 0 && slotSize > 0, "sizes are positive")
+        self.name = name
+        self.queueCount = queues
+        self.linkType = linkType
+        self.macAddress = mac
+        self.slotSize = slotSize
+        counters = PortCounters(queues: queues)
+        rx = .allocate(capacity: queues)
+        tx = .allocate(capacity: queues)
+        for q in 0..<queues {
+            (rx + q).initialize(to: SlotRing(slots: rxSlots, slotSize: slotSize))
+            (tx + q).initialize(to: SlotRing(slots: txSlots, slotSize: slotSize))
+        }
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for q in 0..<queueCount {
+            rx[q].deallocate()
+            tx[q].deallocate()
+        }
+        rx.deallocate()
+        tx.deallocate()
+        counters.deallocate()
+    }
+
+    public func linkState() -> LinkState { link }
+
+    // MARK: test side
+
+    /// Queues frames for reception on `queue`, with the given timestamps (or 0, 1, 2 ... ns
+    /// after the last one). Returns how many fit; the rest are refused.
+    @discardableResult
+    public func inject(_ frames: [[UInt8]], queue: Int = 0, timestamps: [UInt64]? = nil) -> Int {
+        precondition(!closed && queue >= 0 && queue < queueCount, "queue \(queue) of \(name)")
+        var accepted = 0
+        for (i, frame) in frames.enumerated() {
+            let time = timestamps?[i] ?? rx[queue].lastTime &+ 1
+            let ok = frame.withUnsafeBytes { rx[queue].push($0, time: time) }
+            if !ok { break }
+            accepted += 1
+        }
+        return accepted
+    }
+
+    /// The frames this port has sent on `queue`, oldest first; empties the queue.
+    public func takeTransmitted(queue: Int = 0) -> [[UInt8]] {
+        precondition(!closed && queue >= 0 && queue < queueCount, "queue \(queue) of \(name)")
+        var out: [[UInt8]] = []
+        while let frame = tx[queue].peek() {
+            out.append(Array(frame))
+            tx[queue].pop(1)
+        }
+        return out
+    }
+
+    /// Frames waiting to be received on `queue`.
+    public func pendingReceive(queue: Int = 0) -> Int { rx[queue].count - rx[queue].lent }
+
+    // MARK: fast path
+
+    public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
+        let ring = rx + queue
+        ring.pointee.returnLent()   // the previous burst of this queue is over
+        var n = 0
+        while n < burst.capacity, let slot = ring.pointee.lend() {
+            burst.frames[n] = UnsafeRawPointer(slot.bytes)
+            burst.lengths[n] = slot.length
+            burst.timestamps[n] = slot.time
+            n &+= 1
+        }
+        burst.count = n
+        if n > 0 {
+            counters.add(.rx, n, queue: queue)
+            var bytes = 0
+            for i in 0..<n { bytes &+= Int(burst.lengths[i]) }
+            counters.add(.rxBytes, bytes, queue: queue)
+        }
+        return n
+    }
+
+    @discardableResult
+    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+        let ring = tx + queue
+        var result = TxResult()
+        var bytes = 0
+        for i in 0..<burst.count {
+            guard burst.verdicts[i].action == .accept else { result.dropped &+= 1; continue }
+            let length = Int(burst.lengths[i])
+            let frame = UnsafeRawBufferPointer(start: burst.frames[i], count: length)
+            if ring.pointee.push(frame, time: burst.timestamps[i]) {
+                result.sent &+= 1
+                bytes &+= length
+            } else {
+                result.txFull &+= 1
+            }
+        }
+        counters.add(.tx, result.sent, queue: queue)
+        counters.add(.txBytes, bytes, queue: queue)
+        counters.add(.txFull, result.txFull, queue: queue)
+        source.counters.add(.dropped, result.dropped, queue: queue)
+        source.release(burst, queue: queue)
+        return result
+    }
+
+    public func release(_ burst: FrameBurst, queue: Int) {
+        rx[queue].returnLent()
+    }
+}
+
+/// A fixed ring of fixed-size frame slots: `push` at the tail, `lend` from the head (the lent
+/// slots stay readable), `returnLent` gives the lent slots back.
+struct SlotRing {
+    struct Slot {
+        let bytes: UnsafeMutableRawPointer
+        let length: Int32
+        let time: UInt64
+    }
+
+    let slots: Int
+    let slotSize: Int
+    let storage: UnsafeMutableRawPointer
+    let lengths: UnsafeMutablePointer<Int32>
+    let times: UnsafeMutablePointer<UInt64>
+    var head = 0
+    /// Frames in the ring, lent ones included.
+    var count = 0
+    /// Frames from `head` that are lent out.
+    var lent = 0
+    var lastTime: UInt64 = 0
+
+    init(slots: Int, slotSize: Int) {
+        self.slots = slots
+        self.slotSize = slotSize
+        storage = .allocate(byteCount: slots * slotSize, alignment: 64)
+        lengths = .allocate(capacity: slots)
+        lengths.initialize(repeating: 0, count: slots)
+        times = .allocate(capacity: slots)
+        times.initialize(repeating: 0, count: slots)
+    }
+
+    func deallocate() {
+        storage.deallocate()
+        lengths.deallocate()
+        times.deallocate()
+    }
+
+    @inline(__always)
+    mutating func push(_ frame: UnsafeRawBufferPointer, time: UInt64) -> Bool {
+        guard count < slots, frame.count <= slotSize else { return false }
+        let index = (head &+ count) % slots
+        if let base = frame.baseAddress { (storage + index &* slotSize).copyMemory(from: base, byteCount: frame.count) }
+        lengths[index] = Int32(frame.count)
+        times[index] = time
+        lastTime = time
+        count &+= 1
+        return true
+    }
+
+    @inline(__always)
+    mutating func lend() -> Slot? {
+        guard lent < count else { return nil }
+        let index = (head &+ lent) % slots
+        lent &+= 1
+        return Slot(bytes: storage + index &* slotSize, length: lengths[index], time: times[index])
+    }
+
+    @inline(__always)
+    mutating func returnLent() { pop(lent) }
+
+    mutating func pop(_ n: Int) {
+        head = (head &+ n) % slots
+        count &-= n
+        lent = Swift.max(0, lent &- n)
+    }
+
+    func peek() -> UnsafeRawBufferPointer? {
+        guard count > 0 else { return nil }
+        return UnsafeRawBufferPointer(start: storage + head &* slotSize, count: Int(lengths[head]))
+    }
+}

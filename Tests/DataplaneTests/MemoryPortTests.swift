@@ -1,0 +1,62 @@
+@testable import Dataplane
+import FirewallCore
+import XCTest
+
+final class MemoryPortTests: XCTestCase {
+    func testFramesInjectedComeOutOfTheRxQueueInOrder() {
+        let port = MemoryPort(name: "m0")
+        defer { port.close() }
+        let frames = (0..<40).map { PortTestFrames.udp(index: $0) }
+        XCTAssertEqual(port.inject(frames, timestamps: (0..<40).map { UInt64($0) * 10 }), 40)
+        var burst = FrameBurst(capacity: 32)
+        defer { burst.deallocate() }
+        XCTAssertEqual(port.rxBurst(queue: 0, into: &burst), 32)
+        XCTAssertEqual(burst.copies(), Array(frames[0..<32]))
+        XCTAssertEqual(burst.timestamps[31], 310)
+        port.release(burst, queue: 0)
+        XCTAssertEqual(port.rxBurst(queue: 0, into: &burst), 8)
+        XCTAssertEqual(burst.copies(), Array(frames[32..<40]))
+        port.release(burst, queue: 0)
+        XCTAssertEqual(port.rxBurst(queue: 0, into: &burst), 0)
+        XCTAssertEqual(port.statistics.rx, 40)
+        XCTAssertEqual(port.statistics.rxBytes, 40 * 64)
+    }
+
+    func testTransmitSendsAcceptedFramesCountsDropsAndTxFull() {
+        let inside = MemoryPort(name: "inside")
+        let outside = MemoryPort(name: "outside", txSlots: 10)
+        defer { inside.close(); outside.close() }
+        let frames = (0..<30).map { PortTestFrames.udp(index: $0) }
+        inside.inject(frames)
+        var burst = FrameBurst(capacity: 32)
+        defer { burst.deallocate() }
+        XCTAssertEqual(inside.rxBurst(queue: 0, into: &burst), 30)
+        burst.setVerdicts { $0 % 2 == 0 ? .accept : ($0 % 4 == 1 ? .drop : .reject) }
+        let result = outside.transmit(burst, queue: 0, from: inside)
+        XCTAssertEqual(result, TxResult(sent: 10, dropped: 15, txFull: 5))
+        XCTAssertEqual(outside.takeTransmitted().map { PortTestFrames.index(of: $0) }, (0..<10).map { $0 * 2 })
+        XCTAssertEqual(inside.statistics.dropped, 15)
+        XCTAssertEqual(outside.statistics.tx, 10)
+        XCTAssertEqual(outside.statistics.txFull, 5)
+        XCTAssertEqual(inside.pendingReceive(), 0, "transmit released the burst")
+    }
+
+    func testOversizedAndOverflowingInjectionIsRefused() {
+        let port = MemoryPort(name: "m1", rxSlots: 4, slotSize: 100)
+        defer { port.close() }
+        XCTAssertEqual(port.inject([[UInt8](repeating: 0, count: 101)]), 0)
+        XCTAssertEqual(port.inject((0..<6).map { PortTestFrames.udp(index: $0) }), 4)
+    }
+
+    func testQueuesAreIndependent() {
+        let port = MemoryPort(name: "m2", queues: 2)
+        defer { port.close() }
+        port.inject([PortTestFrames.udp(index: 1)], queue: 1)
+        var burst = FrameBurst(capacity: 8)
+        defer { burst.deallocate() }
+        XCTAssertEqual(port.rxBurst(queue: 0, into: &burst), 0)
+        XCTAssertEqual(port.rxBurst(queue: 1, into: &burst), 1)
+        XCTAssertEqual(port.counters.statistics(queue: 1).rx, 1)
+        XCTAssertEqual(port.counters.statistics(queue: 0).rx, 0)
+    }
+}
