@@ -195,4 +195,50 @@ final class DPDKPortTests: XCTestCase {
         XCTAssertEqual(a.rxBurst(queue: 0, into: &burst), 0)
         XCTAssertEqual(pool.inUse, 0)
     }
+
+    func testAFPacketVdevOnAVethTalksToAnAFPacketPort() throws {
+        let ns = try PortTestNamespace()
+        defer { ns.remove() }
+        try ns.addVethPair("a5", "b5")
+        let device = DPDKTestEnvironment.unique("net_af_packet")
+        // net_af_packet opens its socket when the device is created: inside the namespace.
+        let (dpdk, peer) = try ns.inside { () -> (DPDKPort, AFPacketPort) in
+            try DPDKEnvironment.createVirtualDevice(name: device, arguments: "iface=b5,qpairs=1")
+            return (try DPDKPort(DPDKPortConfig(device: device), pool: pool), try AFPacketPort(.init(interface: "a5")))
+        }
+        defer { dpdk.close(); peer.close(); try? DPDKEnvironment.removeVirtualDevice(name: device) }
+        XCTAssertEqual(dpdk.driver, "net_af_packet")
+
+        let frames = (0..<50).map { PortTestFrames.udp(index: $0) }
+        let memory = MemoryPort(name: "injector")
+        defer { memory.close() }
+        memory.inject(frames)
+        XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 32)
+        burst.setVerdicts { _ in .accept }
+        peer.transmit(burst, queue: 0, from: memory)
+        XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 18)
+        burst.setVerdicts { _ in .accept }
+        peer.transmit(burst, queue: 0, from: memory)
+
+        // DPDK receives them and sends every other one back out of b5, to a5.
+        var got: [[UInt8]] = []
+        var quiet = 0
+        while got.count < 50 && quiet < 50 {
+            guard dpdk.rxBurst(queue: 0, into: &burst) > 0 else { quiet += 1; usleep(2000); continue }
+            let ours = burst.copies()
+            got += ours.filter { PortTestFrames.index(of: $0) != nil }
+            burst.setVerdicts { i in (PortTestFrames.index(of: ours[i]) ?? 1) % 2 == 0 ? .accept : .drop }
+            dpdk.transmit(burst, queue: 0, from: dpdk)
+        }
+        XCTAssertEqual(got, frames)
+        var back: [[UInt8]] = []
+        quiet = 0
+        while back.count < 25 && quiet < 20 {
+            guard peer.rxBurst(queue: 0, into: &burst) > 0 else { quiet += 1; peer.waitForFrames(queue: 0, timeoutMs: 20); continue }
+            back += burst.copies().filter { PortTestFrames.index(of: $0) != nil }
+            peer.release(burst, queue: 0)
+        }
+        XCTAssertEqual(back, frames.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+        XCTAssertEqual(pool.inUse, 0)
+    }
 }
