@@ -62,7 +62,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "FirewallConfig"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["vfwall"]),
     ],
     swiftLanguageModes: [.v5]
 )
