@@ -1,0 +1,75 @@
+/// The compiled classifier: per-field equivalence classes and rule bitsets (a decomposition /
+/// bit-vector scheme, see README.md). First-match results are identical to `ReferenceClassifier`.
+///
+/// Immutable once built, so workers on several cores may share one instance. The fast path
+/// touches only flat memory allocated here at build time: no allocation, no reference counting.
+public final class BitVectorClassifier: Classifier {
+    let v4: FamilyIndex<IPv4ClassTable>
+    let v6: FamilyIndex<IPv6ClassTable>
+    let checks: RuleChecks
+    /// For the odd packet that is neither IPv4 nor IPv6 (the pipeline does not classify those).
+    let reference: ReferenceClassifier
+    public let ruleCount: Int
+    /// Bytes of the lookup structures.
+    public let memoryBytes: Int
+
+    /// Packets whose classes are looked up before any bitset is scanned, so the table loads of
+    /// several packets are in flight together.
+    static let stage = 16
+
+    public init(matches: [RuleMatch]) {
+        ruleCount = matches.count
+        let words = max(1, (matches.count + 63) / 64)
+        v4 = FamilyIndex(matches, v6: false, words: words)
+        v6 = FamilyIndex(matches, v6: true, words: words)
+        checks = RuleChecks(matches, words: words)
+        reference = ReferenceClassifier(matches: matches)
+        memoryBytes = v4.bytes + v6.bytes + checks.bytes
+    }
+
+    public convenience init(rules: [Rule]) { self.init(matches: rules.map(\.match)) }
+
+    deinit {
+        v4.deallocate()
+        v6.deallocate()
+        checks.deallocate()
+    }
+
+    public func classify(_ meta: UnsafePointer<PacketMeta>) -> Int32 {
+        var r: Int32 = -1
+        classifyBurst(meta, count: 1, results: &r)
+        return r
+    }
+
+    public func classifyBurst(_ metas: UnsafePointer<PacketMeta>, count: Int, results: UnsafeMutablePointer<Int32>) {
+        let v4 = self.v4, v6 = self.v6, checks = self.checks
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * BitVectorClassifier.stage) { cls in
+            let c = cls.baseAddress!
+            var start = 0
+            while start < count {
+                let n = min(BitVectorClassifier.stage, count - start)
+                // Stage 1: every packet's three classes (independent loads, overlapped by the CPU).
+                for i in 0..<n {
+                    let m = metas + start + i
+                    let t: (UInt32, UInt32, UInt32)
+                    switch m.pointee.ipVersion {
+                    case 4: t = v4.classes(m)
+                    case 6: t = v6.classes(m)
+                    default: t = (0, 0, 0)
+                    }
+                    c[3 * i] = t.0; c[3 * i + 1] = t.1; c[3 * i + 2] = t.2
+                }
+                // Stage 2: the lowest rule in all three bitsets.
+                for i in 0..<n {
+                    let m = metas + start + i
+                    switch m.pointee.ipVersion {
+                    case 4: results[start + i] = v4.firstMatch(c[3 * i], c[3 * i + 1], c[3 * i + 2], checks, m)
+                    case 6: results[start + i] = v6.firstMatch(c[3 * i], c[3 * i + 1], c[3 * i + 2], checks, m)
+                    default: results[start + i] = reference.classify(m)
+                    }
+                }
+                start += n
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/// The bit-vector index of one address family (IPv4 or IPv6): three class lookups (source,
+/// destination, and protocol x source port x destination port folded into one "L4" class), then
+/// the lowest set bit of the AND of their three rule bitsets. See README.md.
+struct FamilyIndex<Address: AddressClassTable> {
+    let src: Address
+    let dst: Address
+    let proto: DirectClassTable
+    let sport: DirectClassTable
+    let dport: DirectClassTable
+    /// (proto class, sport class) -> "PS" class, then (PS class, dport class) -> L4 class.
+    let protoSport: UnsafeMutablePointer<UInt32>
+    let sportClasses: Int
+    let l4: UnsafeMutablePointer<UInt32>
+    let dportClasses: Int
+    let srcBits: ClassBitsets
+    let dstBits: ClassBitsets
+    let l4Bits: ClassBitsets
+    /// Bytes of the two cross-product tables.
+    let crossBytes: Int
+
+    /// Port keys 0...65535, and 65536 for "this packet has no ports" (only port-less rules match).
+    static var noPorts: Int { 65536 }
+
+    init(_ rules: [RuleMatch], v6: Bool, words: Int) {
+        let family: UInt8 = v6 ? 6 : 4
+        var srcR: [[KeyRange]?] = [], dstR: [[KeyRange]?] = [], protoR: [[KeyRange]?] = []
+        var sportR: [[KeyRange]?] = [], dportR: [[KeyRange]?] = []
+        func prefixes(_ list: [IPPrefix]) -> [KeyRange]? {
+            list.isEmpty ? nil : list.filter { $0.isV6 == v6 }.map(KeyRange.init)
+        }
+        func ports(_ list: [PortRange]) -> [KeyRange]? {
+            list.isEmpty ? nil : list.map { KeyRange(UInt64($0.lo), UInt64($0.hi)) }
+        }
+        for m in rules {
+            if let v = m.ipVersion, v != family {
+                // Not in this family: in no class of any field.
+                srcR.append([]); dstR.append([]); protoR.append([]); sportR.append([]); dportR.append([])
+                continue
+            }
+            srcR.append(prefixes(m.sources))
+            dstR.append(prefixes(m.destinations))
+            protoR.append(m.protocols.isEmpty ? nil : m.protocols.map { KeyRange(UInt64($0), UInt64($0)) })
+            sportR.append(ports(m.sourcePorts))
+            dportR.append(ports(m.destinationPorts))
+        }
+        let maxAddress = v6 ? IPAddress(hi: .max, lo: .max) : IPAddress(hi: 0, lo: 0xFFFF_FFFF)
+        let maxPort = IPAddress(hi: 0, lo: UInt64(FamilyIndex.noPorts))
+
+        var srcClasses = ClassSet(words: words), dstClasses = ClassSet(words: words)
+        src = Address(decompose(srcR, maxKey: maxAddress, into: &srcClasses))
+        dst = Address(decompose(dstR, maxKey: maxAddress, into: &dstClasses))
+
+        var protoClasses = ClassSet(words: words), sportSet = ClassSet(words: words), dportSet = ClassSet(words: words)
+        proto = DirectClassTable(decompose(protoR, maxKey: IPAddress(hi: 0, lo: 255), into: &protoClasses), keys: 256)
+        sport = DirectClassTable(decompose(sportR, maxKey: maxPort, into: &sportSet), keys: FamilyIndex.noPorts + 1)
+        dport = DirectClassTable(decompose(dportR, maxKey: maxPort, into: &dportSet), keys: FamilyIndex.noPorts + 1)
+        var psClasses = ClassSet(words: words), l4Classes = ClassSet(words: words)
+        let psTable = crossProduct(protoClasses, sportSet, into: &psClasses)
+        let l4Table = crossProduct(psClasses, dportSet, into: &l4Classes)
+        protoSport = .copying(psTable)
+        sportClasses = sportSet.count
+        l4 = .copying(l4Table)
+        dportClasses = dportSet.count
+        crossBytes = (psTable.count + l4Table.count) * 4
+
+        srcBits = ClassBitsets(srcClasses)
+        dstBits = ClassBitsets(dstClasses)
+        l4Bits = ClassBitsets(l4Classes)
+    }
+
+    var bytes: Int {
+        src.bytes + dst.bytes + proto.bytes + sport.bytes + dport.bytes
+            + crossBytes + srcBits.bytes + dstBits.bytes + l4Bits.bytes
+    }
+
+    /// The three classes of a packet of this family.
+    @inline(__always)
+    func classes(_ m: UnsafePointer<PacketMeta>) -> (UInt32, UInt32, UInt32) {
+        let hasPorts = m.pointee.hasPorts
+        let sp = hasPorts ? Int(m.pointee.sport) : FamilyIndex.noPorts
+        let dp = hasPorts ? Int(m.pointee.dport) : FamilyIndex.noPorts
+        let ps = protoSport[Int(proto.classOf(Int(m.pointee.proto))) * sportClasses + Int(sport.classOf(sp))]
+        let l = l4[Int(ps) * dportClasses + Int(dport.classOf(dp))]
+        return (src.classOf(m.pointee.src), dst.classOf(m.pointee.dst), l)
+    }
+
+    /// The lowest rule in all three classes that also passes the non-indexed checks, or -1.
+    @inline(__always)
+    func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
+        let a = srcBits.row(s), b = dstBits.row(d), c = l4Bits.row(l)
+        let summaries = srcBits.summaryWords
+        for si in 0..<summaries {
+            var summary = a[si] & b[si] & c[si]
+            while summary != 0 {
+                let w = si << 6 | summary.trailingZeroBitCount
+                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w]
+                while hits != 0 {
+                    let r = w << 6 | hits.trailingZeroBitCount
+                    if checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
+                    hits &= hits &- 1
+                }
+                summary &= summary &- 1
+            }
+        }
+        return -1
+    }
+
+    func deallocate() {
+        src.deallocate(); dst.deallocate(); proto.deallocate(); sport.deallocate(); dport.deallocate()
+        protoSport.deallocate(); l4.deallocate()
+        srcBits.deallocate(); dstBits.deallocate(); l4Bits.deallocate()
+    }
+}

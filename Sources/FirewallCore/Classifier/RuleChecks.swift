@@ -1,0 +1,93 @@
+/// The match fields the bit-vector index does not cut on (ingress port, VLAN, ICMP type/code,
+/// TCP flags, connection state), compiled flat and checked only on candidate rules that use one.
+/// The checks mirror `RuleMatch.matches` field for field.
+struct RuleCheck {
+    /// Offset of a 256-bit ingress bitmap in `RuleChecks.ingressPool`, or -1 for any port.
+    var ingressAt: Int32 = -1
+    /// VLAN ranges `vlanAt..<vlanAt + vlanCount` in `RuleChecks.vlanPool`; count 0 for any.
+    var vlanAt: Int32 = 0
+    var vlanCount: Int32 = 0
+    /// -1 for any.
+    var icmpType: Int16 = -1
+    var icmpCode: Int16 = -1
+    var hasTCPFlags = false
+    var tcpMask: UInt8 = 0
+    var tcpValue: UInt8 = 0
+    /// `ConnState.bit` set; 0 for any.
+    var states: UInt8 = 0
+}
+
+struct RuleChecks {
+    /// Bit r set when rule r has a field to check here.
+    let needed: UnsafeMutablePointer<UInt64>
+    let checks: UnsafeMutablePointer<RuleCheck>
+    let ingressPool: UnsafeMutablePointer<UInt64>
+    let vlanPool: UnsafeMutablePointer<PortRange>
+    /// False when no rule needs a check, so lookups skip the test entirely.
+    let any: Bool
+    let bytes: Int
+
+    init(_ rules: [RuleMatch], words: Int) {
+        var needed = [UInt64](repeating: 0, count: words)
+        var checks: [RuleCheck] = []
+        var ingress: [UInt64] = []
+        var vlans: [PortRange] = []
+        for (r, m) in rules.enumerated() {
+            var c = RuleCheck()
+            if !m.ingress.isEmpty {
+                c.ingressAt = Int32(ingress.count)
+                var bits = [UInt64](repeating: 0, count: 4)
+                for p in m.ingress where p >= 0 && p < 256 { bits[p >> 6] |= 1 << UInt64(p & 63) }
+                ingress.append(contentsOf: bits)
+            }
+            if !m.vlans.isEmpty {
+                c.vlanAt = Int32(vlans.count)
+                c.vlanCount = Int32(m.vlans.count)
+                vlans.append(contentsOf: m.vlans)
+            }
+            if let t = m.icmpType { c.icmpType = Int16(t) }
+            if let t = m.icmpCode { c.icmpCode = Int16(t) }
+            if let f = m.tcpFlags { c.hasTCPFlags = true; c.tcpMask = f.mask; c.tcpValue = f.value }
+            c.states = m.states
+            let uses = c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0
+                || c.hasTCPFlags || c.states != 0
+            if uses { needed[r >> 6] |= 1 << UInt64(r & 63) }
+            checks.append(c)
+        }
+        any = needed.contains { $0 != 0 }
+        self.needed = .copying(needed)
+        self.checks = .copying(checks)
+        ingressPool = .copying(ingress)
+        vlanPool = .copying(vlans)
+        bytes = needed.count * 8 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
+            + vlans.count * MemoryLayout<PortRange>.stride
+    }
+
+    /// Whether rule `r`, already matched on the indexed fields, also matches the rest.
+    @inline(__always) func passes(_ r: Int, _ m: UnsafePointer<PacketMeta>) -> Bool {
+        if !any || needed[r >> 6] & (1 << UInt64(r & 63)) == 0 { return true }
+        return check(checks[r], m)
+    }
+
+    func check(_ c: RuleCheck, _ m: UnsafePointer<PacketMeta>) -> Bool {
+        if c.ingressAt >= 0 {
+            let p = Int(m.pointee.ingress)
+            if ingressPool[Int(c.ingressAt) + (p >> 6)] & (1 << UInt64(p & 63)) == 0 { return false }
+        }
+        if c.vlanCount > 0 {
+            let v = m.pointee.outerVlan
+            var hit = false
+            for i in Int(c.vlanAt)..<Int(c.vlanAt + c.vlanCount) where vlanPool[i].contains(v) { hit = true; break }
+            if !hit { return false }
+        }
+        if c.icmpType >= 0 && !(m.pointee.hasICMP && Int16(m.pointee.icmpType) == c.icmpType) { return false }
+        if c.icmpCode >= 0 && !(m.pointee.hasICMP && Int16(m.pointee.icmpCode) == c.icmpCode) { return false }
+        if c.hasTCPFlags && !(m.pointee.proto == IPProto.tcp && m.pointee.hasL4 && m.pointee.tcpFlags & c.tcpMask == c.tcpValue) {
+            return false
+        }
+        if c.states != 0 && c.states & m.pointee.state.bit == 0 { return false }
+        return true
+    }
+
+    func deallocate() { needed.deallocate(); checks.deallocate(); ingressPool.deallocate(); vlanPool.deallocate() }
+}
