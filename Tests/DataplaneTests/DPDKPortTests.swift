@@ -17,7 +17,7 @@ enum DPDKTestEnvironment {
         if let failure { throw failure }
         if DPDKEnvironment.isInitialized { return }
         do {
-            try DPDKEnvironment.initialize(arguments: DPDKEnvironment.virtualArguments(filePrefix: "vfwall-test-\(getpid())"))
+            try DPDKEnvironment.initialize(arguments: DPDKEnvironment.virtualArguments(lcores: "(0-2)@0", filePrefix: "vfwall-test-\(getpid())"))
             // Leave no empty /var/run/dpdk/vfwall-test-<pid> behind.
             atexit {
                 DPDKEnvironment.removeRuntimeDirectory()

@@ -87,12 +87,4 @@ static inline void clinux_tp2_send_request(void *slot, uint32_t length) {
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 }
 
-/* Per-queue counters: written by the one thread that owns the queue, read by anyone
-   (statistics). Relaxed atomics: plain moves on x86-64, yet no data race. */
-static inline void clinux_counter_add(uint64_t *p, uint64_t n) {
-    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-}
-static inline uint64_t clinux_counter_load(const uint64_t *p) {
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
 #endif

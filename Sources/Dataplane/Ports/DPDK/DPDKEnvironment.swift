@@ -70,9 +70,11 @@ public enum DPDKEnvironment {
     /// from ordinary pages, no shared configuration (no multi-process), no telemetry socket,
     /// and a file prefix of its own so parallel runs never clash. (`--in-memory` would leave
     /// no runtime directory at all, but EAL refuses it with `--no-huge`: see `cleanup()`.)
-    public static func virtualArguments(cores: String = "0", memoryMB: Int = 256,
+    /// `lcores` is EAL's `--lcores` map: "0-2" (lcore n on CPU n), or "(0-2)@0" (three lcores,
+    /// all on CPU 0: workers on lcores without needing as many CPUs, for tests).
+    public static func virtualArguments(lcores: String = "0", memoryMB: Int = 256,
                                         filePrefix: String = "vfwall-\(getpid())") -> [String] {
-        ["-l", cores, "--no-huge", "--no-pci", "-m", String(memoryMB), "--no-shconf",
+        ["--lcores", lcores, "--no-huge", "--no-pci", "-m", String(memoryMB), "--no-shconf",
          "--file-prefix", filePrefix, "--no-telemetry", "--log-level", "lib.eal:warning"]
     }
 

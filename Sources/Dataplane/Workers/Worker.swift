@@ -1,0 +1,118 @@
+import CLinux
+import FirewallCore
+import Glibc
+
+/// How a worker loops.
+public struct WorkerOptions: Sendable {
+    /// Frames per burst (the pipeline's scratch arrays are sized to it).
+    public var burst: Int = 32
+    /// 0: poll without pause (DPDK style, a core per worker). Otherwise, after
+    /// `idleRoundsBeforeSleep` empty rounds, sleep this long between rounds (AF_PACKET, pcap,
+    /// and shared machines).
+    public var idleSleepMicroseconds: UInt32 = 0
+    public var idleRoundsBeforeSleep: Int = 1024
+
+    public init(burst: Int = 32, idleSleepMicroseconds: UInt32 = 0, idleRoundsBeforeSleep: Int = 1024) {
+        self.burst = burst
+        self.idleSleepMicroseconds = idleSleepMicroseconds
+        self.idleRoundsBeforeSleep = idleRoundsBeforeSleep
+    }
+}
+
+/// One worker: owns queue `queue` of both ports of a pair, its pipeline (and with it its
+/// conntrack shard) and its burst arrays. Run to completion, both directions in turn:
+/// rx burst -> pipeline -> tx burst on the other port. The stop flag and the policy generation
+/// are read between bursts; nothing on the loop allocates, locks, logs or throws.
+public final class Worker {
+    public let index: Int
+    public let queue: Int
+    public let inside: PacketPort
+    public let outside: PacketPort
+    /// The policy's port indexes of `inside` and `outside` (`RuleMatch.ingress`).
+    public let insideIngress: Int
+    public let outsideIngress: Int
+    public let pipeline: Pipeline
+    public let options: WorkerOptions
+    let control: WorkerControl
+    /// Set by the thread before it runs, when pinning to its CPU failed.
+    var pinError: Int32 = 0
+    /// 1 once the thread has tried to pin itself (release store: `pinError` is visible after).
+    private let startWord: UnsafeMutablePointer<UInt64>
+
+    public init(index: Int, queue: Int? = nil, inside: PacketPort, outside: PacketPort,
+                insideIngress: Int = 0, outsideIngress: Int = 1,
+                policy: CompiledPolicy, conntrack: ConntrackSettings, control: WorkerControl,
+                options: WorkerOptions = WorkerOptions()) {
+        precondition(options.burst > 0, "a burst holds at least one frame")
+        self.index = index
+        self.queue = queue ?? index
+        self.inside = inside
+        self.outside = outside
+        self.insideIngress = insideIngress
+        self.outsideIngress = outsideIngress
+        self.options = options
+        self.control = control
+        pipeline = Pipeline(policy: policy, conntrack: conntrack, burstCapacity: options.burst)
+        startWord = .allocate(capacity: 1)
+        startWord.initialize(to: 0)
+    }
+
+    deinit { startWord.deallocate() }
+
+    func markStarted() { clinux_store_release(startWord, 1) }
+    var pinAttempted: Bool { clinux_load_acquire(startWord) == 1 }
+
+    /// The loop: returns when the control's run flag drops, after the burst in hand is done
+    /// (every received frame sent or freed: nothing is left lent out).
+    public func run() {
+        var burst = FrameBurst(capacity: options.burst)
+        defer { burst.deallocate() }
+        let a = inside, b = outside
+        let aIn = insideIngress, bIn = outsideIngress
+        let q = queue
+        let pipeline = self.pipeline
+        let control = self.control
+        let sleep = options.idleSleepMicroseconds
+        let idleLimit = options.idleRoundsBeforeSleep
+        var seenPolicy = control.policyGeneration
+        var seenSnapshot = control.snapshotGeneration
+        var idle = 0
+        while control.running {
+            let moved = Self.pass(from: a, to: b, ingress: aIn, queue: q, pipeline, &burst)
+                &+ Self.pass(from: b, to: a, ingress: bIn, queue: q, pipeline, &burst)
+            if moved == 0 {
+                idle &+= 1
+                if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
+            } else {
+                idle = 0
+            }
+            let policyNow = control.policyGeneration
+            if policyNow != seenPolicy {
+                seenPolicy = policyNow
+                if let p = control.currentPolicy() { pipeline.install(p) }
+            }
+            let snapshotNow = control.snapshotGeneration
+            if snapshotNow != seenSnapshot {
+                seenSnapshot = snapshotNow
+                publishCounters()
+            }
+        }
+        publishCounters()
+    }
+
+    /// One direction, one burst. Returns the frames handled.
+    @inline(__always)
+    static func pass(from rx: PacketPort, to tx: PacketPort, ingress: Int, queue: Int,
+                     _ pipeline: Pipeline, _ burst: inout FrameBurst) -> Int {
+        let n = rx.rxBurst(queue: queue, into: &burst)
+        if n == 0 { return 0 }
+        pipeline.process(burst, ingress: ingress, link: rx.linkType)
+        tx.transmit(burst, queue: queue, from: rx)
+        return n
+    }
+
+    /// Copies the pipeline's counters to the control's mailbox (off the fast path: on request).
+    func publishCounters() {
+        control.publish(counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index)
+    }
+}

@@ -1,0 +1,61 @@
+import CLinux
+import FirewallCore
+import Glibc
+import Synchronization
+
+/// What a control thread tells the workers, and how they answer, without a lock on the fast
+/// path: the workers read two words per loop (run flag, policy generation) with acquire loads
+/// and take the mailbox's lock only when the generation moved.
+public final class WorkerControl: @unchecked Sendable {
+    /// [0] run flag (1 while workers should run), [1] policy generation, [2] snapshot generation.
+    private let words: UnsafeMutablePointer<UInt64>
+    private let mailbox = Mutex<Mailbox>(Mailbox())
+
+    struct Mailbox {
+        var policy: CompiledPolicy?
+        var snapshots: [Int: PipelineCounters] = [:]
+        var flows: [Int: Int] = [:]
+    }
+
+    public init() {
+        words = .allocate(capacity: 8)
+        words.initialize(repeating: 0, count: 8)
+        clinux_store_release(words, 1)
+    }
+
+    deinit { words.deallocate() }
+
+    // MARK: control side
+
+    /// Asks every worker to finish its current burst and return.
+    public func stop() { clinux_store_release(words, 0) }
+
+    /// Hands a compiled policy to every worker; each installs it between two bursts.
+    public func publish(_ policy: CompiledPolicy) {
+        mailbox.withLock { $0.policy = policy }
+        _ = clinux_fetch_add(words + 1, 1)
+    }
+
+    /// Asks workers to copy their pipeline counters into the mailbox (they do so between bursts).
+    public func requestSnapshots() { _ = clinux_fetch_add(words + 2, 1) }
+
+    /// The latest counters each worker published, by worker index.
+    public func snapshots() -> [Int: PipelineCounters] { mailbox.withLock { $0.snapshots } }
+    /// The flow count each worker published with its counters.
+    public func flowCounts() -> [Int: Int] { mailbox.withLock { $0.flows } }
+
+    // MARK: worker side
+
+    @inline(__always) var running: Bool { clinux_load_acquire(words) == 1 }
+    @inline(__always) var policyGeneration: UInt64 { clinux_load_acquire(words + 1) }
+    @inline(__always) var snapshotGeneration: UInt64 { clinux_load_acquire(words + 2) }
+
+    func currentPolicy() -> CompiledPolicy? { mailbox.withLock { $0.policy } }
+
+    func publish(counters: PipelineCounters, flows: Int, worker: Int) {
+        mailbox.withLock {
+            $0.snapshots[worker] = counters
+            $0.flows[worker] = flows
+        }
+    }
+}
