@@ -18,11 +18,8 @@ enum DPDKTestEnvironment {
         if DPDKEnvironment.isInitialized { return }
         do {
             try DPDKEnvironment.initialize(arguments: DPDKEnvironment.virtualArguments(lcores: "(0-2)@0", filePrefix: "vfwall-test-\(getpid())"))
-            // Leave no empty /var/run/dpdk/vfwall-test-<pid> behind.
-            atexit {
-                DPDKEnvironment.removeRuntimeDirectory()
-                _ = rmdir("/var/run/dpdk")   // only if empty: EAL created it for us
-            }
+            // DPDKEnvironment removes /var/run/dpdk/vfwall-test-<pid> at exit; the parent too if empty.
+            atexit { _ = rmdir("/var/run/dpdk") }
         } catch {
             DPDKEnvironment.removeRuntimeDirectory("/var/run/dpdk/vfwall-test-\(getpid())")
             failure = error

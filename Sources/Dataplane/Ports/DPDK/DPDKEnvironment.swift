@@ -42,6 +42,8 @@ public enum DPDKEnvironment {
         }
         initialized = true
         argumentsUsed = arguments
+        // Leave no empty /var/run/dpdk/<prefix> behind, whether or not `cleanup()` is called.
+        atexit { DPDKEnvironment.removeRuntimeDirectory() }
     }
 
     /// Releases EAL's resources (hugepages, runtime files). Ports and pools must be closed first.
