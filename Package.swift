@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "CDPDK",
             cSettings: [.unsafeFlags(dpdkCFlags)],
-            linkerSettings: ["rte_eal", "rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring",
+            linkerSettings: ["rte_eal", "rte_ethdev", "rte_acl", "rte_mbuf", "rte_mempool", "rte_ring",
                              "rte_bus_vdev", "rte_kvargs"].map { .linkedLibrary($0) }
         ),
 
