@@ -14,5 +14,6 @@ struct VFWall: ParsableCommand {
         Configuration errors are reported as FILE:LINE:COLUMN: MESSAGE and exit 1 before anything \
         is opened. Usage errors exit 64.
         """,
-        subcommands: [CheckCommand.self, ReplayCommand.self, BenchPipelineCommand.self, ClassBenchCommand.self])
+        subcommands: [CheckCommand.self, ReplayCommand.self, RunCommand.self, StatsCommand.self, ReloadCommand.self,
+                      BenchPipelineCommand.self, ClassBenchCommand.self])
 }

@@ -34,6 +34,8 @@ public final class Worker {
     public let pipeline: Pipeline
     public let options: WorkerOptions
     let control: WorkerControl
+    /// Replies to rejected frames (TCP RST, ICMP unreachable), sent out of the ingress port.
+    let rejects: RejectAnswers
     /// Set by the thread before it runs, when pinning to its CPU failed.
     var pinError: Int32 = 0
     /// 1 once the thread has tried to pin itself (release store: `pinError` is visible after).
@@ -53,11 +55,20 @@ public final class Worker {
         self.options = options
         self.control = control
         pipeline = Pipeline(policy: policy, conntrack: conntrack, burstCapacity: options.burst)
+        rejects = RejectAnswers(burst: options.burst, queues: max(inside.queueCount, outside.queueCount, self.queue + 1))
         startWord = .allocate(capacity: 1)
         startWord.initialize(to: 0)
     }
 
-    deinit { startWord.deallocate() }
+    deinit {
+        startWord.deallocate()
+        rejects.deallocate()
+    }
+
+    /// Replies sent for rejected frames (and refused by a full TX ring), over both ports.
+    public var rejectReplies: (sent: UInt64, txFull: UInt64) {
+        (rejects.source.counters.total(.tx), rejects.source.counters.total(.txFull))
+    }
 
     func markStarted() { clinux_store_release(startWord, 1) }
     var pinAttempted: Bool { clinux_load_acquire(startWord) == 1 }
@@ -72,14 +83,15 @@ public final class Worker {
         let q = queue
         let pipeline = self.pipeline
         let control = self.control
+        let rejects = self.rejects
         let sleep = options.idleSleepMicroseconds
         let idleLimit = options.idleRoundsBeforeSleep
         var seenPolicy = control.policyGeneration
         var seenSnapshot = control.snapshotGeneration
         var idle = 0
         while control.running {
-            let moved = Self.pass(from: a, to: b, ingress: aIn, queue: q, pipeline, &burst)
-                &+ Self.pass(from: b, to: a, ingress: bIn, queue: q, pipeline, &burst)
+            let moved = Self.pass(from: a, to: b, ingress: aIn, queue: q, pipeline, rejects, &burst)
+                &+ Self.pass(from: b, to: a, ingress: bIn, queue: q, pipeline, rejects, &burst)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
@@ -94,25 +106,26 @@ public final class Worker {
             let snapshotNow = control.snapshotGeneration
             if snapshotNow != seenSnapshot {
                 seenSnapshot = snapshotNow
-                publishCounters()
+                publishCounters(generation: snapshotNow)
             }
         }
-        publishCounters()
+        publishCounters(generation: control.snapshotGeneration)
     }
 
     /// One direction, one burst. Returns the frames handled.
     @inline(__always)
     static func pass(from rx: PacketPort, to tx: PacketPort, ingress: Int, queue: Int,
-                     _ pipeline: Pipeline, _ burst: inout FrameBurst) -> Int {
+                     _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst) -> Int {
         let n = rx.rxBurst(queue: queue, into: &burst)
         if n == 0 { return 0 }
         pipeline.process(burst, ingress: ingress, link: rx.linkType)
+        rejects.answer(burst, from: rx, queue: queue)
         tx.transmit(burst, queue: queue, from: rx)
         return n
     }
 
     /// Copies the pipeline's counters to the control's mailbox (off the fast path: on request).
-    func publishCounters() {
-        control.publish(counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index)
+    func publishCounters(generation: UInt64) {
+        control.publish(counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index, generation: generation)
     }
 }

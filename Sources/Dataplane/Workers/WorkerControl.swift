@@ -15,6 +15,8 @@ public final class WorkerControl: @unchecked Sendable {
         var policy: CompiledPolicy?
         var snapshots: [Int: PipelineCounters] = [:]
         var flows: [Int: Int] = [:]
+        /// The snapshot generation each worker last answered.
+        var answered: [Int: UInt64] = [:]
     }
 
     public init() {
@@ -37,7 +39,20 @@ public final class WorkerControl: @unchecked Sendable {
     }
 
     /// Asks workers to copy their pipeline counters into the mailbox (they do so between bursts).
-    public func requestSnapshots() { _ = clinux_fetch_add(words + 2, 1) }
+    /// Returns the generation of this request: `awaitSnapshots` waits for it.
+    @discardableResult
+    public func requestSnapshots() -> UInt64 { clinux_fetch_add(words + 2, 1) &+ 1 }
+
+    /// Waits (polling, off the fast path) until `workers` workers have published counters for
+    /// request `generation` or a later one, or `timeoutMs` passed. Returns whether they all did.
+    public func awaitSnapshots(_ generation: UInt64, workers: Int, timeoutMs: Int = 1000) -> Bool {
+        for _ in 0...max(0, timeoutMs) {
+            let done = mailbox.withLock { m in m.answered.values.filter { $0 >= generation }.count }
+            if done >= workers { return true }
+            usleep(1000)
+        }
+        return false
+    }
 
     /// The latest counters each worker published, by worker index.
     public func snapshots() -> [Int: PipelineCounters] { mailbox.withLock { $0.snapshots } }
@@ -52,10 +67,11 @@ public final class WorkerControl: @unchecked Sendable {
 
     func currentPolicy() -> CompiledPolicy? { mailbox.withLock { $0.policy } }
 
-    func publish(counters: PipelineCounters, flows: Int, worker: Int) {
+    func publish(counters: PipelineCounters, flows: Int, worker: Int, generation: UInt64) {
         mailbox.withLock {
             $0.snapshots[worker] = counters
             $0.flows[worker] = flows
+            $0.answered[worker] = generation
         }
     }
 }

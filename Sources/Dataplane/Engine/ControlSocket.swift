@@ -1,0 +1,212 @@
+import Glibc
+
+/// The control socket of a running vfwall: a Unix stream socket, owner-only (mode 0600), that
+/// answers one request per connection. The client writes one line (`stats` or `reload`) and
+/// reads the answer until the server closes: the statistics as JSON, or `ok ...` / `error: ...`.
+///
+/// The server runs on a thread of its own and handles one connection at a time; the handler
+/// runs on that thread (off the fast path). A client that says nothing is dropped after 2 s.
+public final class ControlSocket {
+    public let path: String
+    private let fd: Int32
+    private let handler: (String) -> String
+    private var thread: pthread_t?
+    private var stopped = false
+
+    /// Where the socket of a configuration goes when it names none: /run/vfwall/<name>.sock for
+    /// root, else under $XDG_RUNTIME_DIR/vfwall or /tmp/vfwall-<uid>. The client commands
+    /// compute the same path from the same configuration file.
+    public static func defaultPath(forConfig file: String) -> String {
+        var base = String(file.split(separator: "/").last ?? "vfwall")
+        for ext in [".yaml", ".yml"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+        if geteuid() == 0 { return "/run/vfwall/\(base).sock" }
+        if let xdg = getenv("XDG_RUNTIME_DIR"), xdg.pointee != 0 { return "\(String(cString: xdg))/vfwall/\(base).sock" }
+        return "/tmp/vfwall-\(geteuid())/\(base).sock"
+    }
+
+    /// Binds and listens at `path` (creating its directory, mode 0700, if missing). A stale
+    /// socket file nobody answers on is replaced; one a live process answers on is an error.
+    public init(path: String, handler: @escaping (String) -> String) throws {
+        self.path = path
+        self.handler = handler
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else {
+            throw EngineError("control socket path \(path) is longer than \(capacity - 1) bytes")
+        }
+        try Self.makeDirectory(of: path)
+        if Self.answers(path) {
+            throw EngineError("control socket \(path) is in use: another vfwall is running with it (stop it, or set dataplane.control-socket)")
+        }
+        unlink(path)
+        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw EngineError("control socket \(path): socket() failed: \(describeErrno(errno))") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        // Owner-only from the moment it exists: no window in which others may connect.
+        let oldMask = umask(0o177)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        let bindErrno = errno
+        umask(oldMask)
+        guard rc == 0, chmod(path, 0o600) == 0, listen(s, 8) == 0 else {
+            let e = rc == 0 ? errno : bindErrno
+            close(s)
+            if rc == 0 { unlink(path) }
+            throw EngineError("control socket \(path): \(rc == 0 ? "listen" : "bind") failed: \(describeErrno(e))")
+        }
+        fd = s
+    }
+
+    deinit { stop() }
+
+    /// Starts answering on a thread of its own.
+    public func start() throws {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { raw in
+            Unmanaged<ControlSocket>.fromOpaque(raw!).takeRetainedValue().serve()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<ControlSocket>.fromOpaque(context).release()
+            throw EngineError("control socket \(path): cannot start its thread: \(describeErrno(rc))")
+        }
+        thread = t
+    }
+
+    /// Stops answering, waits for the thread, closes and removes the socket. Idempotent.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        shutdown(fd, Int32(SHUT_RDWR))   // wakes accept()
+        if let t = thread { pthread_join(t, nil) }
+        close(fd)
+        unlink(path)
+    }
+
+    private func serve() {
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return   // shut down
+            }
+            Self.setTimeout(c, seconds: 2)
+            if let request = Self.readLine(c) {
+                Self.writeAll(c, handler(request))
+            }
+            close(c)
+        }
+    }
+
+    // MARK: client
+
+    /// Sends `request` to the vfwall listening at `path` and returns its answer.
+    public static func request(_ request: String, path: String, timeoutSeconds: Int = 10) throws -> String {
+        let c = try connect(path)
+        defer { close(c) }
+        setTimeout(c, seconds: timeoutSeconds)
+        writeAll(c, request + "\n")
+        shutdown(c, Int32(SHUT_WR))
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(c, &buffer, buffer.count)
+            if n > 0 { out += buffer[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw EngineError("control socket \(path): no answer: \(describeErrno(errno))") }
+            break
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func connect(_ path: String) throws -> Int32 {
+        let c = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard c >= 0 else { throw EngineError("socket() failed: \(describeErrno(errno))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(c)
+            throw EngineError("control socket path \(path) is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(c, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(c)
+            throw EngineError("cannot connect to the control socket \(path): \(describeErrno(e)) (is `vfwall run` running with this configuration?)")
+        }
+        return c
+    }
+
+    static func answers(_ path: String) -> Bool {
+        guard let c = try? connect(path) else { return false }
+        close(c)
+        return true
+    }
+
+    static func makeDirectory(of path: String) throws {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let dir = String(path[..<slash])
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        // Parents first (e.g. /tmp/vfwall-<uid> or /run/vfwall), owner-only.
+        try makeDirectory(of: dir)
+        guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
+            throw EngineError("control socket directory \(dir): mkdir failed: \(describeErrno(errno))")
+        }
+    }
+
+    static func setTimeout(_ fd: Int32, seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// The first line the peer sends (up to 4 KiB, or until it closes its side), trimmed.
+    static func readLine(_ fd: Int32) -> String? {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while bytes.count < 4096 && !bytes.contains(10) {
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { bytes += buffer[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
+        guard !bytes.isEmpty else { return nil }
+        let line = bytes.split(separator: 10, omittingEmptySubsequences: false).first ?? []
+        return String(decoding: line, as: UTF8.self).trimmed(" \t\r")
+    }
+
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return
+        }
+    }
+}
+
+extension String {
+    /// Without the leading and trailing characters in `set` (Foundation-free).
+    fileprivate func trimmed(_ set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,195 @@
+import FirewallConfig
+import FirewallCore
+import Glibc
+import Synchronization
+
+/// The running firewall: two ports, one pinned worker per core (each with its own pipeline and
+/// conntrack shard, owning queue i of both ports), and the control side: stop, reload, stats.
+///
+///     let engine = try Engine.open(configuration)   // ports open and up, or nothing is open
+///     try engine.start()                            // workers run
+///     engine.reload()                               // re-reads the file; the old policy stays on error
+///     engine.statistics()                           // ports, workers, rules, reasons, flows
+///     engine.stop(); engine.close()                 // drain, then close ports (and EAL)
+///
+/// Control calls may come from several threads (signals, the control socket): reloads are
+/// serialised by a lock; nothing here is on the workers' fast path.
+public final class Engine: @unchecked Sendable {
+    public let plan: EnginePlan
+    public let ports: [PacketPort]
+    public let workers: [Worker]
+    public let control: WorkerControl
+    public let startedAt: UInt64
+    private let group: WorkerGroup
+    private let placement: WorkerPlacement
+    private let opened: EnginePorts
+    private let state: Mutex<ControlState>
+    private var running = false
+
+    struct ControlState {
+        var configuration: Configuration
+        var policyGeneration = 1
+        var reloads = 0
+        var failedReloads = 0
+        var lastReloadError: String?
+    }
+
+    /// Plans, compiles the policy, opens the ports and waits for their links (up to
+    /// `linkWaitSeconds`). Throws `EngineError` naming the key or port; nothing stays open then.
+    public static func open(_ configuration: Configuration, linkWaitSeconds: Double = 3) throws -> Engine {
+        let plan = try EnginePlan.make(configuration)
+        let policy = compile(configuration.policy)
+        let opened = try EnginePorts.open(plan, linkWaitSeconds: linkWaitSeconds)
+        let placement: WorkerPlacement = plan.backend == .dpdk ? .dpdkLcores : .threads(cpus: plan.cpus.map { Optional($0) })
+        return Engine(configuration, plan: plan, policy: policy, ports: opened, placement: placement)
+    }
+
+    /// An engine over ports opened elsewhere (tests: memory ports). `ports` are closed by `close()`.
+    public convenience init(_ configuration: Configuration, ports: [PacketPort], placement: WorkerPlacement,
+                            idleSleepMicroseconds: UInt32 = 100) throws {
+        var plan = try EnginePlan.make(configuration)
+        plan.idleSleepMicroseconds = idleSleepMicroseconds
+        self.init(configuration, plan: plan, policy: Self.compile(configuration.policy),
+                  ports: EnginePorts(ports: ports), placement: placement)
+    }
+
+    private init(_ configuration: Configuration, plan: EnginePlan, policy: CompiledPolicy, ports opened: EnginePorts,
+                 placement: WorkerPlacement) {
+        self.plan = plan
+        self.opened = opened
+        self.ports = opened.ports
+        self.placement = placement
+        let control = WorkerControl()
+        self.control = control
+        let options = WorkerOptions(burst: plan.burst, idleSleepMicroseconds: plan.idleSleepMicroseconds,
+                                    idleRoundsBeforeSleep: 1024)
+        workers = (0..<plan.workers).map { i in
+            Worker(index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0, outsideIngress: 1,
+                   policy: policy, conntrack: configuration.conntrack, control: control, options: options)
+        }
+        group = WorkerGroup(workers: workers, control: control)
+        state = Mutex(ControlState(configuration: configuration))
+        startedAt = monotonicNanoseconds()
+    }
+
+    /// The policy in its fast form: the compiled (bit-vector) classifier, shared by all workers.
+    static func compile(_ policy: Policy) -> CompiledPolicy {
+        CompiledPolicy(policy, classifier: BitVectorClassifier(rules: policy.rules))
+    }
+
+    public var configuration: Configuration { state.withLock { $0.configuration } }
+
+    /// Starts the workers, pinned. On failure the workers started are stopped; call `close()`.
+    public func start() throws {
+        do { try group.start(placement) } catch { throw EngineError("cannot start the workers: \(error)") }
+        running = true
+    }
+
+    /// Stops the workers after the burst each has in hand (every frame sent or freed). Idempotent.
+    public func stop() {
+        group.stop()
+        running = false
+    }
+
+    /// Stops, then closes the ports (and releases DPDK). Idempotent.
+    public func close() {
+        stop()
+        opened.close()
+    }
+
+    /// True when every port reads from a file (pcap backend) and all files are exhausted.
+    public var inputsExhausted: Bool {
+        ports.allSatisfy { ($0 as? PcapPort)?.inputExhausted ?? false }
+    }
+
+    // MARK: reload
+
+    /// What a reload did.
+    public enum ReloadOutcome: Equatable, Sendable {
+        /// The new policy is in; `notes` lists changes that need a restart (ignored until then).
+        case applied(rules: Int, notes: [String])
+        /// Refused: the old policy stays.
+        case refused(String)
+
+        /// The control socket's answer: "ok: ..." or "error: ...".
+        public var answer: String {
+            switch self {
+            case let .applied(rules, notes):
+                return (["ok: \(rules) rules in force"] + notes.map { "note: \($0)" }).joined(separator: "\n")
+            case let .refused(message):
+                return "error: \(message)"
+            }
+        }
+    }
+
+    /// Re-reads the configuration file and, if it is valid, swaps its policy in.
+    @discardableResult
+    public func reload() -> ReloadOutcome {
+        let file = configuration.file
+        do {
+            return reload(with: try ConfigLoader.load(path: file))
+        } catch {
+            return refuse("\(error)")
+        }
+    }
+
+    /// Compiles `new`'s policy off the fast path and hands it to every worker (each installs it
+    /// between two bursts). Refused when its ports differ (rules index them by position).
+    @discardableResult
+    public func reload(with new: Configuration) -> ReloadOutcome {
+        let old = configuration
+        guard new.portNames == old.portNames else {
+            return refuse("\(new.file): the ports changed (\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))); changing ports needs a restart")
+        }
+        var notes: [String] = []
+        if new.ports != old.ports { notes.append("port settings changed; they take effect on restart") }
+        if new.dataplane != old.dataplane { notes.append("dataplane settings changed; they take effect on restart") }
+        if new.conntrack != old.conntrack { notes.append("conntrack settings changed; they take effect on restart") }
+        let compiled = Self.compile(new.policy)
+        state.withLock { s in
+            var kept = new
+            kept.ports = old.ports
+            kept.dataplane = old.dataplane
+            kept.conntrack = old.conntrack
+            s.configuration = kept
+            s.policyGeneration += 1
+            s.reloads += 1
+            s.lastReloadError = nil
+        }
+        control.publish(compiled)
+        return .applied(rules: new.policy.rules.count, notes: notes)
+    }
+
+    private func refuse(_ message: String) -> ReloadOutcome {
+        state.withLock { s in
+            s.failedReloads += 1
+            s.lastReloadError = message
+        }
+        return .refused(message)
+    }
+
+    // MARK: statistics
+
+    /// Counters now: ports (read directly), workers (each publishes between bursts; with
+    /// `fresh`, wait up to `timeoutMs` for every worker's answer, else use the last one).
+    public func statistics(fresh: Bool = true, timeoutMs: Int = 500) -> EngineStatistics {
+        if fresh && running {
+            let generation = control.requestSnapshots()
+            _ = control.awaitSnapshots(generation, workers: workers.count, timeoutMs: timeoutMs)
+        }
+        let s = state.withLock { $0 }
+        let snapshots = control.snapshots()
+        let flows = control.flowCounts()
+        return EngineStatistics(
+            configFile: s.configuration.file, backend: plan.backend.rawValue, policy: s.configuration.policy,
+            policyGeneration: s.policyGeneration, reloads: s.reloads, failedReloads: s.failedReloads,
+            lastReloadError: s.lastReloadError,
+            uptimeSeconds: Double(monotonicNanoseconds() - startedAt) / 1e9,
+            ports: ports.map { EngineStatistics.Port(name: $0.name, counters: $0.statistics, link: $0.linkState()) },
+            workers: workers.map { w in
+                EngineStatistics.Worker(index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
+                                        counters: snapshots[w.index], flows: flows[w.index] ?? 0,
+                                        rejectReplies: w.rejectReplies.sent)
+            })
+    }
+}

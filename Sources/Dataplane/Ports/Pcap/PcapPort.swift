@@ -1,0 +1,140 @@
+import CLinux
+import CPcap
+import FirewallCore
+
+/// A port on capture files, for the `pcap` backend: it receives the frames of its input file,
+/// in order and with the capture's timestamps (so a live run over files decides exactly as
+/// `vfwall replay` does), and writes what it sends to its output file. When the input is
+/// exhausted it receives nothing more and says so (`inputExhausted`), so the engine can stop.
+///
+/// One queue. A port without an input receives nothing (and is exhausted from the start); a port
+/// without an output counts what it is given as sent and discards it, as DPDK's net_null does.
+public final class PcapPort: PacketPort {
+    public let name: String
+    public var queueCount: Int { 1 }
+    public let linkType: LinkType
+    public var backend: PortBackend { .pcap }
+    public var macAddress: MACAddress? { nil }
+    public let counters: PortCounters
+    public let inputPath: String?
+    public let outputPath: String?
+    /// The libpcap link type (DLT) of the input, or Ethernet without one.
+    public let dlt: Int32
+
+    private let reader: PcapReader?
+    private var writer: PcapWriter?
+    /// libpcap's handles, kept as plain pointers so the fast path touches no reference count.
+    private let readHandle: OpaquePointer?
+    private let dumpHandle: UnsafeMutablePointer<UInt8>?
+    /// The bytes of the burst lent out: pcap_next_ex reuses its buffer, so frames are copied.
+    private let arena: UnsafeMutableRawPointer
+    private let arenaSlots: Int
+    /// [0]: 1 once the input is exhausted (release store: the frames before it were handled).
+    private let state: UnsafeMutablePointer<UInt64>
+    private var closed = false
+    static let slotSize = 65536 + 256
+
+    /// Opens `input` for reading and creates `output` (frames written with link type
+    /// `outputDLT`, by default the input's). Throws `PcapError` naming the file.
+    public init(name: String, input: String?, output: String?, outputDLT: Int32? = nil, maxBurst: Int = 64) throws {
+        self.name = name
+        inputPath = input
+        outputPath = output
+        let reader = try input.map { try PcapReader(path: $0) }
+        let writer = try output.map { try PcapWriter(path: $0, dlt: outputDLT ?? reader?.dlt ?? DLT_EN10MB) }
+        self.reader = reader
+        self.writer = writer
+        dlt = reader?.dlt ?? DLT_EN10MB
+        linkType = reader?.linkType ?? .ethernet
+        readHandle = reader?.handle
+        dumpHandle = writer.map { UnsafeMutableRawPointer($0.dumper).assumingMemoryBound(to: UInt8.self) }
+        counters = PortCounters(queues: 1)
+        arenaSlots = max(1, maxBurst)
+        arena = .allocate(byteCount: arenaSlots * Self.slotSize, alignment: 64)
+        state = .allocate(capacity: 1)
+        state.initialize(to: reader == nil ? 1 : 0)
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        writer?.flush()
+        writer = nil   // closes the file
+        arena.deallocate()
+        state.deallocate()
+        counters.deallocate()
+    }
+
+    /// Whether every frame of the input has been received (and the burst before handled).
+    public var inputExhausted: Bool { closed || clinux_load_acquire(state) == 1 }
+
+    public func linkState() -> LinkState { LinkState(up: !closed) }
+
+    // MARK: fast path
+
+    public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
+        burst.count = 0
+        guard let readHandle, clinux_load_acquire(state) == 0 else { return 0 }
+        let want = Swift.min(burst.capacity, arenaSlots)
+        var n = 0, bytes = 0
+        while n < want {
+            var header: UnsafeMutablePointer<pcap_pkthdr>?
+            var data: UnsafePointer<UInt8>?
+            let rc = pcap_next_ex(readHandle, &header, &data)
+            if rc != 1 {
+                // End of file, or damage (counted as one error): nothing more comes from here.
+                if rc != PCAP_ERROR_BREAK { counters.add(.errors, 1, queue: 0) }
+                if n == 0 { clinux_store_release(state, 1) }
+                break
+            }
+            let h = header!.pointee
+            let length = Swift.min(Int(h.caplen), Self.slotSize)
+            let slot = arena + n &* Self.slotSize
+            if length > 0, let data { slot.copyMemory(from: data, byteCount: length) }
+            burst.frames[n] = UnsafeRawPointer(slot)
+            burst.lengths[n] = Int32(length)
+            // tv_usec holds nanoseconds: the reader opened the file with nanosecond precision.
+            burst.timestamps[n] = UInt64(h.ts.tv_sec) &* 1_000_000_000 &+ UInt64(h.ts.tv_usec)
+            bytes &+= length
+            n &+= 1
+        }
+        burst.count = n
+        if n > 0 {
+            counters.add(.rx, n, queue: 0)
+            counters.add(.rxBytes, bytes, queue: 0)
+        }
+        return n
+    }
+
+    public func release(_ burst: FrameBurst, queue: Int) {}
+
+    @inline(__always)
+    private static func dump(_ dumper: UnsafeMutablePointer<UInt8>, _ burst: FrameBurst, _ i: Int) {
+        var h = pcap_pkthdr()
+        let t = burst.timestamps[i]
+        h.ts.tv_sec = Int(t / 1_000_000_000)
+        h.ts.tv_usec = Int(t % 1_000_000_000)   // nanoseconds: the writer's precision
+        h.caplen = UInt32(truncatingIfNeeded: burst.lengths[i])
+        h.len = h.caplen
+        pcap_dump(dumper, &h, burst.frames[i]?.assumingMemoryBound(to: UInt8.self))
+    }
+
+    @discardableResult
+    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+        var result = TxResult()
+        var bytes = 0
+        for i in 0..<burst.count {
+            guard burst.verdicts[i].action == .accept else { result.dropped &+= 1; continue }
+            if let dumpHandle { Self.dump(dumpHandle, burst, i) }
+            result.sent &+= 1
+            bytes &+= Int(burst.lengths[i])
+        }
+        counters.add(.tx, result.sent, queue: 0)
+        counters.add(.txBytes, bytes, queue: 0)
+        if result.dropped > 0 { source.counters.add(.dropped, result.dropped, queue: queue) }
+        source.release(burst, queue: queue)
+        return result
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Dataplane
+import FirewallConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the control socket of a running vfwall is: given, or computed from its configuration
+/// the way `vfwall run` computes it.
+struct ControlSocketOptions: ParsableArguments {
+    @Option(help: "The control socket of the running vfwall.")
+    var socket: String?
+
+    @Option(help: "The configuration the running vfwall was started with (its control socket is found from it).")
+    var config: String?
+
+    func validate() throws {
+        guard (socket == nil) != (config == nil) else { throw ValidationError("give either --socket PATH or --config CONFIG") }
+    }
+
+    func path() throws -> String {
+        if let socket { return socket }
+        let c = try loadConfiguration(config!)
+        return c.dataplane.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file)
+    }
+
+    /// Sends `request` and returns the answer, or exits 1 with why not.
+    func send(_ request: String, command: String) throws -> String {
+        let p = try path()
+        do { return try ControlSocket.request(request, path: p) } catch {
+            printError("vfwall \(command): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Print the counters of a running vfwall as JSON.",
+        discussion: """
+        Asks the running `vfwall run` through its control socket and prints one JSON object: per \
+        port rx/tx/dropped/tx_full/errors (and link), per worker frames/accepted/dropped/rejected/ \
+        flows, totals, per rule hits (by name, since the policy was installed), the default \
+        action's hits, frames per reason, the conntrack size, and reload counts.
+
+        Example:
+          vfwall stats --config configs/default.yaml
+        """)
+
+    @OptionGroup var target: ControlSocketOptions
+
+    func run() throws {
+        print(try target.send("stats", command: "stats"), terminator: "")
+    }
+}
+
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make a running vfwall re-read its configuration and swap the new policy in.",
+        discussion: """
+        Same as sending SIGHUP to `vfwall run`, but answered: prints `ok: N rules in force` (and \
+        notes on settings that take effect only on restart) and exits 0, or prints the error \
+        (FILE:LINE:COLUMN: MESSAGE for a bad configuration) and exits 1; the running policy then \
+        stays as it was.
+        """)
+
+    @OptionGroup var target: ControlSocketOptions
+
+    func run() throws {
+        let answer = try target.send("reload", command: "reload")
+        if answer.hasPrefix("ok") {
+            print(answer, terminator: "")
+        } else {
+            let message = answer.hasPrefix("error: ") ? String(answer.dropFirst(7)) : answer
+            fputs("vfwall reload: " + message, stderr)
+            throw ExitCode(1)
+        }
+    }
+}

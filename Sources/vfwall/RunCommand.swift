@@ -1,0 +1,143 @@
+import ArgumentParser
+import Dataplane
+import FirewallConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Filter traffic between the configuration's two ports until SIGINT or SIGTERM.",
+        discussion: """
+        Opens the two ports of CONFIG on its backend (dpdk: VFs by PCI address or DPDK virtual \
+        devices; afpacket: Linux interfaces; pcap: capture files in and out), checks that both \
+        links are up, and starts one pinned worker per configured core. Frames accepted on one \
+        port leave by the other; rejected ones are answered (TCP RST, ICMP unreachable) out of \
+        the port they came in on.
+
+        SIGINT or SIGTERM: stop, drain, print the final statistics, close the ports, exit 0. \
+        SIGHUP, or `vfwall reload`: re-read CONFIG and swap its policy in without stopping; an \
+        invalid configuration is refused and the running policy stays. `vfwall stats` prints the \
+        counters as JSON. Both talk to the control socket (dataplane.control-socket, by default \
+        /run/vfwall/<config name>.sock), which only the owner may use. With the pcap backend the \
+        run ends by itself once every input file is exhausted.
+
+        On a terminal, one status line a second shows packets per second in, out and dropped per \
+        port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
+        terminal).
+
+        Exits 1 before opening anything when CONFIG is invalid (FILE:LINE:COLUMN: MESSAGE) or \
+        does not fit its backend, and 1 with everything closed again when a port cannot be \
+        opened or its link is down.
+
+        Example:
+          vfwall run --config configs/default.yaml
+        """)
+
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+
+    @Flag(name: .customLong("no-status"), help: "Do not print the status line every second.")
+    var noStatus = false
+
+    @Option(name: .customLong("link-wait"), help: "Seconds to wait for the ports' links to come up.")
+    var linkWait: Double = 3
+
+    func validate() throws {
+        guard linkWait >= 0 && linkWait <= 120 else { throw ValidationError("--link-wait must be between 0 and 120 seconds") }
+    }
+
+    func run() throws {
+        ControlSignals.block()   // before any thread exists: every thread inherits the mask
+        let c = try loadConfiguration(config)
+        let plan: EnginePlan
+        do { plan = try EnginePlan.make(c) } catch { try fail("\(error)") }
+
+        // The socket first: a second vfwall on the same socket is refused before it touches a port.
+        let box = EngineBox()
+        let socket: ControlSocket
+        do { socket = try ControlSocket(path: plan.controlSocket) { box.answer($0) } } catch { try fail("\(error)") }
+        let engine: Engine
+        do {
+            engine = try Engine.open(c, linkWaitSeconds: linkWait)
+            try engine.start()
+        } catch {
+            socket.stop()
+            try fail("\(error)")
+        }
+        box.engine = engine
+        do { try socket.start() } catch {
+            engine.close()
+            socket.stop()
+            try fail("\(error)")
+        }
+        printError("vfwall: running (\(describe(engine))); control socket \(socket.path)")
+
+        let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
+        var lastTick = clockNanos()
+        var stopSignal: Int32?
+        while true {
+            if let s = ControlSignals.next(timeoutMs: 100) {
+                switch s {
+                case let .stop(n): stopSignal = n
+                case .reload: report(engine.reload(), via: "SIGHUP")
+                }
+                if stopSignal != nil { break }
+            }
+            if engine.inputsExhausted { break }
+            let now = clockNanos()
+            if now - lastTick >= 1_000_000_000 {
+                status.update(engine, seconds: Double(now - lastTick) / 1e9)
+                lastTick = now
+            }
+        }
+        status.finish()
+        socket.stop()
+        engine.stop()
+        let why = stopSignal.map { $0 == SIGINT ? "SIGINT" : "SIGTERM" } ?? "inputs exhausted"
+        printError("vfwall: stopping (\(why)); workers drained")
+        print(RunReport.render(engine.statistics(fresh: false)))
+        engine.close()
+    }
+
+    func describe(_ e: Engine) -> String {
+        let ports = zip(e.ports, e.plan.ports).map { port, plan -> String in
+            switch plan {
+            case let .dpdk(_, device, _, _): return "\(port.name) = \(device)"
+            case let .afpacket(_, iface): return "\(port.name) = \(iface)"
+            case let .pcap(_, i, o): return "\(port.name) = \(i ?? "-") -> \(o ?? "-")"
+            }
+        }
+        return "\(e.plan.backend.rawValue): \(ports.joined(separator: ", ")); \(e.workers.count) worker(s) on cores \(e.plan.cpus.map(String.init).joined(separator: ","))"
+    }
+
+    func report(_ outcome: Engine.ReloadOutcome, via: String) {
+        printError("vfwall: reload (\(via)): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
+    }
+
+    func fail(_ message: String) throws -> Never {
+        printError("vfwall run: \(message)")
+        throw ExitCode(1)
+    }
+}
+
+/// The engine the control socket's handler answers for; set once before the socket's thread
+/// starts (pthread_create orders that write before the thread's reads).
+final class EngineBox: @unchecked Sendable {
+    var engine: Engine?
+
+    func answer(_ request: String) -> String {
+        guard let engine else { return "error: not running yet\n" }
+        switch request {
+        case "stats":
+            return engine.statistics().json() + "\n"
+        case "reload":
+            let outcome = engine.reload()
+            printError("vfwall: reload (control socket): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
+            return outcome.answer + "\n"
+        default:
+            return "error: unknown request '\(request)' (stats, reload)\n"
+        }
+    }
+}
