@@ -15,6 +15,8 @@ let dpdkArch = "-march=corei7"
 let dpdkCFlags = ["-I/usr/include/dpdk", "-I/usr/include/\(dpdkTriple)/dpdk",
                   "-include", "rte_config.h", dpdkArch, "-Wno-deprecated-declarations"]
 
+let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "vfwall",
     products: [
@@ -44,7 +46,9 @@ let package = Package(
         ),
 
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
-        .target(name: "FirewallCore"),
+        // Exclusivity checks cost a runtime call per class-property access on the per-packet
+        // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
+        .target(name: "FirewallCore", swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),

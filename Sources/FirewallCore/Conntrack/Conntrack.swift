@@ -5,7 +5,8 @@ public final class Conntrack {
     public let settings: ConntrackSettings
     public let table: FlowTable
     @usableFromInline let ns: UInt64 = 1_000_000_000
-    @usableFromInline let tcpTimeouts: [UInt64]
+    /// Timeouts in ns by `TCPState` raw value: a flat array the fast path indexes without checks.
+    let tcpTimeouts: UnsafeMutablePointer<UInt64>
     @usableFromInline let udpTimeout: UInt64, udpStreamTimeout: UInt64, icmpTimeout: UInt64, genericTimeout: UInt64
 
     /// Flows created, evicted by early drop, refused because the table was full, expired.
@@ -18,14 +19,35 @@ public final class Conntrack {
         self.settings = settings
         table = FlowTable(maxFlows: settings.maxFlows)
         let t = settings.timeouts
-        tcpTimeouts = TCPState.allCases.map { t.tcp($0) * 1_000_000_000 }
+        tcpTimeouts = .allocate(capacity: TCPState.allCases.count)
+        for st in TCPState.allCases { tcpTimeouts[Int(st.rawValue)] = t.tcp(st) * 1_000_000_000 }
         udpTimeout = t.udp * 1_000_000_000
         udpStreamTimeout = t.udpStream * 1_000_000_000
         icmpTimeout = t.icmp * 1_000_000_000
         genericTimeout = t.generic * 1_000_000_000
     }
 
+    deinit { tcpTimeouts.deallocate() }
+
     public var count: Int { table.count }
+
+    /// The key a packet is looked up by: its own connection, or for an ICMP error the connection
+    /// of the packet it quotes.
+    @inline(__always)
+    public static func key(for m: PacketMeta) -> FlowKey {
+        if m.hasInner && m.hasICMP {
+            return FlowKey(src: m.innerSrc, dst: m.innerDst, sport: m.innerSport, dport: m.innerDport, proto: m.innerProto, v6: m.isV6)
+        }
+        return FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
+    }
+
+    /// Reads the key's home slot so its cache line is on the way while other packets of the burst
+    /// are parsed (Swift has no prefetch intrinsic; an early independent load does the same job).
+    @inline(__always)
+    public func warm(_ k: FlowKey) -> UInt32 { table.peekHash(k.hash) }
+
+    public func observe(_ m: PacketMeta, now: UInt64) -> Observation { observe(m, key: Conntrack.key(for: m), now: now) }
+    public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason { confirm(m, key: Conntrack.key(for: m), now: now, rule: rule) }
 
     /// The result of looking a packet up.
     public struct Observation {
@@ -39,14 +61,12 @@ public final class Conntrack {
     /// Finds the packet's flow and advances it. Does not create flows: that waits for the
     /// policy's verdict (`confirm`), as nf_conntrack confirms only accepted connections.
     @inline(__always)
-    public func observe(_ m: PacketMeta, now: UInt64) -> Observation {
+    public func observe(_ m: PacketMeta, key k: FlowKey, now: UInt64) -> Observation {
         if m.hasICMP && ICMPKind.isError(type: m.icmpType, v6: m.isV6) {
             guard m.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
-            let k = FlowKey(src: m.innerSrc, dst: m.innerDst, sport: m.innerSport, dport: m.innerDport, proto: m.innerProto, v6: m.isV6)
             let slot = live(k, now: now)
             return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
         }
-        let k = FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
         let slot = live(k, now: now)
         if slot < 0 { return Observation(state: stateWithoutFlow(m), slot: -1, trackable: isTrackable(m)) }
 
@@ -81,8 +101,7 @@ public final class Conntrack {
     /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
     /// refused it (`.conntrackFull`), `.none` otherwise.
     @inline(__always)
-    public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason {
-        let k = FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
+    public func confirm(_ m: PacketMeta, key k: FlowKey, now: UInt64, rule: Int32) -> Reason {
         if table.count >= table.maxFlows {
             guard table.evictEmbryonic(near: k.hash, now: now, scan: settings.earlyDropScan) else {
                 refused &+= 1

@@ -14,6 +14,8 @@ public struct FlowEntry {
     public var hash: UInt32
     /// Rule that accepted the first packet (or `Verdict.byDefault`).
     public var rule: Int32
+    /// Pads the entry to one 64-byte cache line, so a lookup touches exactly one line.
+    var pad: UInt64 = 0
 
     public static let occupied: UInt8 = 1
     public static let originIsA: UInt8 = 2
@@ -71,7 +73,8 @@ public final class FlowTable {
         while cap < self.maxFlows * 2 { cap <<= 1 }
         capacity = cap
         mask = cap - 1
-        slots = .allocate(capacity: cap)
+        slots = UnsafeMutableRawPointer.allocate(byteCount: cap * MemoryLayout<FlowEntry>.stride, alignment: 64)
+            .bindMemory(to: FlowEntry.self, capacity: cap)
         let empty = FlowEntry(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
                               isV6: false, expires: 0, hash: 0, rule: 0)
         slots.initialize(repeating: empty, count: cap)
@@ -89,6 +92,10 @@ public final class FlowTable {
         get { slots[slot] }
         _modify { yield &slots[slot] }
     }
+
+    /// The stored hash at a hash's home slot: a plain load that brings the slot into cache.
+    @inline(__always)
+    public func peekHash(_ hash: UInt32) -> UInt32 { slots[Int(hash) & mask].hash }
 
     /// Slot of the flow, or -1.
     @inline(__always)

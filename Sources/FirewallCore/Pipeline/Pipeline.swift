@@ -1,61 +1,90 @@
 /// The per-burst firewall: parse, connection tracking, classify on a miss, act, count.
 ///
-/// One pipeline per worker; it owns that worker's conntrack shard and scratch arrays, so nothing
-/// here is shared or locked. `process` neither allocates nor throws nor logs: a malformed frame
-/// is a verdict and a counter bump.
+/// One pipeline per worker; it owns that worker's conntrack shard, scratch arrays and counters, so
+/// nothing here is shared or locked. `process` neither allocates nor throws nor logs: a malformed
+/// frame is a verdict and a counter bump.
+///
+/// A burst is worked in two passes. The first parses every frame and computes its flow key,
+/// touching the key's home slot in the flow table so the cache misses of the whole burst overlap.
+/// The second decides each frame in order (a flow opened by frame i is seen by frame i+1).
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
-    public private(set) var counters: PipelineCounters
-    /// Scratch: the parsed metadata of the current burst.
     @usableFromInline let metas: UnsafeMutablePointer<PacketMeta>
+    @usableFromInline let keys: UnsafeMutablePointer<FlowKey>
+    @usableFromInline let parsed: UnsafeMutablePointer<Reason>
     @usableFromInline let metaCapacity: Int
+    let tally: CounterStore
 
     public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256) {
         self.policy = policy
         conntrack = Conntrack(settings: settings)
-        counters = PipelineCounters(rules: policy.ruleCount)
         metaCapacity = burstCapacity
         metas = .allocate(capacity: burstCapacity)
         metas.initialize(repeating: PacketMeta(), count: burstCapacity)
+        keys = .allocate(capacity: burstCapacity)
+        keys.initialize(repeating: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false), count: burstCapacity)
+        parsed = .allocate(capacity: burstCapacity)
+        parsed.initialize(repeating: .none, count: burstCapacity)
+        tally = CounterStore(rules: policy.ruleCount)
     }
 
-    deinit { metas.deallocate() }
+    deinit {
+        metas.deallocate(); keys.deallocate(); parsed.deallocate()
+    }
+
+    /// A copy of the counters (off the fast path: stats requests, summaries).
+    public var counters: PipelineCounters { tally.snapshot() }
+
+    /// The parsed metadata of slot `i` of the last processed burst (for reject replies).
+    @inlinable public func meta(ofSlot i: Int) -> UnsafePointer<PacketMeta> { UnsafePointer(metas + i) }
 
     /// Swaps in a new policy between bursts. Flows stay; per-rule hit counters restart because
     /// rule indexes change meaning.
     public func install(_ p: CompiledPolicy) {
         policy = p
-        counters.ruleHits = Array(repeating: 0, count: p.ruleCount + 1)
+        tally.resetRules(p.ruleCount)
     }
 
     /// Fills `burst.verdicts[0..<burst.count]`. Frames arrived on port `ingress` (an index into
     /// the policy's port names) with link-layer framing `link`.
     public func process(_ burst: FrameBurst, ingress: Int, link: LinkType) {
         precondition(burst.count <= metaCapacity, "burst larger than the pipeline's scratch arrays")
+        let n = burst.count
+        let ct = conntrack
+        for i in 0..<n {
+            let r = Parser.parse(burst.frame(i), link: link, into: &metas[i])
+            parsed[i] = r
+            if r == .none { keys[i] = Conntrack.key(for: metas[i]) }
+        }
+        // Independent loads issued back to back: the table's cache misses overlap.
+        var warmth: UInt32 = 0
+        for i in 0..<n where parsed[i] == .none { warmth ^= ct.warm(keys[i]) }
+        tally.warmth = warmth   // keeps the warming loads from being optimised away
+
         let p = policy
         let rules = p.policy
-        var accepted: UInt64 = 0, dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0
+        let reasons = tally.reasons, ruleHits = tally.ruleHits
+        var accepted: UInt64 = 0, dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
         var lastTime: UInt64 = 0
-        for i in 0..<burst.count {
+        for i in 0..<n {
             let now = burst.timestamps[i]
             lastTime = now
-            let reason = Parser.parse(burst.frame(i), link: link, into: &metas[i])
-            var v: Verdict
-            switch reason {
+            let v: Verdict
+            switch parsed[i] {
             case .none:
-                v = decideIP(&metas[i], ingress: ingress, now: now, p)
+                v = decideIP(i, ingress: ingress, now: now, p)
             case .arp:
                 v = Verdict(action: rules.arpAction, reason: .arp, state: .invalid, rule: Verdict.bySetting)
             case .nonIP:
                 v = Verdict(action: rules.nonIPAction, reason: .nonIP, state: .invalid, rule: Verdict.bySetting)
-            default:
+            case let reason:
                 v = Verdict(action: rules.invalidAction, reason: reason, state: .invalid, rule: Verdict.bySetting)
             }
             burst.verdicts[i] = v
-            counters.reasons[Int(v.reason.rawValue)] &+= 1
-            if v.rule >= 0 { counters.ruleHits[Int(v.rule)] &+= 1 }
-            else if v.rule == Verdict.byDefault { counters.ruleHits[counters.ruleHits.count - 1] &+= 1 }
+            reasons[Int(v.reason.rawValue)] &+= 1
+            if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
+            else if v.rule == Verdict.byDefault { byDefault &+= 1 }
             else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
             switch v.action {
             case .accept: accepted &+= 1
@@ -63,26 +92,22 @@ public final class Pipeline {
             case .reject: rejected &+= 1
             }
         }
-        counters.actions[0] &+= dropped
-        counters.actions[1] &+= accepted
-        counters.actions[2] &+= rejected
-        counters.conntrackAccepted &+= byFlow
-        counters.frames &+= UInt64(burst.count)
-        counters.bursts &+= 1
-        conntrack.sweep(now: lastTime, budget: 2 * burst.count + 8)
+        tally.add(accepted: accepted, dropped: dropped, rejected: rejected, byFlow: byFlow, byDefault: byDefault, frames: n)
+        // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
+        ct.sweep(now: lastTime, budget: n / 4 + 4)
     }
 
-    /// The verdict for a well-formed IP packet.
+    /// The verdict for the well-formed IP packet in slot `i`.
     @inline(__always)
-    func decideIP(_ m: inout PacketMeta, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
+    func decideIP(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
         let rules = p.policy
-        if m.fragment != .none {
+        if metas[i].fragment != .none {
             // Fragments carry no ports (or may lie about them): never let one past the rules.
             return Verdict(action: .drop, reason: .fragment, state: .invalid, rule: Verdict.bySetting)
         }
-        let obs = conntrack.observe(m, now: now)
-        m.state = obs.state
-        m.ingress = UInt8(truncatingIfNeeded: ingress)
+        let obs = conntrack.observe(metas[i], key: keys[i], now: now)
+        metas[i].state = obs.state
+        metas[i].ingress = UInt8(truncatingIfNeeded: ingress)
         if rules.tracked == .accept {
             switch obs.state {
             case .established, .related:
@@ -93,11 +118,11 @@ public final class Pipeline {
                 break
             }
         }
-        let r = withUnsafePointer(to: &m) { p.classifier.classify($0) }
+        let r = p.classifier.classify(UnsafePointer(metas + i))
         var action = r >= 0 ? p.action(ofRule: r) : rules.defaultAction
         var reason = Reason.none
         if action == .accept && obs.state == .new && obs.slot < 0 && obs.trackable {
-            reason = conntrack.confirm(m, now: now, rule: r)
+            reason = conntrack.confirm(metas[i], key: keys[i], now: now, rule: r)
             if reason != .none { action = .drop }
         }
         return Verdict(action: action, reason: reason, state: obs.state, rule: reason == .none ? (r >= 0 ? r : Verdict.byDefault) : Verdict.bySetting)
