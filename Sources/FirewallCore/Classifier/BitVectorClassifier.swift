@@ -17,17 +17,25 @@ public final class BitVectorClassifier: Classifier {
     /// several packets are in flight together.
     static let stage = 16
 
-    public init(matches: [RuleMatch]) {
+    public convenience init(matches: [RuleMatch]) {
+        self.init(matches: matches, foldBudget: FamilyIndex<IPv4ClassTable>.foldBudget)
+    }
+
+    /// `foldBudget` 0 keeps the destination port a bitset of its own (tests cover both layouts).
+    init(matches: [RuleMatch], foldBudget: Int) {
         ruleCount = matches.count
         let words = max(1, (matches.count + 63) / 64)
-        v4 = FamilyIndex(matches, v6: false, words: words)
-        v6 = FamilyIndex(matches, v6: true, words: words)
+        v4 = FamilyIndex(matches, v6: false, words: words, foldBudget: foldBudget)
+        v6 = FamilyIndex(matches, v6: true, words: words, foldBudget: foldBudget)
         checks = RuleChecks(matches, words: words)
         reference = ReferenceClassifier(matches: matches)
         memoryBytes = v4.bytes + v6.bytes + checks.bytes
     }
 
     public convenience init(rules: [Rule]) { self.init(matches: rules.map(\.match)) }
+
+    /// Whether the IPv4 index folds the destination port into the L4 class.
+    var foldsDestinationPort: Bool { v4.dportBits == nil }
 
     deinit {
         v4.deallocate()
@@ -43,7 +51,7 @@ public final class BitVectorClassifier: Classifier {
 
     public func classifyBurst(_ metas: UnsafePointer<PacketMeta>, count: Int, results: UnsafeMutablePointer<Int32>) {
         let v4 = self.v4, v6 = self.v6, checks = self.checks
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * BitVectorClassifier.stage) { cls in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4 * BitVectorClassifier.stage) { cls in
             let c = cls.baseAddress!
             var start = 0
             while start < count {
@@ -51,20 +59,20 @@ public final class BitVectorClassifier: Classifier {
                 // Stage 1: every packet's three classes (independent loads, overlapped by the CPU).
                 for i in 0..<n {
                     let m = metas + start + i
-                    let t: (UInt32, UInt32, UInt32)
+                    let t: (UInt32, UInt32, UInt32, UInt32)
                     switch m.pointee.ipVersion {
                     case 4: t = v4.classes(m)
                     case 6: t = v6.classes(m)
-                    default: t = (0, 0, 0)
+                    default: t = (0, 0, 0, 0)
                     }
-                    c[3 * i] = t.0; c[3 * i + 1] = t.1; c[3 * i + 2] = t.2
+                    c[4 * i] = t.0; c[4 * i + 1] = t.1; c[4 * i + 2] = t.2; c[4 * i + 3] = t.3
                 }
-                // Stage 2: the lowest rule in all three bitsets.
+                // Stage 2: the lowest rule in all the class bitsets.
                 for i in 0..<n {
                     let m = metas + start + i
                     switch m.pointee.ipVersion {
-                    case 4: results[start + i] = v4.firstMatch(c[3 * i], c[3 * i + 1], c[3 * i + 2], checks, m)
-                    case 6: results[start + i] = v6.firstMatch(c[3 * i], c[3 * i + 1], c[3 * i + 2], checks, m)
+                    case 4: results[start + i] = v4.firstMatch(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
+                    case 6: results[start + i] = v6.firstMatch(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
                     default: results[start + i] = reference.classify(m)
                     }
                 }

@@ -40,58 +40,60 @@ protocol AddressClassTable {
 
 /// IPv4 address -> class through a 16-8-8 multibit table (as DIR-24-8 routes do): one load when
 /// a /16 holds a single class, three at most. An entry with the top bit set points at a block
-/// of 256 entries in `pool` for the next byte.
+/// of 256 entries (in the same array) for the next byte.
 struct IPv4ClassTable: AddressClassTable {
+    /// Level 1 (indexed by the top 16 bits), followed by the 256-entry blocks.
     let level1: UnsafeMutablePointer<UInt32>
-    let pool: UnsafeMutablePointer<UInt32>
     let bytes: Int
     static let indirect: UInt32 = 0x8000_0000
 
     init(_ field: FieldIntervals) {
-        let starts = field.starts.map { UInt32(truncatingIfNeeded: $0.lo) }
-        var l1 = [UInt32](repeating: 0, count: 1 << 16)
-        var pool: [UInt32] = []
-        var cursor = 0  // interval holding the current key; keys only grow
-        // The class of [lo, lo + span - 1] if one interval covers it, else nil.
-        func single(_ lo: UInt32, _ span: UInt32) -> UInt32? {
-            while cursor + 1 < starts.count && starts[cursor + 1] <= lo { cursor += 1 }
-            let hi = UInt64(lo) + UInt64(span) - 1
-            if cursor + 1 < starts.count && UInt64(starts[cursor + 1]) <= hi { return nil }
-            return field.classOf[cursor]
-        }
-        func block(_ base: UInt32, _ childSpan: UInt32) -> UInt32 {
-            let at = pool.count
-            pool.append(contentsOf: repeatElement(0, count: 256))
-            for b in 0..<UInt32(256) {
-                let lo = base + b * childSpan
-                if let c = single(lo, childSpan) { pool[at + Int(b)] = c } else {
-                    pool[at + Int(b)] = block(lo, childSpan >> 8)
+        let starts = field.starts.map { UInt64($0.lo) }
+        let classes = field.classOf
+        // Level 1 (65536 entries) first, then the blocks, in one array.
+        var table = [UInt32](repeating: 0, count: 1 << 16)
+        // Fills `slots` entries of `table` from `at`, slot b covering `childSpan` keys from
+        // base + b * childSpan; `i` is the interval holding `base`. A slot that a boundary cuts
+        // gets a block of its own for the next byte; runs of whole slots are filled at once.
+        func fill(at: Int, base: UInt64, childSpan: UInt64, slots: Int, interval i0: Int) {
+            var i = i0, b = 0
+            while b < slots {
+                let lo = base + UInt64(b) * childSpan
+                while i + 1 < starts.count && starts[i + 1] <= lo { i += 1 }
+                let next = i + 1 < starts.count ? starts[i + 1] : UInt64.max
+                let whole = min(UInt64(slots - b), (next - lo) / childSpan)
+                if whole > 0 {
+                    let c = classes[i], n = Int(whole)
+                    table.withUnsafeMutableBufferPointer { ($0.baseAddress! + at + b).update(repeating: c, count: n) }
+                    b += n
+                    continue
                 }
+                // A boundary falls inside this slot (so childSpan > 1).
+                let block = table.count
+                table.append(contentsOf: repeatElement(0, count: 256))
+                fill(at: block, base: lo, childSpan: childSpan >> 8, slots: 256, interval: i)
+                table[at + b] = IPv4ClassTable.indirect | UInt32(block)
+                b += 1
             }
-            return IPv4ClassTable.indirect | UInt32(at)
         }
-        for k in 0..<UInt32(1 << 16) {
-            let lo = k << 16
-            l1[Int(k)] = single(lo, 1 << 16) ?? block(lo, 1 << 8)
-        }
-        level1 = .copying(l1)
-        self.pool = .copying(pool)
-        bytes = (l1.count + pool.count) * 4
+        fill(at: 0, base: 0, childSpan: 1 << 16, slots: 1 << 16, interval: 0)
+        level1 = .copying(table)
+        bytes = table.count * 4
     }
 
     @inline(__always) func classOf(_ a: IPAddress) -> UInt32 {
         let v = UInt32(truncatingIfNeeded: a.lo)
         var e = level1[Int(v >> 16)]
         if e & IPv4ClassTable.indirect != 0 {
-            e = pool[Int(e & ~IPv4ClassTable.indirect) + Int((v >> 8) & 0xFF)]
+            e = level1[Int(e & ~IPv4ClassTable.indirect) + Int((v >> 8) & 0xFF)]
             if e & IPv4ClassTable.indirect != 0 {
-                e = pool[Int(e & ~IPv4ClassTable.indirect) + Int(v & 0xFF)]
+                e = level1[Int(e & ~IPv4ClassTable.indirect) + Int(v & 0xFF)]
             }
         }
         return e
     }
 
-    func deallocate() { level1.deallocate(); pool.deallocate() }
+    func deallocate() { level1.deallocate() }
 }
 
 /// IPv6 address -> class by binary search over the sorted interval starts. IPv6 is not what the

@@ -14,14 +14,20 @@ struct FamilyIndex<Address: AddressClassTable> {
     let dportClasses: Int
     let srcBits: ClassBitsets
     let dstBits: ClassBitsets
+    /// The L4 classes, or the PS classes when the destination port is not folded in.
     let l4Bits: ClassBitsets
+    /// The destination port's own classes when it is not folded in.
+    let dportBits: ClassBitsets?
     /// Bytes of the two cross-product tables.
     let crossBytes: Int
+
+    /// Largest (classes x classes x words) worth folding the destination port into the L4 class.
+    static var foldBudget: Int { 1 << 25 }
 
     /// Port keys 0...65535, and 65536 for "this packet has no ports" (only port-less rules match).
     static var noPorts: Int { 65536 }
 
-    init(_ rules: [RuleMatch], v6: Bool, words: Int) {
+    init(_ rules: [RuleMatch], v6: Bool, words: Int, foldBudget: Int = FamilyIndex.foldBudget) {
         let family: UInt8 = v6 ? 6 : 4
         var srcR: [[KeyRange]?] = [], dstR: [[KeyRange]?] = [], protoR: [[KeyRange]?] = []
         var sportR: [[KeyRange]?] = [], dportR: [[KeyRange]?] = []
@@ -56,44 +62,57 @@ struct FamilyIndex<Address: AddressClassTable> {
         dport = DirectClassTable(decompose(dportR, maxKey: maxPort, into: &dportSet), keys: FamilyIndex.noPorts + 1)
         var psClasses = ClassSet(words: words), l4Classes = ClassSet(words: words)
         let psTable = crossProduct(protoClasses, sportSet, into: &psClasses)
-        let l4Table = crossProduct(psClasses, dportSet, into: &l4Classes)
         protoSport = .copying(psTable)
         sportClasses = sportSet.count
-        l4 = .copying(l4Table)
         dportClasses = dportSet.count
-        crossBytes = (psTable.count + l4Table.count) * 4
-
+        // Folding the destination port in too saves a bitset per lookup, unless the product
+        // table would be large (many distinct port ranges): then it stays a fourth bitset.
+        if psClasses.count * dportSet.count * words <= foldBudget {
+            let l4Table = crossProduct(psClasses, dportSet, into: &l4Classes)
+            l4 = .copying(l4Table)
+            l4Bits = ClassBitsets(l4Classes)
+            dportBits = nil
+            crossBytes = (psTable.count + l4Table.count) * 4
+        } else {
+            l4 = .copying([])
+            l4Bits = ClassBitsets(psClasses)
+            dportBits = ClassBitsets(dportSet)
+            crossBytes = psTable.count * 4
+        }
         srcBits = ClassBitsets(srcClasses)
         dstBits = ClassBitsets(dstClasses)
-        l4Bits = ClassBitsets(l4Classes)
     }
 
     var bytes: Int {
         src.bytes + dst.bytes + proto.bytes + sport.bytes + dport.bytes
-            + crossBytes + srcBits.bytes + dstBits.bytes + l4Bits.bytes
+            + crossBytes + srcBits.bytes + dstBits.bytes + l4Bits.bytes + (dportBits?.bytes ?? 0)
     }
 
-    /// The three classes of a packet of this family.
+    /// The classes of a packet of this family: source, destination, L4 (or PS), and the
+    /// destination port's (used only when it is not folded into L4).
     @inline(__always)
-    func classes(_ m: UnsafePointer<PacketMeta>) -> (UInt32, UInt32, UInt32) {
+    func classes(_ m: UnsafePointer<PacketMeta>) -> (UInt32, UInt32, UInt32, UInt32) {
         let hasPorts = m.pointee.hasPorts
         let sp = hasPorts ? Int(m.pointee.sport) : FamilyIndex.noPorts
         let dp = hasPorts ? Int(m.pointee.dport) : FamilyIndex.noPorts
         let ps = protoSport[Int(proto.classOf(Int(m.pointee.proto))) * sportClasses + Int(sport.classOf(sp))]
-        let l = l4[Int(ps) * dportClasses + Int(dport.classOf(dp))]
-        return (src.classOf(m.pointee.src), dst.classOf(m.pointee.dst), l)
+        let d = dport.classOf(dp)
+        let l = dportBits == nil ? l4[Int(ps) * dportClasses + Int(d)] : ps
+        return (src.classOf(m.pointee.src), dst.classOf(m.pointee.dst), l, d)
     }
 
-    /// The lowest rule in all three classes that also passes the non-indexed checks, or -1.
+    /// The lowest rule in all the classes that also passes the non-indexed checks, or -1.
     @inline(__always)
-    func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
+    func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ dp: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
         let a = srcBits.row(s), b = dstBits.row(d), c = l4Bits.row(l)
+        // Unfolded: AND the destination port's row too; folded: AND c twice (same cache line).
+        let e = dportBits?.row(dp) ?? c
         let summaries = srcBits.summaryWords
         for si in 0..<summaries {
-            var summary = a[si] & b[si] & c[si]
+            var summary = a[si] & b[si] & c[si] & e[si]
             while summary != 0 {
                 let w = si << 6 | summary.trailingZeroBitCount
-                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w]
+                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w] & e[summaries + w]
                 while hits != 0 {
                     let r = w << 6 | hits.trailingZeroBitCount
                     if checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
@@ -108,6 +127,6 @@ struct FamilyIndex<Address: AddressClassTable> {
     func deallocate() {
         src.deallocate(); dst.deallocate(); proto.deallocate(); sport.deallocate(); dport.deallocate()
         protoSport.deallocate(); l4.deallocate()
-        srcBits.deallocate(); dstBits.deallocate(); l4Bits.deallocate()
+        srcBits.deallocate(); dstBits.deallocate(); l4Bits.deallocate(); dportBits?.deallocate()
     }
 }
