@@ -110,11 +110,12 @@ public enum ConfigLoader {
 
     static func readConntrack(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings {
         var c = ConntrackSettings()
-        for (key, _, v) in try r.mapping(node, "'conntrack'", allowed: ["max-flows", "tcp-loose", "early-drop-scan", "timeouts", "comment"]) {
+        for (key, _, v) in try r.mapping(node, "'conntrack'", allowed: ["max-flows", "tcp-loose", "early-drop-scan", "max-fragmented-datagrams", "timeouts", "comment"]) {
             switch key {
             case "max-flows": c.maxFlows = try r.int(v, key, in: 1...(1 << 26))
             case "tcp-loose": c.tcpLoose = try r.bool(v, key)
             case "early-drop-scan": c.earlyDropScan = try r.int(v, key, in: 1...4096)
+            case "max-fragmented-datagrams": c.maxFragmentedDatagrams = try r.int(v, key, in: 1...(1 << 22))
             case "timeouts": c.timeouts = try readTimeouts(v, r)
             default: break
             }
@@ -126,7 +127,7 @@ public enum ConfigLoader {
         ("tcp-syn-sent", \.tcpSynSent), ("tcp-syn-recv", \.tcpSynRecv), ("tcp-established", \.tcpEstablished),
         ("tcp-fin-wait", \.tcpFinWait), ("tcp-close-wait", \.tcpCloseWait), ("tcp-last-ack", \.tcpLastAck),
         ("tcp-time-wait", \.tcpTimeWait), ("tcp-close", \.tcpClose), ("udp", \.udp), ("udp-stream", \.udpStream),
-        ("icmp", \.icmp), ("generic", \.generic),
+        ("icmp", \.icmp), ("generic", \.generic), ("fragment", \.fragment),
     ]
 
     static func readTimeouts(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings.Timeouts {

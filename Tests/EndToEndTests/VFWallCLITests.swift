@@ -43,7 +43,9 @@ final class VFWallCLITests: XCTestCase {
         let r = try run(["check", "configs/default.yaml"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("rules: 9"))
-        XCTAssertTrue(r.out.contains("6: accept allow-ssh-in  (configs/default.yaml:90)"), r.out)
+        let text = try String(contentsOf: Self.root.appendingPathComponent("configs/default.yaml"), encoding: .utf8)
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("- name: allow-ssh-in") }! + 1
+        XCTAssertTrue(r.out.contains("6: accept allow-ssh-in  (configs/default.yaml:\(line))"), r.out)
     }
 
     func testCheckRefusesWithPositionAndExit1() throws {

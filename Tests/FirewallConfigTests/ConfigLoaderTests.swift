@@ -27,7 +27,9 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(ssh.match.ipVersion, 4)
         XCTAssertEqual(ssh.match.tcpFlags, TCPFlagsMatch(mask: TCPFlag.syn | TCPFlag.ack, value: TCPFlag.syn))
         XCTAssertEqual(ssh.match.destinations, [IPPrefix.parse("10.0.0.22/32")!])
-        XCTAssertTrue(ssh.origin.hasSuffix("default.yaml:90"), ssh.origin)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("- name: allow-ssh-in") }! + 1
+        XCTAssertTrue(ssh.origin.hasSuffix("default.yaml:\(line)"), ssh.origin)
         XCTAssertEqual(c.policy.rules.first { $0.name == "allow-web-out" }!.match.destinationPorts, [PortRange(80), PortRange(443)])
         XCTAssertEqual(c.policy.rules.first { $0.name == "allow-ping6-out" }!.match.icmpType, 128)
         XCTAssertEqual(c.policy.rules.first { $0.name == "allow-mgmt-vlan-snmp" }!.match.vlans, [PortRange(100)])

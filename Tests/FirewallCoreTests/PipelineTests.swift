@@ -19,24 +19,7 @@ final class PipelineTests: XCTestCase {
         return p
     }
 
-    /// Runs frames through a pipeline in one burst (timestamps i seconds) and returns the verdicts.
-    func run(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Verdict] {
-        var out: [Verdict] = []
-        var burst = FrameBurst(capacity: 64)
-        defer { burst.deallocate() }
-        for (i, f) in frames.enumerated() {
-            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, f.count), alignment: 8)
-            defer { buf.deallocate() }
-            buf.copyBytes(from: f)
-            burst.frames[0] = UnsafeRawPointer(buf.baseAddress!)
-            burst.lengths[0] = Int32(f.count)
-            burst.timestamps[0] = UInt64(i) * 1_000_000_000
-            burst.count = 1
-            pipeline.process(burst, ingress: ingress[i], link: .ethernet)
-            out.append(burst.verdicts[0])
-        }
-        return out
-    }
+    func run(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Verdict] { runFrames(pipeline, frames, ingress: ingress) }
 
     func testReturnTrafficPassesOnlyThroughConntrack() {
         let pl = Pipeline(policy: CompiledPolicy(makePolicy()), conntrack: ConntrackSettings())
@@ -159,3 +142,85 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(k.ruleHits.reduce(0, +) + k.count(.arp) + k.count(.truncatedEthernet) + k.count(.nonIP) + k.count(.truncatedIPv4Header) + k.count(.truncatedArp) + k.count(.truncatedVlanTag), 32)
     }
 }
+
+final class FragmentPipelineTests: XCTestCase {
+    func policy(_ f: FragmentPolicy) -> CompiledPolicy {
+        var web = RuleMatch()
+        web.protocols = [6]; web.destinationPorts = [PortRange(80)]
+        var p = Policy(portNames: ["inside", "outside"], rules: [Rule(name: "web", action: .accept, match: web)])
+        p.fragments = f
+        return CompiledPolicy(p)
+    }
+
+    func frag(_ src: String, _ dport: UInt16, id: UInt16, first: Bool) -> [UInt8] {
+        let payload = first ? Frames.tcp(1000, dport, flags: SYN) + [UInt8](repeating: 0, count: 8) : [UInt8](repeating: 0, count: 24)
+        return Frames.ethernet(0x0800, Frames.ipv4(src, "192.0.2.1", proto: 6, payload, id: id, frag: first ? 0x2000 : 4))
+    }
+
+    func testTrackLetsLaterFragmentsFollowTheFirst() {
+        let pl = Pipeline(policy: policy(.track), conntrack: ConntrackSettings())
+        let v = runFrames(pl, [
+            frag("10.0.0.1", 80, id: 7, first: true),     // allowed port: accepted, remembered
+            frag("10.0.0.1", 80, id: 7, first: false),    // follows: accepted
+            frag("10.0.0.2", 22, id: 8, first: true),     // blocked port: default drop
+            frag("10.0.0.2", 22, id: 8, first: false),    // follows: dropped
+            frag("10.0.0.3", 80, id: 9, first: false),    // no first seen: orphan, dropped
+            Frames.ethernet(0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 6, [UInt8](repeating: 0, count: 24), id: 7, frag: 4)),
+        ], ingress: [0, 0, 0, 0, 0, 1])
+        XCTAssertEqual(v.map(\.action), [.accept, .accept, .drop, .drop, .drop, .drop])
+        XCTAssertEqual(v[1].rule, 0)
+        XCTAssertEqual(v[4].reason, .fragment)
+        XCTAssertEqual(v[5].reason, .fragment, "the reverse direction never inherits a verdict")
+        XCTAssertEqual(pl.fragments.followed, 2)
+        XCTAssertEqual(pl.fragments.orphans, 2)
+    }
+
+    func testTrackedVerdictsExpire() {
+        var s = ConntrackSettings()
+        s.timeouts.fragment = 30
+        let pl = Pipeline(policy: policy(.track), conntrack: s)
+        var burst = FrameBurst(capacity: 1)
+        defer { burst.deallocate() }
+        for (f, t) in [(frag("10.0.0.1", 80, id: 1, first: true), UInt64(0)), (frag("10.0.0.1", 80, id: 1, first: false), UInt64(31))] {
+            f.withUnsafeBytes { b in
+                burst.frames[0] = b.baseAddress; burst.lengths[0] = Int32(b.count); burst.timestamps[0] = t * 1_000_000_000; burst.count = 1
+                pl.process(burst, ingress: 0, link: .ethernet)
+            }
+        }
+        XCTAssertEqual(burst.verdicts[0].action, .drop, "31 s after the first fragment its verdict is gone")
+    }
+
+    func testReloadForgetsRememberedVerdicts() {
+        let pl = Pipeline(policy: policy(.track), conntrack: ConntrackSettings())
+        _ = runFrames(pl, [frag("10.0.0.1", 80, id: 7, first: true)], ingress: [0])
+        pl.install(policy(.track))
+        let v = runFrames(pl, [frag("10.0.0.1", 80, id: 7, first: false)], ingress: [0])
+        XCTAssertEqual(v[0].action, .drop)
+    }
+
+    func testDropPolicyDropsBoth() {
+        let pl = Pipeline(policy: policy(.drop), conntrack: ConntrackSettings())
+        let v = runFrames(pl, [frag("10.0.0.1", 80, id: 7, first: true), frag("10.0.0.1", 80, id: 7, first: false)], ingress: [0, 0])
+        XCTAssertEqual(v.map(\.reason), [.fragment, .fragment])
+    }
+}
+
+/// Runs frames through a pipeline one frame per burst (timestamps i seconds) and returns the verdicts.
+func runFrames(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Verdict] {
+    var out: [Verdict] = []
+    var burst = FrameBurst(capacity: 64)
+    defer { burst.deallocate() }
+    for (i, f) in frames.enumerated() {
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, f.count), alignment: 8)
+        defer { buf.deallocate() }
+        buf.copyBytes(from: f)
+        burst.frames[0] = UnsafeRawPointer(buf.baseAddress!)
+        burst.lengths[0] = Int32(f.count)
+        burst.timestamps[0] = UInt64(i) * 1_000_000_000
+        burst.count = 1
+        pipeline.process(burst, ingress: ingress[i], link: .ethernet)
+        out.append(burst.verdicts[0])
+    }
+    return out
+}
+

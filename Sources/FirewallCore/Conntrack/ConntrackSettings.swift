@@ -8,6 +8,8 @@ public struct ConntrackSettings: Sendable, Equatable {
     /// How many slots past a full table's probe position early drop inspects for a flow that never
     /// completed its handshake (Linux looks at a bucket chain of comparable length).
     public var earlyDropScan: Int = 64
+    /// Datagrams whose first fragment's verdict is remembered at once (`fragments: track`).
+    public var maxFragmentedDatagrams: Int = 4096
     public var timeouts = Timeouts()
 
     public init() {}
@@ -26,6 +28,8 @@ public struct ConntrackSettings: Sendable, Equatable {
         public var udpStream: UInt64 = 120
         public var icmp: UInt64 = 30
         public var generic: UInt64 = 600
+        /// How long a first fragment's verdict waits for the rest (Linux's ipfrag_time).
+        public var fragment: UInt64 = 30
         public init() {}
 
         /// Seconds for a TCP state.

@@ -14,8 +14,9 @@ public struct FlowEntry {
     public var hash: UInt32
     /// Rule that accepted the first packet (or `Verdict.byDefault`).
     public var rule: Int32
-    /// Pads the entry to one 64-byte cache line, so a lookup touches exactly one line.
-    var pad: UInt64 = 0
+    /// Spare word (it pads the entry to one 64-byte cache line, so a lookup touches exactly one
+    /// line); tables other than conntrack's keep their payload here.
+    public var aux: UInt64 = 0
 
     public static let occupied: UInt8 = 1
     public static let originIsA: UInt8 = 2
@@ -38,9 +39,24 @@ public struct FlowKey: Equatable {
 
     @inline(__always)
     public init(src: IPAddress, dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool) {
-        fromA = src < dst || (src == dst && sport <= dport)
-        if fromA { a = src; b = dst; portA = sport; portB = dport } else { a = dst; b = src; portA = dport; portB = sport }
-        self.proto = proto; isV6 = v6
+        let forward = src < dst || (src == dst && sport <= dport)
+        if forward {
+            self.init(a: src, b: dst, portA: sport, portB: dport, proto: proto, v6: v6, fromA: true)
+        } else {
+            self.init(a: dst, b: src, portA: dport, portB: sport, proto: proto, v6: v6, fromA: false)
+        }
+    }
+
+    /// A key taken as given, not normalised: `a` is the source. For tables where direction matters.
+    @inline(__always)
+    public init(exactSource src: IPAddress, destination dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool) {
+        self.init(a: src, b: dst, portA: sport, portB: dport, proto: proto, v6: v6, fromA: true)
+    }
+
+    @inline(__always)
+    init(a: IPAddress, b: IPAddress, portA: UInt16, portB: UInt16, proto: UInt8, v6: Bool, fromA: Bool) {
+        self.a = a; self.b = b; self.portA = portA; self.portB = portB
+        self.proto = proto; isV6 = v6; self.fromA = fromA
         // Multiply-xorshift mixing of all key words: cheap, and spreads the low bits we index by.
         var h = a.hi &* 0x9E37_79B9_7F4A_7C15 ^ a.lo
         h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9 ^ b.hi

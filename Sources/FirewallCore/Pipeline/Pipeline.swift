@@ -10,6 +10,7 @@
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
+    public let fragments: FragmentTracker
     @usableFromInline let metas: UnsafeMutablePointer<PacketMeta>
     @usableFromInline let keys: UnsafeMutablePointer<FlowKey>
     @usableFromInline let parsed: UnsafeMutablePointer<Reason>
@@ -19,6 +20,7 @@ public final class Pipeline {
     public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256) {
         self.policy = policy
         conntrack = Conntrack(settings: settings)
+        fragments = FragmentTracker(maxDatagrams: settings.maxFragmentedDatagrams, timeoutSeconds: settings.timeouts.fragment)
         metaCapacity = burstCapacity
         metas = .allocate(capacity: burstCapacity)
         metas.initialize(repeating: PacketMeta(), count: burstCapacity)
@@ -40,10 +42,12 @@ public final class Pipeline {
     @inlinable public func meta(ofSlot i: Int) -> UnsafePointer<PacketMeta> { UnsafePointer(metas + i) }
 
     /// Swaps in a new policy between bursts. Flows stay; per-rule hit counters restart because
-    /// rule indexes change meaning.
+    /// rule indexes change meaning, and remembered first-fragment verdicts are forgotten (their
+    /// later fragments drop: a verdict of the old policy must not outlive it).
     public func install(_ p: CompiledPolicy) {
         policy = p
         tally.resetRules(p.ruleCount)
+        fragments.forgetAll()
     }
 
     /// Fills `burst.verdicts[0..<burst.count]`. Frames arrived on port `ingress` (an index into
@@ -95,16 +99,31 @@ public final class Pipeline {
         tally.add(accepted: accepted, dropped: dropped, rejected: rejected, byFlow: byFlow, byDefault: byDefault, frames: n)
         // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
         ct.sweep(now: lastTime, budget: n / 4 + 4)
+        if rules.fragments == .track { fragments.sweep(now: lastTime, budget: 4) }
     }
 
     /// The verdict for the well-formed IP packet in slot `i`.
     @inline(__always)
     func decideIP(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
-        let rules = p.policy
-        if metas[i].fragment != .none {
+        switch metas[i].fragment {
+        case .none:
+            return decideWhole(i, ingress: ingress, now: now, p)
+        case .first where p.policy.fragments == .track:
+            let v = decideWhole(i, ingress: ingress, now: now, p)
+            fragments.remember(metas[i], v, now: now)
+            return v
+        case .later where p.policy.fragments == .track:
+            return fragments.follow(metas[i], now: now)
+        default:
             // Fragments carry no ports (or may lie about them): never let one past the rules.
             return Verdict(action: .drop, reason: .fragment, state: .invalid, rule: Verdict.bySetting)
         }
+    }
+
+    /// The verdict for a packet with its transport header: conntrack, then the rules.
+    @inline(__always)
+    func decideWhole(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
+        let rules = p.policy
         let obs = conntrack.observe(metas[i], key: keys[i], now: now)
         metas[i].state = obs.state
         metas[i].ingress = UInt8(truncatingIfNeeded: ingress)

@@ -1,10 +1,12 @@
-/// What to do with fragments (see the README's Fragments section).
+/// What to do with IP fragments. Never "later fragments pass": they carry no ports, so no rule
+/// could have looked at them.
 public enum FragmentPolicy: String, Sendable, CaseIterable {
     /// Drop every fragment, counted under `fragment`.
     case drop
-    /// Classify first fragments like whole packets; drop later fragments (they carry no ports,
-    /// so no port rule could be checked against them).
-    case firstOnly = "first-only"
+    /// Classify first fragments like whole packets; later fragments follow the first's verdict
+    /// (matched by source, destination, protocol and ID, bounded and expiring: see
+    /// `FragmentTracker`); a later fragment whose first was not seen is dropped.
+    case track
 }
 
 /// What happens to packets of flows connection tracking already knows.
