@@ -68,7 +68,7 @@ public struct EnginePlan: Equatable, Sendable {
             }
         }
         return EnginePlan(backend: d.backend, ports: ports, cpus: d.cores, burst: d.burst,
-                          ealArguments: d.backend == .dpdk ? ealArguments(d, ports) : [],
+                          ealArguments: d.backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
                           idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
                           controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file))
     }
@@ -125,10 +125,17 @@ public struct EnginePlan: Equatable, Sendable {
     }
 
     /// The configuration's EAL arguments, plus: an lcore map (main lcore 0 floating over the
-    /// worker CPUs, worker lcore i+1 on CPU i) unless the arguments already choose lcores, and
-    /// an allow-list entry for each PCI port not already named.
-    static func ealArguments(_ d: DataplaneConfig, _ ports: [PortPlan]) -> [String] {
+    /// worker CPUs, worker lcore i+1 on CPU i) unless the arguments already choose lcores; an
+    /// allow-list entry for each PCI port not already named; no telemetry socket (the control
+    /// socket answers for vfwall, and EAL's would outlive its runtime directory's cleanup); and
+    /// a file prefix of the configuration's name, so two firewalls on one host do not clash.
+    static func ealArguments(_ d: DataplaneConfig, _ ports: [PortPlan], configFile: String) -> [String] {
         var args = d.eal
+        if !args.contains(where: { $0.hasPrefix("--telemetry") || $0 == "--no-telemetry" }) { args.append("--no-telemetry") }
+        if !args.contains(where: { $0.hasPrefix("--file-prefix") }) {
+            let base = ControlSocket.defaultPath(forConfig: configFile).split(separator: "/").last!.dropLast(5)
+            args += ["--file-prefix", "vfwall-\(base)"]
+        }
         let lcoreFlags = ["-l", "-c", "--lcores"]
         if !args.contains(where: { a in lcoreFlags.contains { a == $0 || a.hasPrefix("--lcores=") } }) {
             let cpus = d.cores.map(String.init).joined(separator: ",")

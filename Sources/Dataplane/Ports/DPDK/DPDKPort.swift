@@ -142,6 +142,9 @@ public final class DPDKPort: PacketPort {
         guard !closed else { return }
         closed = true
         for q in 0..<queueCount { freeLent(queue: q) }
+        // Leave the device as found: net_af_packet sets IFF_PROMISC on the Linux interface and
+        // closing the port does not clear it.
+        if promiscuous { _ = cdpdk_port_promiscuous(portID, false) }
         _ = cdpdk_port_stop(portID)
         _ = cdpdk_port_close(portID)
         rxMbufs.deallocate()

@@ -1,0 +1,131 @@
+@testable import Dataplane
+import FirewallConfig
+import FirewallCore
+import Foundation
+import Glibc
+import XCTest
+
+/// The engine in this process on the pcap backend (no privileges needed): the live run over
+/// files decides exactly as the replay does; reloads; the control socket.
+final class EngineRunTests: XCTestCase {
+    static let sample = VFWallBinary.root + "/captures/sample.pcap"
+
+    func pcapConfiguration(_ scratch: RunScratch, extraRules: String = "") throws -> Configuration {
+        let base = try String(contentsOfFile: VFWallBinary.root + "/configs/default.yaml", encoding: .utf8)
+        let text = base
+            .replacingOccurrences(of: "    interface: vfw-in0 ", with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #")
+            .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
+            .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
+            .replacingOccurrences(of: "  eal: [", with: "  control-socket: \(scratch.path("ctl.sock"))\n  eal: [")
+            + extraRules
+        return try ConfigLoader.parse(yaml: text, file: try scratch.write("pcap.yaml", text))
+    }
+
+    func testPcapBackendForwardsWhatReplayAcceptsAndStopsWhenTheInputEnds() throws {
+        let scratch = try RunScratch("engine-pcap")
+        defer { scratch.remove() }
+        let c = try pcapConfiguration(scratch)
+        let engine = try Engine.open(c)
+        try engine.start()
+        XCTAssertTrue(eventually(20) { engine.inputsExhausted })
+        engine.stop()
+        let stats = engine.statistics(fresh: false)
+        engine.close()
+
+        var o = ReplayOptions(input: Self.sample)
+        o.acceptedOutput = scratch.path("replay.pcap")
+        let replay = try Replay.run(c, o)
+        XCTAssertEqual(try pcapFrames(scratch.path("outside.pcap")), try pcapFrames(scratch.path("replay.pcap")))
+        XCTAssertEqual(stats.total.frames, replay.frames)
+        XCTAssertEqual(stats.total.count(.accept), replay.accepted)
+        XCTAssertEqual(stats.total.ruleHits, replay.counters.ruleHits)
+        XCTAssertEqual(stats.total.reasons, replay.counters.reasons)
+        XCTAssertEqual(stats.rejectReplies, replay.rejected, "each rejected telnet SYN is answered")
+        XCTAssertEqual(try pcapFrames(scratch.path("inside.pcap")).count, Int(replay.rejected))
+        XCTAssertEqual(stats.ports.map(\.counters.rx), [replay.frames, 0])
+        XCTAssertEqual(stats.ports[1].counters.tx, replay.accepted)
+        XCTAssertEqual(stats.ports[0].counters.dropped, replay.dropped + replay.rejected)
+        XCTAssertEqual(stats.flows, replay.flows)
+
+        let json = try RunStats(stats.json())
+        XCTAssertEqual(json.ruleHits("allow-web-out"), Int(replay.counters.ruleHits[1]))
+        XCTAssertEqual(json.portCount("outside", "tx"), Int(replay.accepted))
+        XCTAssertEqual(json.flows, replay.flows)
+    }
+
+    func testReloadSwapsThePolicyAndRefusesBadOrIncompatibleConfigurations() throws {
+        let scratch = try RunScratch("engine-reload")
+        defer { scratch.remove() }
+        let c = try pcapConfiguration(scratch)
+        let engine = try Engine.open(c)
+        defer { engine.close() }
+
+        var fewer = c
+        fewer.policy.rules.removeLast()
+        fewer.dataplane.burst = 8
+        XCTAssertEqual(engine.reload(with: fewer), .applied(rules: c.policy.rules.count - 1,
+                                                           notes: ["dataplane settings changed; they take effect on restart"]))
+        XCTAssertEqual(engine.configuration.policy.rules.count, c.policy.rules.count - 1)
+        XCTAssertEqual(engine.configuration.dataplane.burst, c.dataplane.burst, "the running dataplane stays")
+
+        var renamed = c
+        renamed.ports[1].name = "wan"
+        renamed.policy.portNames = ["inside", "wan"]
+        guard case let .refused(why) = engine.reload(with: renamed) else { return XCTFail("ports changed") }
+        XCTAssertTrue(why.contains("the ports changed"), why)
+
+        // The file on disk is broken: refused with its position, the policy in force stays.
+        _ = try scratch.write("pcap.yaml", "rules:\n  - name: x\n    dport: [\n")
+        guard case let .refused(error) = engine.reload() else { return XCTFail("a broken file must be refused") }
+        XCTAssertTrue(error.hasPrefix(scratch.path("pcap.yaml") + ":"), error)
+        XCTAssertEqual(engine.configuration.policy.rules.count, c.policy.rules.count - 1)
+        let s = engine.statistics(fresh: false)
+        XCTAssertEqual(s.reloads, 1)
+        XCTAssertEqual(s.failedReloads, 2)
+        XCTAssertEqual(s.lastReloadError, error)
+        XCTAssertEqual(s.policyGeneration, 2)
+    }
+
+    func testControlSocketIsOwnerOnlyAnswersAndRefusesASecondServer() throws {
+        let scratch = try RunScratch("engine-socket")
+        defer { scratch.remove() }
+        let path = scratch.path("sub/dir/ctl.sock")
+        let socket = try ControlSocket(path: path) { request in request == "stats" ? "{}\n" : "error: unknown\n" }
+        try socket.start()
+        var st = stat()
+        XCTAssertEqual(stat(path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFSOCK)
+        XCTAssertEqual(try ControlSocket.request("stats", path: path), "{}\n")
+        XCTAssertEqual(try ControlSocket.request("bogus", path: path), "error: unknown\n")
+        XCTAssertThrowsError(try ControlSocket(path: path) { _ in "" }) { e in
+            XCTAssertTrue("\(e)".contains("is in use"), "\(e)")
+        }
+        socket.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        XCTAssertThrowsError(try ControlSocket.request("stats", path: path))
+
+        // A stale socket file (nobody listening) is replaced.
+        Self.leaveStaleSocket(at: path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        let again = try ControlSocket(path: path) { _ in "fresh\n" }
+        try again.start()
+        XCTAssertEqual(try ControlSocket.request("stats", path: path), "fresh\n")
+        again.stop()
+    }
+
+    /// Binds a Unix socket at `path` and closes it without removing the file, as a crash would.
+    static func leaveStaleSocket(at path: String) {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        Glibc.close(fd)
+    }
+}
