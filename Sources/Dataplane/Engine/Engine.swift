@@ -24,6 +24,9 @@ public final class Engine: @unchecked Sendable {
     private let placement: WorkerPlacement
     private let opened: EnginePorts
     private let state: Mutex<ControlState>
+    /// Held for a whole reload, so two (SIGHUP and the socket) cannot interleave their
+    /// publish and their record of the configuration in force.
+    private let reloading = Mutex<Int>(0)
     private var running = false
 
     struct ControlState {
@@ -137,6 +140,10 @@ public final class Engine: @unchecked Sendable {
     /// between two bursts). Refused when its ports differ (rules index them by position).
     @discardableResult
     public func reload(with new: Configuration) -> ReloadOutcome {
+        reloading.withLock { _ in apply(new) }
+    }
+
+    private func apply(_ new: Configuration) -> ReloadOutcome {
         let old = configuration
         guard new.portNames == old.portNames else {
             return refuse("\(new.file): the ports changed (\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))); changing ports needs a restart")
