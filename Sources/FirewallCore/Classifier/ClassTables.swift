@@ -12,21 +12,40 @@ extension UnsafeMutablePointer {
 }
 
 /// Key -> class for a small field (protocol: 256 keys; ports: 65536 keys plus "no ports").
+/// Two levels, 8 bits each: a level-1 entry is a class, or (top bit set) the offset of a
+/// 256-entry block for the low byte. Port rules use few distinct ranges, so most level-1 slots
+/// are a single class and the whole table stays a few kilobytes (L1-resident).
 struct DirectClassTable {
     let table: UnsafeMutablePointer<UInt32>
     let bytes: Int
+    static let indirect: UInt32 = 0x8000_0000
 
     init(_ field: FieldIntervals, keys: Int) {
-        var t = [UInt32](repeating: 0, count: keys)
-        for (i, s) in field.starts.enumerated() {
-            let end = i + 1 < field.starts.count ? Int(field.starts[i + 1].lo) : keys
-            for k in Int(s.lo)..<end { t[k] = field.classOf[i] }
+        let starts = field.starts.map { Int($0.lo) }, classes = field.classOf
+        let slots = (keys + 255) >> 8
+        var t = [UInt32](repeating: 0, count: slots)
+        var i = 0  // interval holding the current key; keys only grow
+        for slot in 0..<slots {
+            let lo = slot << 8, hi = min(keys, lo + 256) - 1
+            while i + 1 < starts.count && starts[i + 1] <= lo { i += 1 }
+            if i + 1 == starts.count || starts[i + 1] > hi { t[slot] = classes[i]; continue }
+            t[slot] = DirectClassTable.indirect | UInt32(t.count)
+            var j = i
+            for key in lo..<lo + 256 {
+                while j + 1 < starts.count && starts[j + 1] <= key { j += 1 }
+                t.append(classes[j])
+            }
         }
         table = .copying(t)
-        bytes = keys * 4
+        bytes = t.count * 4
     }
 
-    @inline(__always) func classOf(_ key: Int) -> UInt32 { table[key] }
+    @inline(__always) func classOf(_ key: Int) -> UInt32 {
+        let e = table[key >> 8]
+        if e & DirectClassTable.indirect == 0 { return e }
+        return table[Int(e & ~DirectClassTable.indirect) + (key & 0xFF)]
+    }
+
     func deallocate() { table.deallocate() }
 }
 
@@ -38,23 +57,33 @@ protocol AddressClassTable {
     func deallocate()
 }
 
-/// IPv4 address -> class through a 16-8-8 multibit table (as DIR-24-8 routes do): one load when
-/// a /16 holds a single class, three at most. An entry with the top bit set points at a block
-/// of 256 entries (in the same array) for the next byte.
+/// IPv4 address -> class through a 16-8-8 multibit table (as DIR-24-8 routes do), with one
+/// twist for size: a slot that only a few boundaries cut points at a 64-byte "list" node (up to
+/// 7 boundaries and their 8 classes, searched without branches) instead of a 256-entry block.
+/// Sparse prefixes (fw1's /29s) then cost a cache line each, not a kilobyte, and the tables
+/// stay small enough for the caches.
+///
+/// Entry encoding: top bit clear: a class. Top bit set: bit 30 set, a list node index; clear,
+/// the offset of a 256-entry block (in the same array) for the next byte.
 struct IPv4ClassTable: AddressClassTable {
     /// Level 1 (indexed by the top 16 bits), followed by the 256-entry blocks.
-    let level1: UnsafeMutablePointer<UInt32>
+    let table: UnsafeMutablePointer<UInt32>
+    /// List nodes, 16 words each: 8 keys (relative to the slot, padding 0x10000) then 8 classes.
+    let nodes: UnsafeMutablePointer<UInt32>
     let bytes: Int
     static let indirect: UInt32 = 0x8000_0000
+    static let list: UInt32 = 0x4000_0000
+    static let offsetMask: UInt32 = 0x3FFF_FFFF
+    static let listKeys = 7
 
     init(_ field: FieldIntervals) {
         let starts = field.starts.map { UInt64($0.lo) }
         let classes = field.classOf
-        // Level 1 (65536 entries) first, then the blocks, in one array.
         var table = [UInt32](repeating: 0, count: 1 << 16)
+        var nodes: [UInt32] = []
         // Fills `slots` entries of `table` from `at`, slot b covering `childSpan` keys from
-        // base + b * childSpan; `i` is the interval holding `base`. A slot that a boundary cuts
-        // gets a block of its own for the next byte; runs of whole slots are filled at once.
+        // base + b * childSpan; `i` is the interval holding `base`. Runs of slots inside one
+        // interval are filled at once; a slot cut by boundaries gets a list node or a block.
         func fill(at: Int, base: UInt64, childSpan: UInt64, slots: Int, interval i0: Int) {
             var i = i0, b = 0
             while b < slots {
@@ -68,32 +97,53 @@ struct IPv4ClassTable: AddressClassTable {
                     b += n
                     continue
                 }
-                // A boundary falls inside this slot (so childSpan > 1).
-                let block = table.count
-                table.append(contentsOf: repeatElement(0, count: 256))
-                fill(at: block, base: lo, childSpan: childSpan >> 8, slots: 256, interval: i)
-                table[at + b] = IPv4ClassTable.indirect | UInt32(block)
+                // Boundaries fall inside this slot (so childSpan > 1).
+                let hi = lo + childSpan - 1
+                var cuts = 0
+                while cuts <= IPv4ClassTable.listKeys && i + 1 + cuts < starts.count && starts[i + 1 + cuts] <= hi { cuts += 1 }
+                if cuts <= IPv4ClassTable.listKeys {
+                    let node = nodes.count / 16
+                    for k in 0..<8 { nodes.append(k < cuts ? UInt32(starts[i + 1 + k] - lo) : 0x1_0000) }
+                    for k in 0..<8 { nodes.append(classes[i + min(k, cuts)]) }
+                    table[at + b] = IPv4ClassTable.indirect | IPv4ClassTable.list | UInt32(node)
+                } else {
+                    let block = table.count
+                    table.append(contentsOf: repeatElement(0, count: 256))
+                    fill(at: block, base: lo, childSpan: childSpan >> 8, slots: 256, interval: i)
+                    table[at + b] = IPv4ClassTable.indirect | UInt32(block)
+                }
                 b += 1
             }
         }
         fill(at: 0, base: 0, childSpan: 1 << 16, slots: 1 << 16, interval: 0)
-        level1 = .copying(table)
-        bytes = table.count * 4
+        self.table = .copying(table)
+        // Nodes on cache-line boundaries, so a search touches one line.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(64, nodes.count * 4), alignment: 64)
+        let aligned = raw.bindMemory(to: UInt32.self, capacity: max(16, nodes.count))
+        nodes.withUnsafeBufferPointer { b in if let p = b.baseAddress { aligned.initialize(from: p, count: b.count) } }
+        self.nodes = aligned
+        bytes = table.count * 4 + nodes.count * 4
+    }
+
+    @inline(__always) func search(_ e: UInt32, _ key: UInt32) -> UInt32 {
+        let n = nodes + Int(e & IPv4ClassTable.offsetMask) * 16
+        var idx = 0
+        for k in 0..<IPv4ClassTable.listKeys { idx &+= n[k] <= key ? 1 : 0 }
+        return n[8 + idx]
     }
 
     @inline(__always) func classOf(_ a: IPAddress) -> UInt32 {
         let v = UInt32(truncatingIfNeeded: a.lo)
-        var e = level1[Int(v >> 16)]
-        if e & IPv4ClassTable.indirect != 0 {
-            e = level1[Int(e & ~IPv4ClassTable.indirect) + Int((v >> 8) & 0xFF)]
-            if e & IPv4ClassTable.indirect != 0 {
-                e = level1[Int(e & ~IPv4ClassTable.indirect) + Int(v & 0xFF)]
-            }
-        }
-        return e
+        var e = table[Int(v >> 16)]
+        if e & IPv4ClassTable.indirect == 0 { return e }
+        if e & IPv4ClassTable.list != 0 { return search(e, v & 0xFFFF) }
+        e = table[Int(e & IPv4ClassTable.offsetMask) + Int((v >> 8) & 0xFF)]
+        if e & IPv4ClassTable.indirect == 0 { return e }
+        if e & IPv4ClassTable.list != 0 { return search(e, v & 0xFF) }
+        return table[Int(e & IPv4ClassTable.offsetMask) + Int(v & 0xFF)]
     }
 
-    func deallocate() { level1.deallocate() }
+    func deallocate() { table.deallocate(); UnsafeMutableRawPointer(nodes).deallocate() }
 }
 
 /// IPv6 address -> class by binary search over the sorted interval starts. IPv6 is not what the
