@@ -24,12 +24,15 @@ enum RunReport {
         out.append("")
         out.append("per rule (since the policy was installed):")
         let width = max(20, (s.policy.rules.map(\.name.count).max() ?? 0) + 2)
-        for (i, r) in s.policy.rules.enumerated() {
+        // A long policy: only the rules that decided something (a table of 1,000 zeros helps no one).
+        let quiet: Set<Int> = s.policy.rules.count > 40 ? Set((0..<s.policy.rules.count).filter { t.ruleHits[$0] == 0 }) : []
+        for (i, r) in s.policy.rules.enumerated() where !quiet.contains(i) {
             let name = r.name + String(repeating: " ", count: max(0, width - r.name.count))
             out.append("  \(pad(String(i), 3))  \(name)\(pad("\(r.action)", 7))\(pad(String(t.ruleHits[i]), 10))")
         }
         let d = "(default)" + String(repeating: " ", count: max(0, width - 9))
         out.append("    -  \(d)\(pad("\(s.policy.defaultAction)", 7))\(pad(String(t.defaultHits), 10))")
+        if !quiet.isEmpty { out.append("  (\(quiet.count) rules without hits not shown; `vfwall stats` lists every rule)") }
         out.append("")
         out.append("per reason (not decided by a rule):")
         let reasons = Reason.allCases.filter { $0 != .none && t.count($0) > 0 }

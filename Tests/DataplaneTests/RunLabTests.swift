@@ -10,8 +10,10 @@ final class RunLabTests: XCTestCase {
 
     /// Outbound ping, TCP 8080 and UDP 5000 from the inside, TCP 7070 from the outside; nothing
     /// else, and no rule for any reply: replies pass only through connection tracking.
-    static func config(_ backend: String, socket: String, prefix: String, udp: Bool = true) -> String {
-        let core = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? 1 : 0
+    static func config(_ backend: String, socket: String, prefix: String, udp: Bool = true, workers: Int = 1) -> String {
+        let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        // One worker: CPU 1 when there is one (the tools run beside it); more: CPUs 0, 1, ...
+        let cores = workers == 1 ? [cpus > 1 ? 1 : 0] : Array(0..<workers)
         return """
         ports:
           inside:
@@ -20,7 +22,7 @@ final class RunLabTests: XCTestCase {
             interface: fout
         dataplane:
           backend: \(backend)
-          cores: [\(core)]
+          cores: [\(cores.map(String.init).joined(separator: ", "))]
           control-socket: \(socket)
           eal: ["--no-huge", "--no-pci", "-m", "256", "--no-shconf", "--file-prefix", "\(prefix)"]
         policy:
@@ -55,14 +57,26 @@ final class RunLabTests: XCTestCase {
 
     func testDPDKBackendOnNetAFPacketBridgesWhatThePolicyAllows() throws { try bridgeScenario("dpdk") }
 
-    func bridgeScenario(_ backend: String) throws {
+    /// Two workers: two queues per port, flows spread by fanout (AF_PACKET) or by the AF_PACKET
+    /// PMD's queue pairs (DPDK), both directions of a flow on one worker.
+    func testAFPacketBackendWithTwoWorkers() throws {
+        guard sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 else { throw XCTSkip("two workers need two CPUs") }
+        try bridgeScenario("afpacket", workers: 2)
+    }
+
+    func testDPDKBackendWithTwoWorkers() throws {
+        guard sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 else { throw XCTSkip("two workers need two CPUs") }
+        try bridgeScenario("dpdk", workers: 2)
+    }
+
+    func bridgeScenario(_ backend: String, workers: Int = 1) throws {
         let lab = try RunTestLab()
         defer { lab.remove() }
         let scratch = try RunScratch("lab-\(backend)")
         defer { scratch.remove() }
         let tool = try scratch.write("net.py", RunTestLab.netTool)
         let socket = scratch.path("ctl.sock")
-        let config = try scratch.write("fw.yaml", Self.config(backend, socket: socket, prefix: lab.prefix))
+        let config = try scratch.write("fw.yaml", Self.config(backend, socket: socket, prefix: lab.prefix, workers: workers))
         for port in ["8080", "9090"] { _ = try lab.start(lab.server, [Self.python, tool, "serve-tcp", port]) }
         for port in ["7070", "7071"] { _ = try lab.start(lab.client, [Self.python, tool, "serve-tcp", port]) }
         let fw = try lab.startFirewall(config: config)
@@ -103,6 +117,7 @@ final class RunLabTests: XCTestCase {
         XCTAssertGreaterThan(stats.portCount("outside", "rx"), 0)
         XCTAssertGreaterThan(stats.portCount("inside", "tx"), 0)
         XCTAssertGreaterThanOrEqual(stats.flows, 1)
+        XCTAssertEqual((stats.json["workers"] as? [[String: Any]])?.count, workers)
 
         fw.signal(SIGTERM)
         let r = fw.wait(timeout: 20)
