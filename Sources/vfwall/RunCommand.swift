@@ -72,6 +72,7 @@ struct RunCommand: ParsableCommand {
             socket.stop()
             try fail("\(error)")
         }
+        for w in engine.warnings { printError("vfwall: warning: \(w)") }
         printError("vfwall: running (\(describe(engine))); control socket \(socket.path)")
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)

@@ -45,6 +45,18 @@ final class RunStartupTests: XCTestCase {
         XCTAssertEqual(r.err, "vfwall run: \(config): port 'outside': the pcap backend needs 'rx-pcap' (frames in), 'tx-pcap' (frames out), or both\n")
     }
 
+    func testStatsAndReloadWithoutARunningFirewallExit1AndSayWhy() throws {
+        let scratch = try RunScratch("no-server")
+        defer { scratch.remove() }
+        let socket = scratch.path("none.sock")
+        for command in ["stats", "reload"] {
+            let r = try VFWallBinary.run([command, "--socket", socket])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.err.hasPrefix("vfwall \(command): cannot connect to the control socket \(socket)"), r.err)
+        }
+        XCTAssertEqual(try VFWallBinary.run(["stats"]).status, 64, "--socket or --config is required")
+    }
+
     func testDownPortAFPacketExitsNonZeroNamingThePort() throws { try downPort("afpacket") }
 
     func testDownPortDPDKExitsNonZeroNamingThePortAndLeavesNoEALFiles() throws { try downPort("dpdk") }

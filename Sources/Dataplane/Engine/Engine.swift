@@ -82,6 +82,9 @@ public final class Engine: @unchecked Sendable {
 
     public var configuration: Configuration { state.withLock { $0.configuration } }
 
+    /// Things found at open that do not stop the start but that the operator should read.
+    public var warnings: [String] { opened.warnings }
+
     /// Starts the workers, pinned. On failure the workers started are stopped; call `close()`.
     public func start() throws {
         do { try group.start(placement) } catch { throw EngineError("cannot start the workers: \(error)") }

@@ -7,6 +7,8 @@ import Glibc
 /// refused start leaves nothing behind (fail closed).
 final class EnginePorts {
     let ports: [PacketPort]
+    /// What the operator should know but that does not stop the start (a VF not promiscuous).
+    private(set) var warnings: [String] = []
     private let pool: MbufPool?
     private let usesEAL: Bool
     private var closed = false
@@ -107,7 +109,10 @@ final class EnginePorts {
                 do {
                     ports.append(try DPDKPort(DPDKPortConfig(device: device, name: name, queues: plan.workers,
                                                              maxBurst: plan.burst), pool: pool!))
-                } catch { throw EngineError("port '\(name)' (device \(device)): \(error)") }
+                } catch {
+                    let hint = "\(error)".contains("promiscuous") ? trustHint : ""
+                    throw EngineError("port '\(name)' (device \(device)): \(error)\(hint)")
+                }
             }
         } catch {
             ports.forEach { $0.close() }
@@ -115,8 +120,15 @@ final class EnginePorts {
             DPDKEnvironment.cleanup()
             throw error is EngineError ? error : EngineError("\(error)")
         }
-        return EnginePorts(ports: ports, pool: pool, usesEAL: true)
+        let opened = EnginePorts(ports: ports, pool: pool, usesEAL: true)
+        for case let port as DPDKPort in ports where !port.promiscuous && EnginePlan.normalizedPCIAddress(port.device) != nil {
+            opened.warnings.append("port '\(port.name)' (\(port.device), \(port.driver)): promiscuous mode is off, so it receives only frames for its own MAC\(trustHint)")
+        }
+        return opened
     }
+
+    /// What a VF needs from its PF to carry other hosts' frames.
+    static let trustHint = "; a VF needs its PF to trust it and not check spoofing: vfplumb attach ... --trust on --spoofchk off (ip link set PF vf N trust on spoofchk off)"
 
     /// Fails, naming the port, when a link is still down after `waitSeconds`. For net_af_packet
     /// the Linux interface behind it is checked too (the PMD reports its link up regardless).
