@@ -13,7 +13,14 @@ public enum Parser {
     @inlinable
     public static func parse(_ frame: UnsafeRawBufferPointer, link: LinkType, into m: inout PacketMeta) -> Reason {
         m = PacketMeta()
-        guard let p = frame.baseAddress else { return link == .ethernet ? .truncatedEthernet : .truncatedLinuxCooked }
+        // An empty buffer may have no address: refuse it under the reason its link type's short frames get.
+        guard let p = frame.baseAddress else {
+            switch link {
+            case .ethernet: return .truncatedEthernet
+            case .linuxCooked, .linuxCooked2: return .truncatedLinuxCooked
+            case .rawIP: return .truncatedIPv4Header
+            }
+        }
         let len = frame.count
         var off: Int
         var etherType: UInt16
