@@ -22,6 +22,8 @@ let package = Package(
     products: [
         .executable(name: "vfwall", targets: ["vfwall"]),
         .executable(name: "vfplumb", targets: ["vfplumb"]),
+        // For the separate benchmark package in Benchmarks/ (it depends on this one by path).
+        .library(name: "FirewallCore", targets: ["FirewallCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
