@@ -1,0 +1,32 @@
+// swift-tools-version:6.1
+// libFuzzer targets for vfwall, in a package of their own so the sanitizer-instrumented build
+// never touches the main one. Build and run them with scripts/fuzz (see docs/hardening.md).
+//
+// FirewallCore and FirewallConfig are the root package's own source directories, reached through
+// the symlinks in Sources/ rather than a path dependency on "..": the root declares no library
+// products for them (SwiftPM itself would accept the root's unsafeFlags in a path dependency).
+// Compiled here, FirewallCore gets the same fast-path flag as in the root, so the fuzzers exercise
+// the code as shipped, exclusivity checks off included.
+import PackageDescription
+
+let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]   // as in ../Package.swift
+
+let package = Package(
+    name: "vfwall-fuzz",
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .target(name: "FirewallCore", exclude: ["Classifier/README.md"], swiftSettings: fastPath),
+        .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
+        // One frame: parse, conntrack, both classifiers (they must agree), reject reply.
+        .executableTarget(name: "fuzz-frame", dependencies: ["FirewallCore", "FuzzSupport"]),
+        // Bursts of timestamped frames through the whole pipeline, with reloads; invariants checked.
+        .executableTarget(name: "fuzz-pipeline", dependencies: ["FirewallCore", "FuzzSupport"]),
+        // The configuration loader on arbitrary bytes: an error, never a crash.
+        .executableTarget(name: "fuzz-config", dependencies: ["FirewallConfig", "FirewallCore", "FuzzSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,67 @@
+import FirewallCore
+import FuzzSupport
+
+/// Input: one mode byte (link type, ingress, policy settings), then the frame. The frame goes
+/// through parse, conntrack observe/confirm and both classifiers, which must agree; an accepted
+/// packet's flow must then be found; a reject reply is built for it into a bounded buffer.
+let policies = (0..<32).map { CompiledPolicy(FuzzPolicies.policy(mode: UInt8($0))) }
+let compiled = [BitVectorClassifier(rules: FuzzPolicies.rules), BitVectorClassifier(rules: FuzzPolicies.rules.reversed())]
+let reply = UnsafeMutableRawPointer.allocate(byteCount: RejectReply.maxLength, alignment: 16)
+let links: [LinkType] = [.ethernet, .linuxCooked, .linuxCooked2, .rawIP]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzFrame(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = bytes else { return 0 }
+    guard size >= 1 else { return 0 }
+    let mode = data[0]
+    // The frame in a buffer of its own exact size, so AddressSanitizer sees any read past its end.
+    let n = size - 1
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 1)
+    defer { copy.deallocate() }
+    copy.copyMemory(from: data + 1, byteCount: n)
+    let frame = UnsafeRawBufferPointer(start: copy, count: n)
+
+    var m = PacketMeta()
+    let reason = Parser.parse(frame, link: links[Int(mode & 3)], into: &m)
+    guard reason == .none else {
+        check(reason != .arp || m.ipVersion == 0, "ARP with an IP version")
+        return 0
+    }
+    check(m.ipVersion == 4 || m.ipVersion == 6, "a parsed IP packet without a version")
+    check(Int(m.l3Offset) <= n && Int(m.l4Offset) <= n, "header offsets past the frame")
+    check(!m.hasPorts || m.hasL4, "ports without a transport header")
+    check(m.fragment != .later || !m.hasL4, "a later fragment with a transport header")
+
+    let policyIndex = Int(mode >> 3)
+    let p = policies[policyIndex]
+    var settings = FuzzPolicies.conntrack(mode: mode)
+    settings.maxFlows = 2
+    let ct = Conntrack(settings: settings)
+    m.ingress = (mode >> 2) & 1
+    let key = Conntrack.key(for: m)
+    for round in 0..<3 {
+        let now = UInt64(round) * 1_000_000_000
+        let obs = ct.observe(m, key: key, now: now)
+        m.state = obs.state
+        let reference = p.classifier.classify(&m)
+        let bits = compiled[policyIndex & 16 != 0 ? 1 : 0].classify(&m)
+        check(reference == bits, "compiled classifier chose rule \(bits), reference \(reference) (state \(m.state))")
+        let action = reference >= 0 ? p.action(ofRule: reference) : p.policy.defaultAction
+        if action == .accept && obs.state == .new && obs.slot < 0 && obs.trackable {
+            if ct.confirm(m, key: key, now: now, rule: reference) == .none {
+                check(ct.table.find(key) >= 0, "a confirmed flow is not in the table")
+            }
+        }
+        checkTable(ct.table, "conntrack")
+        if action == .reject {
+            let len = RejectReply.build(for: frame, meta: m, into: reply, capacity: RejectReply.maxLength)
+            check(len >= 0 && len <= RejectReply.maxLength, "reply length \(len)")
+        }
+    }
+    return 0
+}
+
+@main
+enum Main {
+    static func main() { runFuzzer(fuzzFrame) }
+}
