@@ -14,25 +14,26 @@ struct BenchPipelineCommand: ParsableCommand {
         pipeline in bursts, with a policy of RULES rules under which the traffic is accepted by \
         the last rule (so a miss scans or searches them all). Modes: `established` (every flow \
         has seen both directions before the clock starts), `new` (every frame opens a new flow), \
-        `mix` (half and half). Prints frames per second and nanoseconds per frame. No I/O: this \
+        `mix` (half and half), `unanswered` (every flow was opened before the clock starts but \
+        never answered, like one-way UDP: still `new`, so every frame meets the rules). Prints frames per second and nanoseconds per frame. No I/O: this \
         is the ceiling of the per-burst work.
         """)
 
     @Option(help: "Rules in the policy (the traffic matches the last).") var rules = 1000
     @Option(help: "Distinct flows in the traffic.") var flows = 1_000_000
-    @Option(help: "established, new or mix.") var mode = "established"
+    @Option(help: "established, new, mix or unanswered.") var mode = "established"
     @Option(help: "Seconds to measure after a warm-up.") var seconds = 3.0
     @Option(help: "Frames per burst.") var burst = 32
 
     func validate() throws {
-        guard ["established", "new", "mix"].contains(mode) else { throw ValidationError("--mode is established, new or mix") }
+        guard ["established", "new", "mix", "unanswered"].contains(mode) else { throw ValidationError("--mode is established, new, mix or unanswered") }
         guard rules >= 1, flows >= 1, (1...256).contains(burst) else { throw ValidationError("--rules and --flows >= 1, --burst 1-256") }
     }
 
     func run() throws {
         // Plain locals: property-wrapper reads inside the timed loop would cost more than the pipeline.
         let burst = self.burst, flows = self.flows, mode = self.mode, seconds = self.seconds, rules = self.rules
-        let policy = CompiledPolicy(SyntheticPolicy.make(rules: rules))
+        let policy = CompiledPolicy(SyntheticPolicy.make(rules: rules))   // the compiled classifier
         var settings = ConntrackSettings()
         // Room for the established set and as many new flows again: early drop then reaps new
         // flows (never answered, so never assured) instead of refusing them.
@@ -46,7 +47,7 @@ struct BenchPipelineCommand: ParsableCommand {
         var clock: UInt64 = 1_000_000_000
         if mode != "new" {
             // Open every flow and answer it, so it is established (and assured) before timing.
-            for reply in [false, true] {
+            for reply in mode == "unanswered" ? [false] : [false, true] {
                 var i = 0
                 while i < flows {
                     b.count = min(burst, flows - i)
@@ -57,6 +58,7 @@ struct BenchPipelineCommand: ParsableCommand {
             }
         }
         let newEvery = mode == "new" ? 1 : (mode == "mix" ? 2 : 0)
+        let oneWay = mode == "unanswered"
         var fresh = flows   // flow numbers beyond `flows` have never been seen
         var next = 0
         func step() {
@@ -65,7 +67,7 @@ struct BenchPipelineCommand: ParsableCommand {
                 if newEvery != 0 && k % newEvery == 0 {
                     traffic.fillNew(&b, slot: k, flowNumber: fresh, now: clock); fresh &+= 1
                 } else {
-                    traffic.fill(&b, slot: k, flow: next, reply: k & 1 == 1, now: clock)
+                    traffic.fill(&b, slot: k, flow: next, reply: oneWay ? false : k & 1 == 1, now: clock)
                     next += 1; if next == flows { next = 0 }
                 }
             }

@@ -224,3 +224,32 @@ func runFrames(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Ve
     return out
 }
 
+
+/// Later `new` packets of an unanswered flow reuse its first packet's rule only when nothing that
+/// could change the answer has changed.
+final class FlowVerdictCacheTests: XCTestCase {
+    func policy(dnsAction: Action, ingressOnly: Int? = nil) -> CompiledPolicy {
+        var dns = RuleMatch()
+        dns.protocols = [17]; dns.destinationPorts = [PortRange(53)]
+        if let i = ingressOnly { dns.ingress = [i] }
+        return CompiledPolicy(Policy(portNames: ["inside", "outside"], rules: [Rule(name: "dns", action: dnsAction, match: dns)]))
+    }
+
+    func testReloadInvalidatesTheCachedVerdict() {
+        let pl = Pipeline(policy: policy(dnsAction: .accept), conntrack: ConntrackSettings())
+        let q = Frames.udp4("10.0.0.1", "192.0.2.53", 5000, 53)
+        XCTAssertEqual(runFrames(pl, [q, q], ingress: [0, 0]).map(\.action), [.accept, .accept])
+        pl.install(policy(dnsAction: .drop))
+        let v = runFrames(pl, [q], ingress: [0])
+        XCTAssertEqual(v[0].action, .drop, "the new policy decides, not the verdict cached under the old one")
+        XCTAssertEqual(v[0].state, .new)
+    }
+
+    func testAnotherIngressPortIsClassifiedAgain() {
+        let pl = Pipeline(policy: policy(dnsAction: .accept, ingressOnly: 0), conntrack: ConntrackSettings())
+        let q = Frames.udp4("10.0.0.1", "192.0.2.53", 5000, 53)
+        let v = runFrames(pl, [q, q], ingress: [0, 1])
+        XCTAssertEqual(v.map(\.action), [.accept, .drop])
+        XCTAssertEqual(v[1].rule, Verdict.byDefault)
+    }
+}

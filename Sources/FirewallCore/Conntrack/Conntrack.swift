@@ -101,7 +101,7 @@ public final class Conntrack {
     /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
     /// refused it (`.conntrackFull`), `.none` otherwise.
     @inline(__always)
-    public func confirm(_ m: PacketMeta, key k: FlowKey, now: UInt64, rule: Int32) -> Reason {
+    public func confirm(_ m: PacketMeta, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0) -> Reason {
         if table.count >= table.maxFlows {
             guard table.evictEmbryonic(near: k.hash, now: now, scan: settings.earlyDropScan) else {
                 refused &+= 1
@@ -118,9 +118,19 @@ public final class Conntrack {
         } else {
             expires = now &+ timeout(proto: m.proto, replied: false)
         }
-        _ = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
+        let slot = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
+        table[slot].aux = verdictTag
         created &+= 1
         return .none
+    }
+
+    /// The rule that accepted the flow's first packet, if it was decided under the same
+    /// `verdictTag` (policy generation, ingress port, VLAN): a later packet of a flow that has not
+    /// been answered yet is classified exactly as its first was, so the search can be skipped.
+    @inline(__always)
+    public func cachedRule(slot: Int, verdictTag: UInt64) -> Int32? {
+        let e = table[slot]
+        return verdictTag != 0 && e.aux == verdictTag ? e.rule : nil
     }
 
     /// Expires up to `budget` slots' worth of old flows; called once per burst.

@@ -16,6 +16,8 @@ public final class Pipeline {
     @usableFromInline let parsed: UnsafeMutablePointer<Reason>
     @usableFromInline let metaCapacity: Int
     let tally: CounterStore
+    /// Counts installs, so a verdict cached in a flow under an older policy is never reused.
+    var generation: UInt32 = 1
 
     public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256) {
         self.policy = policy
@@ -46,6 +48,7 @@ public final class Pipeline {
     /// later fragments drop: a verdict of the old policy must not outlive it).
     public func install(_ p: CompiledPolicy) {
         policy = p
+        generation &+= 1
         tally.resetRules(p.ruleCount)
         fragments.forgetAll()
     }
@@ -137,11 +140,21 @@ public final class Pipeline {
                 break
             }
         }
-        let r = p.classifier.classify(UnsafePointer(metas + i))
+        // A new packet of a known, unanswered flow (one-way UDP, a retransmitted SYN) matches the
+        // rule its first packet matched, when nothing that varies within a flow can change that:
+        // same policy, ingress port and VLAN, and no TCP-flag rules for TCP.
+        let tag = obs.state == .new && !(metas[i].proto == IPProto.tcp && p.testsTCPFlags)
+            ? UInt64(generation) | UInt64(ingress & 0xFF) << 32 | UInt64(metas[i].outerVlan) << 40 | 1 << 63 : 0
+        let r: Int32
+        if obs.slot >= 0, let cached = conntrack.cachedRule(slot: obs.slot, verdictTag: tag) {
+            r = cached
+        } else {
+            r = p.classifier.classify(UnsafePointer(metas + i))
+        }
         var action = r >= 0 ? p.action(ofRule: r) : rules.defaultAction
         var reason = Reason.none
         if action == .accept && obs.state == .new && obs.slot < 0 && obs.trackable {
-            reason = conntrack.confirm(metas[i], key: keys[i], now: now, rule: r)
+            reason = conntrack.confirm(metas[i], key: keys[i], now: now, rule: r, verdictTag: tag)
             if reason != .none { action = .drop }
         }
         return Verdict(action: action, reason: reason, state: obs.state, rule: reason == .none ? (r >= 0 ? r : Verdict.byDefault) : Verdict.bySetting)
