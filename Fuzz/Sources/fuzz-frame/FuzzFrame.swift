@@ -4,7 +4,11 @@ import FuzzSupport
 /// Input: one mode byte (link type, ingress, policy settings), then the frame. The frame goes
 /// through parse, conntrack observe/confirm and both classifiers, which must agree; an accepted
 /// packet's flow must then be found; a reject reply is built for it into a bounded buffer.
-let policies = (0..<32).map { CompiledPolicy(FuzzPolicies.policy(mode: UInt8($0))) }
+// Classified by the linear-scan reference here; the compiled classifier is compared with it below.
+let policies = (0..<32).map { m -> CompiledPolicy in
+    let p = FuzzPolicies.policy(mode: UInt8(m))
+    return CompiledPolicy(p, classifier: ReferenceClassifier(rules: p.rules))
+}
 let compiled = [BitVectorClassifier(rules: FuzzPolicies.rules), BitVectorClassifier(rules: FuzzPolicies.rules.reversed())]
 let reply = UnsafeMutableRawPointer.allocate(byteCount: RejectReply.maxLength, alignment: 16)
 let links: [LinkType] = [.ethernet, .linuxCooked, .linuxCooked2, .rawIP]

@@ -6,8 +6,15 @@ import FuzzSupport
 ///                 (a reload) before this frame's burst, bits 3-7 time step;
 ///   length byte (frame length, 0-255, cut to what is left), frame bytes.
 /// Bursts of up to 32 frames go through `Pipeline.process`; after each: every frame got exactly
-/// one verdict, counters add up, a malformed frame was never accepted, the tables hold together.
+/// one verdict, counters add up, a malformed frame was never accepted, the tables hold together,
+/// and a twin pipeline classifying with the linear-scan reference gave the very same verdicts.
 let links: [LinkType] = [.ethernet, .linuxCooked, .linuxCooked2, .rawIP]
+// Compiled once: building classifiers per input would be most of the run time.
+let shipped = (0..<32).map { CompiledPolicy(FuzzPolicies.policy(mode: UInt8($0))) }
+let reference = (0..<32).map { m -> CompiledPolicy in
+    let p = FuzzPolicies.policy(mode: UInt8(m))
+    return CompiledPolicy(p, classifier: ReferenceClassifier(rules: p.rules))
+}
 let unset = Verdict(action: .accept, reason: .conntrackFull, state: .related, rule: Int32.min)
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -16,10 +23,13 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard size >= 1 else { return 0 }
     let mode = data[0]
     let link = links[Int(mode & 3)]
-    let policies = [CompiledPolicy(FuzzPolicies.policy(mode: mode >> 2)), CompiledPolicy(FuzzPolicies.policy(mode: ~mode >> 2))]
+    let modes = [Int(mode >> 2) & 31, Int(~mode >> 2) & 31]
+    let policies = [shipped[modes[0]], shipped[modes[1]]]
     var current = 0
     let settings = FuzzPolicies.conntrack(mode: mode)
     let pipeline = Pipeline(policy: policies[0], conntrack: settings, burstCapacity: 32)
+    let twin = Pipeline(policy: reference[modes[0]], conntrack: settings, burstCapacity: 32)
+    var verdicts = [Verdict](repeating: Verdict(), count: 32)
     var burst = FrameBurst(capacity: 32)
     defer { burst.deallocate() }
     // Each frame in a buffer of its exact length, so AddressSanitizer sees a read past any of them.
@@ -35,7 +45,12 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         guard burst.count > 0 else { return }
         for i in 0..<burst.count { burst.verdicts[i] = unset }
         let before = pipeline.counters
+        twin.process(burst, ingress: burstIngress, link: link)
+        for i in 0..<burst.count { verdicts[i] = burst.verdicts[i]; burst.verdicts[i] = unset }
         pipeline.process(burst, ingress: burstIngress, link: link)
+        for i in 0..<burst.count {
+            check(burst.verdicts[i] == verdicts[i], "frame \(i): compiled classifier gave \(burst.verdicts[i]), reference \(verdicts[i])")
+        }
         let after = pipeline.counters
         let invalidAction = policies[current].policy.invalidAction
         for i in 0..<burst.count {
@@ -82,6 +97,7 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             flush()
             current ^= 1
             pipeline.install(policies[current])
+            twin.install(reference[modes[current]])
         }
         if ingress != burstIngress || burst.count == burst.capacity { flush(); burstIngress = ingress }
         let buf = UnsafeMutableRawPointer.allocate(byteCount: max(length, 1), alignment: 1)
