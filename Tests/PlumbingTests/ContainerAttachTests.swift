@@ -30,6 +30,11 @@ final class ContainerAttachTests: XCTestCase {
         lab = nil
     }
 
+    override class func tearDown() {
+        if let conf = containersConf { try? FileManager.default.removeItem(atPath: conf) }
+        containersConf = nil
+    }
+
     /// scripts/make-rootfs returns at once when the cache exists ($VFWALL_ROOTFS or
     /// /var/cache/vfwall/rootfs) and builds it otherwise.
     static func makeRootfs() throws -> String {
