@@ -26,65 +26,25 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Frames per burst.") var burst = 32
 
     func validate() throws {
-        guard ["established", "new", "mix", "unanswered"].contains(mode) else { throw ValidationError("--mode is established, new, mix or unanswered") }
+        guard PipelineWorkload.Mode(rawValue: mode) != nil else { throw ValidationError("--mode is established, new, mix or unanswered") }
         guard rules >= 1, flows >= 1, (1...256).contains(burst) else { throw ValidationError("--rules and --flows >= 1, --burst 1-256") }
     }
 
     func run() throws {
         // Plain locals: property-wrapper reads inside the timed loop would cost more than the pipeline.
-        let burst = self.burst, flows = self.flows, mode = self.mode, seconds = self.seconds, rules = self.rules
-        let policy = CompiledPolicy(SyntheticPolicy.make(rules: rules))   // the compiled classifier
-        var settings = ConntrackSettings()
-        // Room for the established set and as many new flows again: early drop then reaps new
-        // flows (never answered, so never assured) instead of refusing them.
-        settings.maxFlows = max(mode == "established" ? flows : 2 * flows, 1024)
-        let pipeline = Pipeline(policy: policy, conntrack: settings, burstCapacity: burst)
-        let traffic = SyntheticTraffic(flows: flows)
-        defer { traffic.deallocate() }
-        var b = FrameBurst(capacity: burst)
-        defer { b.deallocate() }
-
-        var clock: UInt64 = 1_000_000_000
-        if mode != "new" {
-            // Open every flow and answer it, so it is established (and assured) before timing.
-            for reply in mode == "unanswered" ? [false] : [false, true] {
-                var i = 0
-                while i < flows {
-                    b.count = min(burst, flows - i)
-                    for k in 0..<b.count { traffic.fill(&b, slot: k, flow: i + k, reply: reply, now: clock) }
-                    pipeline.process(b, ingress: reply ? 1 : 0, link: .ethernet)
-                    i += b.count
-                }
-            }
-        }
-        let newEvery = mode == "new" ? 1 : (mode == "mix" ? 2 : 0)
-        let oneWay = mode == "unanswered"
-        var fresh = flows   // flow numbers beyond `flows` have never been seen
-        var next = 0
-        func step() {
-            b.count = burst
-            for k in 0..<burst {
-                if newEvery != 0 && k % newEvery == 0 {
-                    traffic.fillNew(&b, slot: k, flowNumber: fresh, now: clock); fresh &+= 1
-                } else {
-                    traffic.fill(&b, slot: k, flow: next, reply: oneWay ? false : k & 1 == 1, now: clock)
-                    next += 1; if next == flows { next = 0 }
-                }
-            }
-            pipeline.process(b, ingress: 0, link: .ethernet)
-            clock &+= 1000
-        }
-        for _ in 0..<2000 { step() }
+        let seconds = self.seconds
+        let w = PipelineWorkload(mode: PipelineWorkload.Mode(rawValue: mode)!, flows: flows, rules: rules, burstSize: burst)
+        for _ in 0..<2000 { _ = w.step() }
         let start = monotonicNanos()
         var frames = 0
         var now = start
         repeat {
-            for _ in 0..<256 { step() }
-            frames += 256 * burst
+            for _ in 0..<256 { frames += w.step() }
             now = monotonicNanos()
         } while Double(now - start) < seconds * 1e9
         let secs = Double(now - start) / 1e9
         let rate = Double(frames) / secs
+        let pipeline = w.pipeline
         print("mode \(mode), rules \(rules), flows \(flows), burst \(burst)")
         print("frames \(frames) in \(String(format: "%.2f", secs)) s: \(String(format: "%.2f", rate / 1e6)) Mpps, \(String(format: "%.1f", 1e9 / rate)) ns/frame")
         print("conntrack: \(pipeline.conntrack.count) flows, \(pipeline.conntrack.table.bytesPerFlow) bytes per flow, \(pipeline.conntrack.table.bytes >> 20) MiB")

@@ -1,9 +1,10 @@
-import FirewallCore
+// Synthetic traffic for `vfwall bench-pipeline` and Benchmarks/: in FirewallCore so both
+// measure exactly the same frames and policy.
 
 /// A policy of `rules` rules that the synthetic traffic (10.0.0.0/8 -> 192.0.2.0/24, UDP) matches
 /// only at the last one; the others are scattered prefixes and ports it never hits.
-enum SyntheticPolicy {
-    static func make(rules: Int) -> Policy {
+public enum SyntheticPolicy {
+    public static func make(rules: Int) -> Policy {
         var out: [Rule] = []
         var seed: UInt64 = 0x5EED
         func rnd() -> UInt64 { seed &+= 0x9E37_79B9_7F4A_7C15; var z = seed; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; return z ^ (z >> 31) }
@@ -25,16 +26,16 @@ enum SyntheticPolicy {
 }
 
 /// Preallocated 64-byte UDP frames, one per flow and direction, written once.
-final class SyntheticTraffic {
+public final class SyntheticTraffic {
     static let frameSize = 60
-    let flows: Int
+    public let flows: Int
     let forward: UnsafeMutableRawPointer
     let backward: UnsafeMutableRawPointer
     /// Scratch frames for never-seen flows, rewritten in place.
     let scratch: UnsafeMutableRawPointer
     static let scratchSlots = 256
 
-    init(flows: Int) {
+    public init(flows: Int) {
         self.flows = flows
         forward = .allocate(byteCount: flows * Self.frameSize, alignment: 64)
         backward = .allocate(byteCount: flows * Self.frameSize, alignment: 64)
@@ -46,7 +47,7 @@ final class SyntheticTraffic {
         }
     }
 
-    func deallocate() { forward.deallocate(); backward.deallocate(); scratch.deallocate() }
+    public func deallocate() { forward.deallocate(); backward.deallocate(); scratch.deallocate() }
 
     static func endpoints(_ flow: Int) -> (client: UInt32, port: UInt16) {
         (0x0A00_0000 | UInt32(truncatingIfNeeded: flow >> 6) & 0x00FF_FFFF, UInt16(1024 + (flow & 63)))
@@ -62,7 +63,7 @@ final class SyntheticTraffic {
     }
 
     @inline(__always)
-    func fill(_ b: inout FrameBurst, slot: Int, flow: Int, reply: Bool, now: UInt64) {
+    public func fill(_ b: inout FrameBurst, slot: Int, flow: Int, reply: Bool, now: UInt64) {
         b.frames[slot] = UnsafeRawPointer((reply ? backward : forward) + flow * Self.frameSize)
         b.lengths[slot] = Int32(Self.frameSize)
         b.timestamps[slot] = now
@@ -72,7 +73,7 @@ final class SyntheticTraffic {
     /// place (checksums are left stale: the pipeline does not verify them, and this keeps the
     /// generator's cost out of the measurement).
     @inline(__always)
-    func fillNew(_ b: inout FrameBurst, slot: Int, flowNumber: Int, now: UInt64) {
+    public func fillNew(_ b: inout FrameBurst, slot: Int, flowNumber: Int, now: UInt64) {
         let p = scratch + (slot % Self.scratchSlots) * Self.frameSize
         if p.load(fromByteOffset: 12, as: UInt16.self) == 0 { Self.write(p, flow: 0, reply: false) }
         let n = UInt32(truncatingIfNeeded: flowNumber)
