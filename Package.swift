@@ -50,7 +50,7 @@ let package = Package(
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
-        .target(name: "FirewallCore", swiftSettings: fastPath),
+        .target(name: "FirewallCore", exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
