@@ -37,9 +37,9 @@ public final class SyntheticTraffic {
 
     public init(flows: Int) {
         self.flows = flows
-        forward = .allocate(byteCount: flows * Self.frameSize, alignment: 64)
-        backward = .allocate(byteCount: flows * Self.frameSize, alignment: 64)
-        scratch = .allocate(byteCount: Self.scratchSlots * Self.frameSize, alignment: 64)
+        forward = .allocate(byteCount: flows * Self.frameSize, alignment: 16)
+        backward = .allocate(byteCount: flows * Self.frameSize, alignment: 16)
+        scratch = .allocate(byteCount: Self.scratchSlots * Self.frameSize, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: Self.scratchSlots * Self.frameSize)
         for f in 0..<flows {
             Self.write(forward + f * Self.frameSize, flow: f, reply: false)
