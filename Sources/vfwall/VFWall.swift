@@ -15,5 +15,5 @@ struct VFWall: ParsableCommand {
         is opened. Usage errors exit 64.
         """,
         subcommands: [CheckCommand.self, ReplayCommand.self, RunCommand.self, StatsCommand.self, ReloadCommand.self,
-                      BenchPipelineCommand.self, ClassBenchCommand.self])
+                      BenchPipelineCommand.self, ClassBenchCommand.self, GenCommand.self])
 }

@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+
+/// scripts/lab driven from a test: a uniquely named lab (`vt<pid>`), brought up in `init`,
+/// taken down by `down()` (the tests call it in a `defer`, so a failing test cleans up too).
+final class LabUnderTest {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    nonisolated(unsafe) static var made = 0
+    let name: String
+    private var isDown = false
+
+    /// Skips (with the reason) where a lab cannot run: not root, no podman/runc. CI is root and
+    /// has both (scripts/install-deps --lab), so nothing skips there.
+    static func requirements() throws {
+        guard getuid() == 0 else { throw XCTSkip("the lab needs root (namespaces, podman, vfplumb); CI runs it as root") }
+        guard sh("command -v podman && command -v runc && command -v debootstrap").status == 0 else {
+            throw XCTSkip("the lab needs podman, runc and debootstrap (scripts/install-deps --lab)")
+        }
+    }
+
+    init(mode: String, backend: String = "afpacket") throws {
+        try Self.requirements()
+        Self.made += 1
+        name = "vt\(getpid() % 100_000)\(Self.made)"
+        let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)")
+        guard r.status == 0 else {
+            down()
+            throw LabError("scripts/lab up failed (\(r.status)):\n\(r.output)")
+        }
+    }
+
+    deinit { down() }
+
+    func down() {
+        guard !isDown else { return }
+        isDown = true
+        _ = Self.sh("scripts/lab down --name \(name)")
+    }
+
+    /// A command in the lab's source or sink namespace.
+    @discardableResult
+    func exec(_ ns: String, _ command: String) -> (status: Int32, output: String) {
+        Self.sh("scripts/lab exec --name \(name) \(ns) \(command)")
+    }
+
+    /// The firewall's `vfwall stats`, through `podman exec`.
+    func stats() throws -> [String: Any] {
+        let r = Self.sh("scripts/lab stats --name \(name)")
+        guard r.status == 0, let data = r.output.data(using: .utf8),
+              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw LabError("vfwall stats: \(r.output)")
+        }
+        return json
+    }
+
+    func podman(_ args: String) -> (status: Int32, output: String) {
+        Self.sh("podman --runtime runc --cgroup-manager cgroupfs \(args)")
+    }
+
+    /// What the lab could have left behind, as a list of descriptions (empty when clean).
+    func leftovers() -> [String] {
+        var found: [String] = []
+        let netns = Self.sh("ip netns list").output
+        found += netns.split(separator: "\n").filter { $0.hasPrefix(name + "-") }.map { "netns \($0)" }
+        for link in ["\(name)-in", "\(name)-out"] where Self.sh("ip link show \(link)").status == 0 { found.append("link \(link)") }
+        if !podman("ps -a --filter name=^\(name)-fw$ --format {{.Names}}").output.isEmpty { found.append("container \(name)-fw") }
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        found += mounts.split(separator: "\n").filter { $0.contains("/\(name)-") || $0.contains("vfwall-lab/\(name)") }.map { "mount \($0)" }
+        if FileManager.default.fileExists(atPath: "/run/vfwall-lab/\(name)") { found.append("state /run/vfwall-lab/\(name)") }
+        return found
+    }
+
+    @discardableResult
+    static func sh(_ command: String) -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", command + " 2>&1"]
+        p.currentDirectoryURL = root
+        let out = Pipe()
+        p.standardOutput = out
+        do { try p.run() } catch { return (-1, "\(error)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+struct LabError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A rule's hit count from `vfwall stats` JSON.
+func hits(_ stats: [String: Any], rule: String) -> Int? {
+    (stats["rules"] as? [[String: Any]])?.first { $0["name"] as? String == rule }?["hits"] as? Int
+}

@@ -1,0 +1,82 @@
+# scripts/lab up: sourced by scripts/lab (its variables are set). A failure half way takes
+# down what was made (the EXIT trap), so a failed `up` leaves nothing behind either.
+
+lab_up() {
+    case "$mode" in direct|macvlan) ;; *) echo "lab: --mode direct|macvlan" >&2; exit 64 ;; esac
+    case "$backend" in afpacket|dpdk|kernel|nft) ;; *) echo "lab: --backend afpacket|dpdk|kernel|nft" >&2; exit 64 ;; esac
+    [[ $(id -u) -eq 0 ]] || { echo "lab: needs root (namespaces, podman, vfplumb)" >&2; exit 1; }
+    [[ ! -d "$state" ]] || { echo "lab: '$name' is already up ($state); scripts/lab down first" >&2; exit 1; }
+    local image; image="$(scripts/make-image-rootfs)"
+    scripts/setup-podman
+    mkdir -p "$state/etc"
+    echo "$image/usr/local/bin" > "$state/bin"
+    echo "$mode $backend" > "$state/kind"
+    trap 'echo "lab: up failed; taking down what was made" >&2; lab_down >/dev/null 2>&1 || true' EXIT
+
+    # The two hosts, each behind a veth whose host end stands in for a VF's netdev.
+    local ns dev peer mac ip
+    for spec in "$src s0 $name-in $src_mac $src_ip" "$dst d0 $name-out $dst_mac $dst_ip"; do
+        read -r ns dev peer mac ip <<<"$spec"
+        ip netns add "$ns"
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip -n "$ns" link set lo up
+        ip link add "$peer" type veth peer name "$dev" netns "$ns"
+        ip -n "$ns" link set "$dev" address "$mac"
+        ip -n "$ns" addr add "$ip/24" dev "$dev"
+        sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1"
+        # Complete frames on the wire: no partial checksums or GSO super-frames to forward.
+        for f in tx tso gso gro; do ip netns exec "$ns" ethtool -K "$dev" "$f" off >/dev/null 2>&1 || true; done
+        ip -n "$ns" link set "$dev" up
+    done
+    # Static neighbours: no ARP in the counters the tests compare.
+    ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
+    ip -n "$dst" neigh replace "$src_ip" lladdr "$src_mac" dev d0 nud permanent
+
+    # The firewall's configuration: the shipped one, on this backend, its worker on the last core.
+    sed -e "s/^\(  backend:\) [a-z]*/\1 ${backend/kernel/afpacket}/" -e "s/^\(  cores:\) .*/\1 [$(( $(nproc) - 1 ))]/" \
+        "$config" > "$state/etc/vfwall.yaml"
+    [[ "$backend" == nft ]] && sed -i 's/^\(  backend:\) .*/\1 afpacket/' "$state/etc/vfwall.yaml"
+    local argv=(run --config /etc/vfwall/vfwall.yaml --no-status)
+    [[ "$backend" == kernel || "$backend" == nft ]] && argv=(idle)
+
+    # The container: no network of its own, read-only root, only the three capabilities.
+    "${podman[@]}" run -d --name "$fw" --network none --read-only \
+        --cap-drop all --cap-add NET_ADMIN,NET_RAW,IPC_LOCK --user vfwall \
+        -e VFWALL_WAIT_FOR="inside outside" -v "$state/etc:/etc/vfwall:ro" \
+        --rootfs "$image" /usr/local/bin/vfwall-entrypoint "${argv[@]}" >/dev/null
+    "${podman[@]}" inspect --format '{{.State.Pid}}' "$fw" > "$state/pid"
+    in_fw sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+    # The "VFs" go in. A bridge-mode macvlan receives only frames for its own MAC (as a VF
+    # without trust+promiscuous does), so each takes the MAC of the host beyond the other port.
+    local in_mac=() out_mac=()
+    [[ "$mode" == macvlan ]] && in_mac=(--mac "$dst_mac") out_mac=(--mac "$src_mac")
+    vfplumb attach "$name-in" "$fw" --name inside --mode "$mode" "${in_mac[@]}" >/dev/null
+    vfplumb attach "$name-out" "$fw" --name outside --mode "$mode" "${out_mac[@]}" >/dev/null
+
+    case "$backend" in
+        kernel|nft)
+            in_fw ip link add br0 type bridge
+            in_fw ip link set inside master br0
+            in_fw ip link set outside master br0
+            in_fw ip link set br0 up
+            [[ "$backend" == nft ]] && in_fw nft -f configs/lab.nft
+            ;;
+        *) wait_for_vfwall ;;
+    esac
+    trap - EXIT
+    echo "lab: $name up: $mode attachment, $backend dataplane; $src ($src_ip) <-> $fw <-> $dst ($dst_ip)"
+}
+
+# vfwall answers on its control socket once its ports are open and its workers run.
+wait_for_vfwall() {
+    local i
+    for i in $(seq 1 100); do
+        "${podman[@]}" exec "$fw" vfwall stats --socket /tmp/vfwall-lab.sock >/dev/null 2>&1 && return 0
+        if [[ "$("${podman[@]}" inspect --format '{{.State.Running}}' "$fw" 2>/dev/null)" != true ]]; then break; fi
+        sleep 0.2
+    done
+    echo "lab: vfwall did not come up in $fw:" >&2
+    "${podman[@]}" logs "$fw" >&2 || true
+    return 1
+}
