@@ -46,6 +46,7 @@ public final class Worker {
                 policy: CompiledPolicy, conntrack: ConntrackSettings, control: WorkerControl,
                 options: WorkerOptions = WorkerOptions()) {
         precondition(options.burst > 0, "a burst holds at least one frame")
+        precondition(index >= 0 && index < WorkerControl.maxWorkers, "worker index \(index) out of range")
         self.index = index
         self.queue = queue ?? index
         self.inside = inside
@@ -89,7 +90,9 @@ public final class Worker {
         var seenPolicy = control.policyGeneration
         var seenSnapshot = control.snapshotGeneration
         var idle = 0
+        let me = index
         while control.running {
+            control.beat(me)
             let moved = Self.pass(from: a, to: b, ingress: aIn, queue: q, pipeline, rejects, &burst)
                 &+ Self.pass(from: b, to: a, ingress: bIn, queue: q, pipeline, rejects, &burst)
             if moved == 0 {

@@ -10,6 +10,11 @@ public final class WorkerControl: @unchecked Sendable {
     /// [0] run flag (1 while workers should run), [1] policy generation, [2] snapshot generation.
     private let words: UnsafeMutablePointer<UInt64>
     private let mailbox = Mutex<Mailbox>(Mailbox())
+    /// One loop counter per worker, 64 bytes apart so no two share a cache line: a worker bumps
+    /// its own once per loop turn, a watchdog reads them (`StallWatch`). A counter that stops
+    /// moving means a stalled worker, which forwards nothing from its queues: the watch says so.
+    private let beats: UnsafeMutablePointer<UInt64>
+    public static let maxWorkers = 256
 
     struct Mailbox {
         var policy: CompiledPolicy?
@@ -23,9 +28,14 @@ public final class WorkerControl: @unchecked Sendable {
         words = .allocate(capacity: 8)
         words.initialize(repeating: 0, count: 8)
         clinux_store_release(words, 1)
+        beats = .allocate(capacity: Self.maxWorkers * 8)
+        beats.initialize(repeating: 0, count: Self.maxWorkers * 8)
     }
 
-    deinit { words.deallocate() }
+    deinit { words.deallocate(); beats.deallocate() }
+
+    /// How many loop turns worker `worker` has made (read by a watchdog, off the fast path).
+    public func heartbeat(of worker: Int) -> UInt64 { clinux_load_acquire(beats + worker * 8) }
 
     // MARK: control side
 
@@ -64,6 +74,12 @@ public final class WorkerControl: @unchecked Sendable {
     @inline(__always) var running: Bool { clinux_load_acquire(words) == 1 }
     @inline(__always) var policyGeneration: UInt64 { clinux_load_acquire(words + 1) }
     @inline(__always) var snapshotGeneration: UInt64 { clinux_load_acquire(words + 2) }
+
+    /// One loop turn of `worker`; only that worker writes its counter, so load and store suffice.
+    @inline(__always) func beat(_ worker: Int) {
+        let p = beats + worker * 8
+        clinux_store_release(p, clinux_load_acquire(p) &+ 1)
+    }
 
     func currentPolicy() -> CompiledPolicy? { mailbox.withLock { $0.policy } }
 
