@@ -5,6 +5,8 @@
                            "udp PORT N" for each port with datagrams on SIGTERM/SIGINT)
   tcp HOST PORT            connect, send, print "tcp PORT ok|refused|timeout"
   udp HOST PORT COUNT      send COUNT datagrams from one socket (one flow)
+  hold PORT                bind a UDP port and never read it: load to it is dropped quietly
+                           (no ICMP port unreachable flowing back through the firewall)
 """
 import selectors, signal, socket, sys
 
@@ -63,5 +65,9 @@ if __name__ == "__main__":
         tcp(args[0], int(args[1]))
     elif cmd == "udp":
         udp(args[0], int(args[1]), int(args[2]))
+    elif cmd == "hold":
+        h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096); h.bind(("0.0.0.0", int(args[0])))
+        print("ready", flush=True); signal.pause()
     else:
         sys.exit(__doc__)

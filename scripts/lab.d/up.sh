@@ -43,7 +43,9 @@ lab_up() {
     "${podman[@]}" run -d --name "$fw" --network none --read-only \
         --cap-drop all --cap-add NET_ADMIN,NET_RAW,IPC_LOCK --user vfwall \
         -e VFWALL_WAIT_FOR="inside outside" -v "$state/etc:/etc/vfwall:ro" \
-        --rootfs "$image" /usr/local/bin/vfwall-entrypoint "${argv[@]}" >/dev/null
+        --rootfs "$image" /usr/local/bin/vfwall-entrypoint "${argv[@]}" \
+        >/dev/null 2>"$state/podman-run.log" </dev/null || { cat "$state/podman-run.log" >&2; return 1; }
+    # (conmon stays behind holding podman's stdout and stderr: never a caller's pipe)
     "${podman[@]}" inspect --format '{{.State.Pid}}' "$fw" > "$state/pid"
     in_fw sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
@@ -60,7 +62,16 @@ lab_up() {
             in_fw ip link set inside master br0
             in_fw ip link set outside master br0
             in_fw ip link set br0 up
-            [[ "$backend" == nft ]] && in_fw nft -f configs/lab.nft
+            if [[ "$backend" == nft ]]; then
+                in_fw sysctl -qw net.bridge.bridge-nf-call-iptables=1
+                in_fw nft -f configs/lab.nft
+            fi
+            # A macvlan carries the far host's MAC; the bridge would take frames for its own
+            # ports' MACs as its own, so forget those (flooded, then learned on the far port).
+            if [[ "$mode" == macvlan ]]; then
+                in_fw bridge fdb del "$dst_mac" dev inside master 2>/dev/null || true
+                in_fw bridge fdb del "$src_mac" dev outside master 2>/dev/null || true
+            fi
             ;;
         *) wait_for_vfwall ;;
     esac
