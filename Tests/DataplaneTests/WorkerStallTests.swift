@@ -7,11 +7,14 @@ import XCTest
 /// A worker whose loop stalls (here: a receive call that blocks) forwards nothing, in either
 /// direction, and the stall watch names it; once the loop turns again, the watch clears.
 final class WorkerStallTests: XCTestCase {
-    /// A memory port whose `rxBurst` blocks while `blocked` is set: a stand-in for a driver call
-    /// that hangs or a bug looping inside the worker.
-    final class BlockingPort: PacketPort {
+    /// A memory port whose frames are received only when `state` is `.open`; `.held` receives
+    /// nothing (the worker idles), `.blocked` does not return from `rxBurst` (a driver call that
+    /// hangs, or a bug looping inside the worker). Frames are injected before the worker starts:
+    /// a memory port is not meant for injection while a worker reads it.
+    final class GatedPort: PacketPort {
+        enum State { case held, blocked, open }
         let inner: MemoryPort
-        let blocked = Mutex(false)
+        let state = Mutex(State.held)
         init(_ inner: MemoryPort) { self.inner = inner }
         var name: String { inner.name }
         var queueCount: Int { inner.queueCount }
@@ -21,8 +24,13 @@ final class WorkerStallTests: XCTestCase {
         var counters: PortCounters { inner.counters }
         func linkState() -> LinkState { inner.linkState() }
         func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
-            while blocked.withLock({ $0 }) { usleep(1000) }
-            return inner.rxBurst(queue: queue, into: &burst)
+            while true {
+                switch state.withLock({ $0 }) {
+                case .held: burst.count = 0; return 0
+                case .blocked: usleep(1000)
+                case .open: return inner.rxBurst(queue: queue, into: &burst)
+                }
+            }
         }
         func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
             inner.transmit(burst, queue: queue, from: source)
@@ -40,8 +48,10 @@ final class WorkerStallTests: XCTestCase {
     }
 
     func testAStalledWorkerForwardsNothingAndIsNamedUntilItTurnsAgain() throws {
-        let inside = BlockingPort(MemoryPort(name: "inside")), outside = MemoryPort(name: "outside")
+        let inside = MemoryPort(name: "inside"), outside = GatedPort(MemoryPort(name: "outside"))
         defer { inside.close(); outside.close() }
+        inside.inject([PortTestFrames.udp(index: 1)])
+        outside.inner.inject((2..<12).map { PortTestFrames.udp(index: $0) })
         let control = WorkerControl()
         let worker = Worker(index: 0, inside: inside, outside: outside, policy: PortWorkerTests.acceptAllPolicy(),
                             conntrack: ConntrackSettings(), control: control,
@@ -49,21 +59,18 @@ final class WorkerStallTests: XCTestCase {
         let group = WorkerGroup(workers: [worker], control: control)
         let watch = StallWatch(control: control, workers: 1, limitMilliseconds: 100, now: monotonicNanoseconds())
         try group.start(.threads(cpus: [nil]))
-        defer { inside.blocked.withLock { $0 = false }; group.stop() }
+        defer { outside.state.withLock { $0 = .open }; group.stop() }
 
-        _ = outside.inject([PortTestFrames.udp(index: 1)])
-        waitFor("the running worker forwards") { inside.inner.statistics.tx == 1 }
+        waitFor("the running worker forwards") { outside.inner.statistics.tx == 1 }
         usleep(150_000)
         XCTAssertEqual(watch.stalled(now: monotonicNanoseconds()), [], "an idle worker still turns its loop")
 
-        inside.blocked.withLock { $0 = true }
-        usleep(20_000)   // the worker is now inside the blocking receive call
-        _ = outside.inject((2..<12).map { PortTestFrames.udp(index: $0) })
+        outside.state.withLock { $0 = .blocked }
         waitFor("the stall to be noticed") { watch.stalled(now: monotonicNanoseconds()) == [0] }
-        XCTAssertEqual(inside.inner.statistics.tx, 1, "nothing passes while the worker is stalled")
+        XCTAssertEqual(inside.statistics.tx, 0, "nothing passes while the worker is stalled")
 
-        inside.blocked.withLock { $0 = false }
-        waitFor("the frames held during the stall to pass") { inside.inner.statistics.tx == 11 }
+        outside.state.withLock { $0 = .open }
+        waitFor("the frames held during the stall to pass") { inside.statistics.tx == 10 }
         waitFor("the watch to clear") { watch.stalled(now: monotonicNanoseconds()).isEmpty }
     }
 }
