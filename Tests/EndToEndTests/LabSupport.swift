@@ -20,8 +20,9 @@ final class LabUnderTest {
 
     init(mode: String, backend: String = "afpacket") throws {
         try Self.requirements()
+        Self.removeStale()
         Self.made += 1
-        name = "vt\(getpid() % 100_000)\(Self.made)"
+        name = "vt\(getpid())x\(Self.made)"   // at most 11 characters: vt + 7-digit pid + x + n
         let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)")
         guard r.status == 0 else {
             down()
@@ -30,6 +31,15 @@ final class LabUnderTest {
     }
 
     deinit { down() }
+
+    /// Takes down labs a killed test run left (their pid is gone), by their state directories.
+    static func removeStale() {
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: "/run/vfwall-lab")) ?? []
+        for d in dirs where d.hasPrefix("vt") {
+            guard let pid = Int32(d.dropFirst(2).prefix { $0 != "x" }), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            sh("scripts/lab down --name \(d)")
+        }
+    }
 
     func down() {
         guard !isDown else { return }
