@@ -85,6 +85,7 @@ public enum ConfigLoader {
             case "burst": d.burst = try r.int(v, key, in: 1...256)
             case "eal": d.eal = try r.strings(v, key)
             case "control-socket": d.controlSocket = try r.string(v, key)
+            case "stall-ms": d.stallMilliseconds = try r.int(v, key, in: 0...3_600_000)
             default: break
             }
         }

@@ -42,8 +42,11 @@ public struct DataplaneConfig: Equatable, Sendable {
     public var eal: [String] = []
     /// Control socket path; nil picks /run/vfwall/<config name>.sock.
     public var controlSocket: String?
+    /// A worker whose loop has not turned for this long stops the firewall with a non-zero exit
+    /// (fail closed: its queues forward nothing meanwhile). 0 turns the watch off.
+    public var stallMilliseconds: Int = 2000
 
     public init() {}
 
-    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "comment"]
+    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "stall-ms", "comment"]
 }

@@ -78,6 +78,10 @@ struct RunCommand: ParsableCommand {
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
         var lastTick = clockNanos()
         var stopSignal: Int32?
+        let watch = c.dataplane.stallMilliseconds > 0
+            ? StallWatch(control: engine.control, workers: engine.workers.count, limitMilliseconds: UInt64(c.dataplane.stallMilliseconds), now: lastTick)
+            : nil
+        var stalled: [Int] = []
         while true {
             if let s = ControlSignals.next(timeoutMs: 100) {
                 switch s {
@@ -91,10 +95,21 @@ struct RunCommand: ParsableCommand {
             if now - lastTick >= 1_000_000_000 {
                 status.update(engine, seconds: Double(now - lastTick) / 1e9)
                 lastTick = now
+                // Fail closed: a stuck worker forwards nothing already; say so and stop rather than
+                // quietly black-holing its share of the flows (a supervisor restarts us).
+                stalled = watch?.stalled(now: now) ?? []
+                if !stalled.isEmpty { break }
             }
         }
         status.finish()
         socket.stop()
+        if !stalled.isEmpty {
+            // No join: a stuck worker might never return. Exiting releases its queues to nobody,
+            // so nothing passes unfiltered; a supervisor (the container's restart policy) restarts us.
+            let names = stalled.map { "worker \($0) (core \(engine.plan.cpus[$0]))" }.joined(separator: ", ")
+            printError("vfwall: \(names) made no progress for \(c.dataplane.stallMilliseconds) ms; exiting with status 3")
+            Glibc.exit(3)
+        }
         engine.stop()
         let why = stopSignal.map { $0 == SIGINT ? "SIGINT" : "SIGTERM" } ?? "inputs exhausted"
         printError("vfwall: stopping (\(why)); workers drained")
