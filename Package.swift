@@ -67,8 +67,10 @@ let package = Package(
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "FirewallConfig"]),
-        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["vfwall"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
+        // Helpers shared by test targets (spawning shells that start containers).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )

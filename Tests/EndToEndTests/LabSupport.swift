@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// scripts/lab driven from a test: a uniquely named lab (`vt<pid>`), brought up in `init`,
 /// taken down by `down()` (the tests call it in a `defer`, so a failing test cleans up too).
@@ -80,28 +81,11 @@ final class LabUnderTest {
         return found
     }
 
-    /// Runs `command` with bash in the repository. posix_spawn and waitpid, output through a
-    /// file: `podman run -d` leaves conmon holding inherited descriptors, which keeps a pipe
-    /// (and Foundation's Process, which watches one) waiting forever.
+    /// Runs `command` with bash in the repository (see `spawnShell` for why not Process).
     @discardableResult
     static func sh(_ command: String) -> (status: Int32, output: String) {
-        let file = NSTemporaryDirectory() + "lab-sh-\(getpid())-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup("-c"), strdup("cd '\(root.path)' && \(command)"), nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ) == 0 else { return (127, "cannot spawn /bin/bash") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output.trimmingCharacters(in: .whitespacesAndNewlines))
+        let r = spawnShell("cd '\(root.path)' && \(command)", shell: "/bin/bash")
+        return (r.status, r.output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 

@@ -1,31 +1,12 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Plumbing
 
 /// Runs a shell command line (test fixtures and independent checks; vfplumb itself
 /// never runs `ip`). Returns the status and the standard output plus error.
 @discardableResult
-func sh(_ command: String) -> (status: Int32, output: String) {
-    // posix_spawn and waitpid, output to a file: `podman run -d` leaves conmon holding
-    // inherited descriptors, which keeps a pipe (and Foundation's Process) waiting.
-    let file = NSTemporaryDirectory() + "vfp-sh-\(getpid())-\(UUID().uuidString.prefix(8))"
-    defer { try? FileManager.default.removeItem(atPath: file) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    var pid: pid_t = 0
-    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-    defer { argv.forEach { free($0) } }
-    guard posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) == 0 else { return (127, "cannot spawn /bin/sh") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-    let exited = status & 0x7f == 0
-    return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
-}
+func sh(_ command: String) -> (status: Int32, output: String) { spawnShell(command) }
 
 /// Namespaces, veth pairs and a journal directory made for one test, all named after
 /// this process (vfp-PID-N, vfpPID-N) and removed when the test ends, failure included.
