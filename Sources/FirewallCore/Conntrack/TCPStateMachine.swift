@@ -25,35 +25,47 @@ public enum TCPStateMachine {
         return .none
     }
 
-    // Rows: segment kind; columns: current state (none ... synSent2). 255 = invalid, 254 = ignore.
-    @usableFromInline static let iv: UInt8 = 255
-    @usableFromInline static let ig: UInt8 = 254
-    // State codes: no=0 ss=1 sr=2 es=3 fw=4 cw=5 la=6 tw=7 cl=8 s2=9
-    @usableFromInline static let original: [[UInt8]] = [
-        /* syn    */ [1, 1, ig, ig, ig, ig, ig, 1, 1, 9],
-        /* synack */ [iv, iv, 2, iv, iv, iv, iv, iv, iv, 2],
-        /* fin    */ [iv, iv, 4, 4, 6, 6, 6, 7, 8, iv],
-        /* ack    */ [3, iv, 3, 3, 5, 5, 7, 7, 8, iv],
-        /* rst    */ [iv, 8, 8, 8, 8, 8, 8, 8, 8, 8],
-        /* none   */ [iv, iv, iv, iv, iv, iv, iv, iv, iv, iv],
-    ]
-    @usableFromInline static let reply: [[UInt8]] = [
-        /* syn    */ [iv, 9, iv, iv, iv, iv, iv, 1, iv, 9],
-        /* synack */ [iv, 2, ig, ig, ig, ig, ig, ig, ig, 2],
-        /* fin    */ [iv, iv, 4, 4, 6, 6, 6, 7, 8, iv],
-        /* ack    */ [iv, ig, 2, 3, 5, 5, 7, 7, 8, ig],
-        /* rst    */ [iv, 8, 8, 8, 8, 8, 8, 8, 8, 8],
-        /* none   */ [iv, iv, iv, iv, iv, iv, iv, iv, iv, iv],
-    ]
+    // One row per segment kind and direction; nibble S of a row is the code for current state S
+    // (none=0 syn_sent=1 syn_recv=2 established=3 fin_wait=4 close_wait=5 last_ack=6
+    // time_wait=7 close=8 syn_sent2=9; 0xE = ignore, 0xF = invalid). Packed in constants so a
+    // lookup is a shift and a mask: no array (bounds checks, lazy global, reference count).
+    //            state:      s2 cl tw la cw fw es sr ss no
+    @usableFromInline static let originalRows: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+        /* syn    */ 0x9_1_1_E_E_E_E_E_1_1,
+        /* synack */ 0x2_F_F_F_F_F_F_2_F_F,
+        /* fin    */ 0xF_8_7_6_6_6_4_4_F_F,
+        /* ack    */ 0xF_8_7_7_5_5_3_3_F_3,
+        /* rst    */ 0x8_8_8_8_8_8_8_8_8_F,
+        /* none   */ 0xF_F_F_F_F_F_F_F_F_F)
+    @usableFromInline static let replyRows: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+        /* syn    */ 0x9_F_1_F_F_F_F_F_9_F,
+        /* synack */ 0x2_E_E_E_E_E_E_E_2_F,
+        /* fin    */ 0xF_8_7_6_6_6_4_4_F_F,
+        /* ack    */ 0xE_8_7_7_5_5_3_2_E_F,
+        /* rst    */ 0x8_8_8_8_8_8_8_8_8_F,
+        /* none   */ 0xF_F_F_F_F_F_F_F_F_F)
+
+    @inlinable
+    static func row(_ seg: Segment, fromOriginator: Bool) -> UInt64 {
+        let t = fromOriginator ? originalRows : replyRows
+        switch seg {
+        case .syn: return t.0
+        case .synAck: return t.1
+        case .fin: return t.2
+        case .ack: return t.3
+        case .rst: return t.4
+        case .none: return t.5
+        }
+    }
 
     /// The transition for a segment in the original (`fromOriginator`) or reply direction.
     @inlinable
     public static func next(_ state: TCPState, _ seg: Segment, fromOriginator: Bool) -> Outcome {
-        let code = (fromOriginator ? original : reply)[seg.rawValue][Int(state.rawValue)]
+        let code = UInt8(truncatingIfNeeded: row(seg, fromOriginator: fromOriginator) >> (UInt64(state.rawValue) &* 4)) & 0xF
         switch code {
-        case iv: return .invalid
-        case ig: return .ignore
-        default: return .move(TCPState(rawValue: code)!)
+        case 0xF: return .invalid
+        case 0xE: return .ignore
+        default: return .move(TCPState(rawValue: code) ?? .close)
         }
     }
 }
