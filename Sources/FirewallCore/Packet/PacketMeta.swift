@@ -1,6 +1,6 @@
 /// What the parser learned about one frame: the fields rules match on and connection tracking
 /// keys on. A plain value type, stored in a preallocated per-burst array.
-public struct PacketMeta: Sendable {
+public struct PacketMeta: Sendable, Equatable {
     /// Outer and inner VLAN IDs; `PacketMeta.untagged` when absent.
     public var outerVlan: UInt16 = PacketMeta.untagged
     public var innerVlan: UInt16 = PacketMeta.untagged

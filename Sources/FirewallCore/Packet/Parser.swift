@@ -10,8 +10,54 @@ public enum Parser {
     /// At most this many VLAN tags (802.1ad outer + 802.1Q inner).
     public static let maxVlanTags = 2
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ frame: UnsafeRawBufferPointer, link: LinkType, into m: inout PacketMeta) -> Reason {
+        if link == .ethernet, let p = frame.baseAddress, parseCommonIPv4(p, frame.count, &m) { return .none }
+        return parseAny(frame, link: link, into: &m)
+    }
+
+    /// The bulk of traffic: untagged Ethernet, IPv4 without options and not fragmented, and a
+    /// sound TCP or UDP header. The same checks as the general path, in a fraction of its steps
+    /// (no overflow checks: every offset here is below 64 KiB). Everything else (and anything
+    /// that fails a check, so that the general path names the reason) returns false untouched.
+    @inlinable @inline(__always)
+    static func parseCommonIPv4(_ p: UnsafeRawPointer, _ len: Int, _ m: inout PacketMeta) -> Bool {
+        guard len >= 42, p.be16(12) == 0x0800, p.u8(14) == 0x45, p.be16(20) & 0x3FFF == 0 else { return false }
+        let total = Int(p.be16(16))
+        guard total >= 20, total &+ 14 <= len else { return false }
+        let avail = total &- 20
+        let proto = p.u8(23)
+        var flags: UInt8 = 0
+        if proto == IPProto.udp {
+            let ulen = Int(p.be16(38))
+            guard avail >= 8, ulen >= 8, ulen <= avail else { return false }
+        } else if proto == IPProto.tcp {
+            guard avail >= 20 else { return false }
+            let dataOffset = Int(p.u8(46) >> 4) &* 4
+            guard dataOffset >= 20, dataOffset <= avail else { return false }
+            flags = p.u8(47)
+        } else {
+            return false
+        }
+        m = PacketMeta()
+        m.l3Offset = 14
+        m.ipVersion = 4
+        m.proto = proto
+        m.src = IPAddress(v4: p.be32(26))
+        m.dst = IPAddress(v4: p.be32(30))
+        m.l4Offset = 34
+        m.sport = p.be16(34)
+        m.dport = p.be16(36)
+        m.hasPorts = true
+        m.tcpFlags = flags
+        m.hasL4 = true
+        return true
+    }
+
+    /// The general parser: every link type, VLAN tags, IPv4 options and fragments, IPv6 and its
+    /// extension chain, ICMP. `parse` gives it whatever `parseCommonIPv4` does not take.
+    @inlinable @inline(never)
+    public static func parseAny(_ frame: UnsafeRawBufferPointer, link: LinkType, into m: inout PacketMeta) -> Reason {
         m = PacketMeta()
         // An empty buffer may have no address: refuse it under the reason its link type's short frames get.
         guard let p = frame.baseAddress else {
