@@ -15,9 +15,9 @@ public final class Conntrack {
     public private(set) var refused: UInt64 = 0
     public private(set) var expired: UInt64 = 0
 
-    public init(settings: ConntrackSettings) {
+    public init(settings: ConntrackSettings, memory: RegionAllocator = .heap) {
         self.settings = settings
-        table = FlowTable(maxFlows: settings.maxFlows)
+        table = FlowTable(maxFlows: settings.maxFlows, memory: memory)
         let t = settings.timeouts
         tcpTimeouts = .allocate(capacity: TCPState.allCases.count)
         for st in TCPState.allCases { tcpTimeouts[Int(st.rawValue)] = t.tcp(st) * 1_000_000_000 }
@@ -34,11 +34,19 @@ public final class Conntrack {
     /// The key a packet is looked up by: its own connection, or for an ICMP error the connection
     /// of the packet it quotes.
     @inline(__always)
-    public static func key(for m: PacketMeta) -> FlowKey {
-        if m.hasInner && m.hasICMP {
-            return FlowKey(src: m.innerSrc, dst: m.innerDst, sport: m.innerSport, dport: m.innerDport, proto: m.innerProto, v6: m.isV6)
+    public static func key(for m: PacketMeta) -> FlowKey { withUnsafePointer(to: m) { key(for: $0) } }
+
+    /// The same, read field by field through a pointer: the fast path never copies a whole
+    /// `PacketMeta` (a wide copy of fields the parser has just stored one by one stalls on
+    /// store forwarding).
+    @inline(__always)
+    public static func key(for m: UnsafePointer<PacketMeta>) -> FlowKey {
+        if m.pointee.hasInner && m.pointee.hasICMP {
+            return FlowKey(src: m.pointee.innerSrc, dst: m.pointee.innerDst, sport: m.pointee.innerSport,
+                           dport: m.pointee.innerDport, proto: m.pointee.innerProto, v6: m.pointee.isV6)
         }
-        return FlowKey(src: m.src, dst: m.dst, sport: m.sport, dport: m.dport, proto: m.proto, v6: m.isV6)
+        return FlowKey(src: m.pointee.src, dst: m.pointee.dst, sport: m.pointee.sport, dport: m.pointee.dport,
+                       proto: m.pointee.proto, v6: m.pointee.isV6)
     }
 
     /// Reads the key's home slot so its cache line is on the way while other packets of the burst
@@ -48,6 +56,12 @@ public final class Conntrack {
 
     public func observe(_ m: PacketMeta, now: UInt64) -> Observation { observe(m, key: Conntrack.key(for: m), now: now) }
     public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason { confirm(m, key: Conntrack.key(for: m), now: now, rule: rule) }
+    public func observe(_ m: PacketMeta, key k: FlowKey, now: UInt64) -> Observation {
+        withUnsafePointer(to: m) { observe($0, key: k, now: now) }
+    }
+    public func confirm(_ m: PacketMeta, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0) -> Reason {
+        withUnsafePointer(to: m) { confirm($0, key: k, now: now, rule: rule, verdictTag: verdictTag) }
+    }
 
     /// The result of looking a packet up.
     public struct Observation {
@@ -61,18 +75,19 @@ public final class Conntrack {
     /// Finds the packet's flow and advances it. Does not create flows: that waits for the
     /// policy's verdict (`confirm`), as nf_conntrack confirms only accepted connections.
     @inline(__always)
-    public func observe(_ m: PacketMeta, key k: FlowKey, now: UInt64) -> Observation {
-        if m.hasICMP && ICMPKind.isError(type: m.icmpType, v6: m.isV6) {
-            guard m.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
+    public func observe(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64) -> Observation {
+        let proto = mp.pointee.proto, hasICMP = mp.pointee.hasICMP
+        if hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
+            guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
             let slot = live(k, now: now)
             return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
         }
         let slot = live(k, now: now)
-        if slot < 0 { return Observation(state: stateWithoutFlow(m), slot: -1, trackable: isTrackable(m)) }
+        if slot < 0 { return Observation(state: stateWithoutFlow(mp), slot: -1, trackable: isTrackable(mp)) }
 
         let fromOrigin = k.fromA == (table[slot].flags & FlowEntry.originIsA != 0)
-        if m.proto == IPProto.tcp && m.hasL4 {
-            let seg = TCPStateMachine.segment(flags: m.tcpFlags)
+        if proto == IPProto.tcp && mp.pointee.hasL4 {
+            let seg = TCPStateMachine.segment(flags: mp.pointee.tcpFlags)
             let old = table[slot].tcpState
             switch TCPStateMachine.next(old, seg, fromOriginator: fromOrigin) {
             case .invalid:
@@ -92,7 +107,7 @@ public final class Conntrack {
         } else {
             if !fromOrigin { table[slot].flags |= FlowEntry.seenReply | FlowEntry.assured }
             let replied = table[slot].flags & FlowEntry.seenReply != 0
-            table[slot].expires = now &+ timeout(proto: m.proto, replied: replied)
+            table[slot].expires = now &+ timeout(proto: proto, replied: replied)
         }
         let replied = table[slot].flags & FlowEntry.seenReply != 0
         return Observation(state: fromOrigin && !replied ? .new : .established, slot: slot, trackable: false)
@@ -101,7 +116,7 @@ public final class Conntrack {
     /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
     /// refused it (`.conntrackFull`), `.none` otherwise.
     @inline(__always)
-    public func confirm(_ m: PacketMeta, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0) -> Reason {
+    public func confirm(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0) -> Reason {
         if table.count >= table.maxFlows {
             guard table.evictEmbryonic(near: k.hash, now: now, scan: settings.earlyDropScan) else {
                 refused &+= 1
@@ -111,12 +126,13 @@ public final class Conntrack {
         }
         var tcp = TCPState.none
         var expires: UInt64
-        if m.proto == IPProto.tcp {
+        let proto = mp.pointee.proto
+        if proto == IPProto.tcp {
             // A SYN opens in syn_sent; a loosely picked-up segment is taken as established.
-            tcp = m.tcpFlags & TCPFlag.syn != 0 ? .synSent : .established
+            tcp = mp.pointee.tcpFlags & TCPFlag.syn != 0 ? .synSent : .established
             expires = now &+ tcpTimeouts[Int(tcp.rawValue)]
         } else {
-            expires = now &+ timeout(proto: m.proto, replied: false)
+            expires = now &+ timeout(proto: proto, replied: false)
         }
         let slot = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
         table[slot].aux = verdictTag
@@ -154,16 +170,16 @@ public final class Conntrack {
     }
 
     @inline(__always)
-    func stateWithoutFlow(_ m: PacketMeta) -> ConnState {
-        if m.proto == IPProto.tcp {
-            guard m.hasL4 else { return .invalid }
-            let f = m.tcpFlags
+    func stateWithoutFlow(_ mp: UnsafePointer<PacketMeta>) -> ConnState {
+        if mp.pointee.proto == IPProto.tcp {
+            guard mp.pointee.hasL4 else { return .invalid }
+            let f = mp.pointee.tcpFlags
             if f & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst | TCPFlag.fin) == TCPFlag.syn { return .new }
             return settings.tcpLoose && f & (TCPFlag.rst | TCPFlag.syn) == 0 ? .new : .invalid
         }
-        if m.hasICMP && ICMPKind.isEcho(type: m.icmpType, v6: m.isV6) {
+        if mp.pointee.hasICMP && ICMPKind.isEcho(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
             // An echo reply with no request on record answers nothing we saw.
-            return ICMPKind.isEchoRequest(type: m.icmpType, v6: m.isV6) ? .new : .invalid
+            return ICMPKind.isEchoRequest(type: mp.pointee.icmpType, v6: mp.pointee.isV6) ? .new : .invalid
         }
         return .new
     }
@@ -171,9 +187,9 @@ public final class Conntrack {
     /// Packets that open a flow when accepted: everything but ICMP other than echo requests
     /// (neighbour discovery and the like are classified as new but leave no state behind).
     @inline(__always)
-    func isTrackable(_ m: PacketMeta) -> Bool {
-        if m.hasICMP { return ICMPKind.isEchoRequest(type: m.icmpType, v6: m.isV6) }
-        if m.proto == IPProto.tcp { return m.hasL4 }
+    func isTrackable(_ mp: UnsafePointer<PacketMeta>) -> Bool {
+        if mp.pointee.hasICMP { return ICMPKind.isEchoRequest(type: mp.pointee.icmpType, v6: mp.pointee.isV6) }
+        if mp.pointee.proto == IPProto.tcp { return mp.pointee.hasL4 }
         return true
     }
 

@@ -25,6 +25,11 @@ public struct FlowEntry {
     public static let assured: UInt8 = 8
 
     @inline(__always) var isOccupied: Bool { flags & FlowEntry.occupied != 0 }
+
+    // The entry as words, for `FlowTable.find` (layout checked by `FlowTable.layoutIsAsAssumed`):
+    // bytes 32...39 are portA, portB, proto, flags, tcpState, isV6 (little-endian).
+    @usableFromInline static let tailMask: UInt64 = 0xFF00_00FF_FFFF_FFFF
+    @usableFromInline static let occupiedBitInTail = UInt64(occupied) << 40
 }
 
 /// A flow's identity as looked up: the normalised endpoints and which one sent this packet.
@@ -57,18 +62,22 @@ public struct FlowKey: Equatable {
     init(a: IPAddress, b: IPAddress, portA: UInt16, portB: UInt16, proto: UInt8, v6: Bool, fromA: Bool) {
         self.a = a; self.b = b; self.portA = portA; self.portB = portB
         self.proto = proto; isV6 = v6; self.fromA = fromA
-        // Multiply-xorshift mixing of all key words: cheap, and spreads the low bits we index by.
-        var h = a.hi &* 0x9E37_79B9_7F4A_7C15 ^ a.lo
-        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9 ^ b.hi
-        h = (h ^ (h >> 31)) &* 0x94D0_49BB_1331_11EB ^ b.lo
-        h = (h ^ (h >> 29)) &* 0x9E37_79B9_7F4A_7C15 ^ (UInt64(portA) << 32 | UInt64(portB) << 16 | UInt64(proto) << 1 | (v6 ? 1 : 0))
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        // Four independent multiplies, summed, then one fold: short enough to stay off the
+        // critical path, and every key bit reaches the 32 bits kept. For IPv4 the first word
+        // holds both addresses whole (a low, b high), so no two flows collide before mixing.
+        let addrs = a.lo ^ (b.lo << 32 | b.lo >> 32)
+        let rest = UInt64(portA) << 32 | UInt64(portB) << 16 | UInt64(proto) << 1 | (v6 ? 1 : 0)
+        var h = addrs &* 0x9E37_79B9_7F4A_7C15 &+ rest &* 0xBF58_476D_1CE4_E5B9
+            &+ a.hi &* 0x94D0_49BB_1331_11EB &+ b.hi &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 29
+        h = h &* 0x9E37_79B9_7F4A_7C15
         hash = UInt32(truncatingIfNeeded: h ^ (h >> 32))
     }
 
+    /// Word 4 of a `FlowEntry` holding this key (flags and TCP state left zero).
     @inline(__always)
-    func same(_ e: FlowEntry) -> Bool {
-        e.hash == hash && e.a == a && e.b == b && e.portA == portA && e.portB == portB && e.proto == proto && e.isV6 == isV6
+    var tailWord: UInt64 {
+        UInt64(portA) | UInt64(portB) << 16 | UInt64(proto) << 32 | (isV6 ? 1 << 56 : 0)
     }
 }
 
@@ -79,21 +88,46 @@ public final class FlowTable {
     public let capacity: Int
     @usableFromInline let mask: Int
     @usableFromInline let slots: UnsafeMutablePointer<FlowEntry>
-    let region: UnsafeMutableRawPointer
+    public let region: UnsafeMutableRawPointer
+    let regionBytes: Int
+    let release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
+    /// What holds the table: "heap", or the name of the region allocator that provided it.
+    public let backing: String
     public private(set) var count = 0
     /// Where the incremental expiry sweep continues.
     @usableFromInline var sweepCursor = 0
 
-    public init(maxFlows: Int) {
+    /// Whether `FlowEntry` is laid out as `find`'s word compares assume (one cache line; the
+    /// key's words at the offsets named in `FlowEntry.tailMask`).
+    static let layoutIsAsAssumed: Bool =
+        MemoryLayout<FlowEntry>.stride == 64 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.b) == 16
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portA) == 32 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portB) == 34
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.proto) == 36 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.flags) == 37
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.tcpState) == 38 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.isV6) == 39
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.hash) == 48
+
+    public init(maxFlows: Int, memory: RegionAllocator = .heap) {
+        precondition(FlowTable.layoutIsAsAssumed, "FlowEntry layout changed: update FlowTable.find")
         self.maxFlows = max(1, maxFlows)
         var cap = 64
         while cap < self.maxFlows * 2 { cap <<= 1 }
         capacity = cap
         mask = cap - 1
-        // Aligned by hand inside a plain allocation (64 bytes over): entries then sit one per
-        // cache line, and no aligned allocator is needed (malloc interposers, as the benchmarks
-        // use, do not all handle posix_memalign).
-        region = UnsafeMutableRawPointer.allocate(byteCount: cap * MemoryLayout<FlowEntry>.stride + 64, alignment: 16)
+        let bytes = cap * MemoryLayout<FlowEntry>.stride
+        if let r = memory.allocate(bytes) {
+            precondition(Int(bitPattern: r) & 63 == 0, "a region allocator must align to 64 bytes")
+            region = r
+            regionBytes = bytes
+            release = memory.release
+            backing = memory.name
+        } else {
+            // Aligned by hand inside a plain allocation (64 bytes over): entries then sit one per
+            // cache line, and no aligned allocator is needed.
+            region = UnsafeMutableRawPointer.allocate(byteCount: bytes + 64, alignment: 16)
+            regionBytes = 0
+            release = nil
+            backing = RegionAllocator.heap.name
+        }
         let aligned = (Int(bitPattern: region) + 63) & ~63
         slots = UnsafeMutableRawPointer(bitPattern: aligned)!.bindMemory(to: FlowEntry.self, capacity: cap)
         let empty = FlowEntry(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
@@ -101,7 +135,9 @@ public final class FlowTable {
         slots.initialize(repeating: empty, count: cap)
     }
 
-    deinit { region.deallocate() }
+    deinit {
+        if let release { release(region, regionBytes) } else { region.deallocate() }
+    }
 
     /// Bytes held by the table for each flow it may hold.
     public var bytesPerFlow: Int { capacity * MemoryLayout<FlowEntry>.stride / maxFlows }
@@ -119,14 +155,27 @@ public final class FlowTable {
     public func peekHash(_ hash: UInt32) -> UInt32 { slots[Int(hash) & mask].hash }
 
     /// Slot of the flow, or -1.
+    ///
+    /// Compares whole words, XORed and ORed together, so a probe costs two branches (empty slot?
+    /// same flow?) instead of one per field. Word 4 of an entry holds the ports, protocol and
+    /// family, and the flags and TCP state, which `tailMask` leaves out.
     @inline(__always)
     public func find(_ k: FlowKey) -> Int {
+        let tail = k.tailWord
+        let hash = k.hash
         var i = Int(k.hash) & mask
         while true {
-            let e = slots[i]
-            if !e.isOccupied { return -1 }
-            if k.same(e) { return i }
-            i = (i + 1) & mask
+            let w = UnsafeRawPointer(slots + i)
+            let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
+            if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
+            // Another flow in the run usually differs in its stored hash: one compare skips it.
+            if w.load(fromByteOffset: 48, as: UInt32.self) == hash {
+                let diff = (w.load(as: UInt64.self) ^ k.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ k.a.lo)
+                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ k.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ k.b.lo)
+                    | ((flagsWord ^ tail) & FlowEntry.tailMask)
+                if diff == 0 { return i }
+            }
+            i = (i &+ 1) & mask
         }
     }
 

@@ -19,9 +19,11 @@ public final class Pipeline {
     /// Counts installs, so a verdict cached in a flow under an older policy is never reused.
     var generation: UInt32 = 1
 
-    public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256) {
+    /// `memory` provides the flow table's region (the dataplane passes huge pages).
+    public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256,
+                memory: RegionAllocator = .heap) {
         self.policy = policy
-        conntrack = Conntrack(settings: settings)
+        conntrack = Conntrack(settings: settings, memory: memory)
         fragments = FragmentTracker(maxDatagrams: settings.maxFragmentedDatagrams, timeoutSeconds: settings.timeouts.fragment)
         metaCapacity = burstCapacity
         metas = .allocate(capacity: burstCapacity)
@@ -59,18 +61,38 @@ public final class Pipeline {
         precondition(burst.count <= metaCapacity, "burst larger than the pipeline's scratch arrays")
         let n = burst.count
         let ct = conntrack
-        for i in 0..<n {
-            let r = Parser.parse(burst.frame(i), link: link, into: &metas[i])
-            parsed[i] = r
-            if r == .none { keys[i] = Conntrack.key(for: metas[i]) }
-        }
+        parseAll(burst, link: link)
         // Independent loads issued back to back: the table's cache misses overlap.
         var warmth: UInt32 = 0
         for i in 0..<n where parsed[i] == .none { warmth ^= ct.warm(keys[i]) }
         tally.warmth = warmth   // keeps the warming loads from being optimised away
 
+        let lastTime = decideAll(burst, ingress: ingress)
+        // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
+        ct.sweep(now: lastTime, budget: n / 4 + 4)
+        if policy.settings.trackFragments { fragments.sweep(now: lastTime, budget: 4) }
+    }
+
+    /// The first pass: parse every frame and compute its flow key. (A function of its own, so
+    /// the compiler inlines the parser's fast path into the loop.)
+    @inline(never)
+    func parseAll(_ burst: FrameBurst, link: LinkType) {
+        for i in 0..<burst.count {
+            let r = Parser.parse(burst.frame(i), link: link, into: &metas[i])
+            parsed[i] = r
+            if r == .none { keys[i] = Conntrack.key(for: UnsafePointer(metas + i)) }
+        }
+    }
+
+    /// The second pass: a verdict for every frame of the burst, and the counters. Returns the
+    /// last frame's time. (A function of its own, so the compiler inlines the per-frame work.)
+    @inline(never)
+    func decideAll(_ burst: FrameBurst, ingress: Int) -> UInt64 {
+        let n = burst.count
         let p = policy
-        let rules = p.policy
+        let settings = p.settings
+        // The parts of a flow's verdict tag that are the same for the whole burst.
+        let tagBase = UInt64(generation) | UInt64(ingress & 0xFF) << 32 | 1 << 63
         let reasons = tally.reasons, ruleHits = tally.ruleHits
         var accepted: UInt64 = 0, dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
         var lastTime: UInt64 = 0
@@ -78,15 +100,10 @@ public final class Pipeline {
             let now = burst.timestamps[i]
             lastTime = now
             let v: Verdict
-            switch parsed[i] {
-            case .none:
-                v = decideIP(i, ingress: ingress, now: now, p)
-            case .arp:
-                v = Verdict(action: rules.arpAction, reason: .arp, state: .invalid, rule: Verdict.bySetting)
-            case .nonIP:
-                v = Verdict(action: rules.nonIPAction, reason: .nonIP, state: .invalid, rule: Verdict.bySetting)
-            case let reason:
-                v = Verdict(action: rules.invalidAction, reason: reason, state: .invalid, rule: Verdict.bySetting)
+            if parsed[i] == .none && metas[i].fragment == .none {
+                v = decideWhole(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
+            } else {
+                v = decideOther(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
             }
             burst.verdicts[i] = v
             reasons[Int(v.reason.rawValue)] &+= 1
@@ -100,22 +117,31 @@ public final class Pipeline {
             }
         }
         tally.add(accepted: accepted, dropped: dropped, rejected: rejected, byFlow: byFlow, byDefault: byDefault, frames: n)
-        // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
-        ct.sweep(now: lastTime, budget: n / 4 + 4)
-        if rules.fragments == .track { fragments.sweep(now: lastTime, budget: 4) }
+        return lastTime
     }
 
-    /// The verdict for the well-formed IP packet in slot `i`.
-    @inline(__always)
-    func decideIP(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
+    /// Frames other than whole IP packets: ARP, non-IP, malformed, fragments. Kept out of line
+    /// so the loop above stays small.
+    @inline(never)
+    func decideOther(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings, tagBase: UInt64) -> Verdict {
+        switch parsed[i] {
+        case .none:
+            break
+        case .arp:
+            return Verdict(action: s.arpAction, reason: .arp, state: .invalid, rule: Verdict.bySetting)
+        case .nonIP:
+            return Verdict(action: s.nonIPAction, reason: .nonIP, state: .invalid, rule: Verdict.bySetting)
+        case let reason:
+            return Verdict(action: s.invalidAction, reason: reason, state: .invalid, rule: Verdict.bySetting)
+        }
         switch metas[i].fragment {
         case .none:
-            return decideWhole(i, ingress: ingress, now: now, p)
-        case .first where p.policy.fragments == .track:
-            let v = decideWhole(i, ingress: ingress, now: now, p)
+            return decideWhole(i, ingress: ingress, now: now, p, s, tagBase: tagBase)
+        case .first where s.trackFragments:
+            let v = decideWhole(i, ingress: ingress, now: now, p, s, tagBase: tagBase)
             fragments.remember(metas[i], v, now: now)
             return v
-        case .later where p.policy.fragments == .track:
+        case .later where s.trackFragments:
             return fragments.follow(metas[i], now: now)
         default:
             // Fragments carry no ports (or may lie about them): never let one past the rules.
@@ -125,17 +151,17 @@ public final class Pipeline {
 
     /// The verdict for a packet with its transport header: conntrack, then the rules.
     @inline(__always)
-    func decideWhole(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy) -> Verdict {
-        let rules = p.policy
-        let obs = conntrack.observe(metas[i], key: keys[i], now: now)
-        metas[i].state = obs.state
-        metas[i].ingress = UInt8(truncatingIfNeeded: ingress)
-        if rules.tracked == .accept {
+    func decideWhole(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings, tagBase: UInt64) -> Verdict {
+        let m = metas + i
+        let obs = conntrack.observe(UnsafePointer(m), key: keys[i], now: now)
+        m.pointee.state = obs.state
+        m.pointee.ingress = UInt8(truncatingIfNeeded: ingress)
+        if s.trackedBypassRules {
             switch obs.state {
             case .established, .related:
                 return Verdict(action: .accept, reason: .none, state: obs.state, rule: Verdict.byConntrack)
             case .invalid:
-                return Verdict(action: rules.invalidAction, reason: .invalidState, state: .invalid, rule: Verdict.bySetting)
+                return Verdict(action: s.invalidAction, reason: .invalidState, state: .invalid, rule: Verdict.bySetting)
             case .new:
                 break
             }
@@ -143,18 +169,18 @@ public final class Pipeline {
         // A new packet of a known, unanswered flow (one-way UDP, a retransmitted SYN) matches the
         // rule its first packet matched, when nothing that varies within a flow can change that:
         // same policy, ingress port and VLAN, and no TCP-flag rules for TCP.
-        let tag = obs.state == .new && !(metas[i].proto == IPProto.tcp && p.testsTCPFlags)
-            ? UInt64(generation) | UInt64(ingress & 0xFF) << 32 | UInt64(metas[i].outerVlan) << 40 | 1 << 63 : 0
+        let tag = obs.state == .new && !(m.pointee.proto == IPProto.tcp && s.testsTCPFlags)
+            ? tagBase | UInt64(m.pointee.outerVlan) << 40 : 0
         let r: Int32
         if obs.slot >= 0, let cached = conntrack.cachedRule(slot: obs.slot, verdictTag: tag) {
             r = cached
         } else {
-            r = p.classifier.classify(UnsafePointer(metas + i))
+            r = p.classifier.classify(UnsafePointer(m))
         }
-        var action = r >= 0 ? p.action(ofRule: r) : rules.defaultAction
+        var action = r >= 0 ? p.action(ofRule: r) : s.defaultAction
         var reason = Reason.none
         if action == .accept && obs.state == .new && obs.slot < 0 && obs.trackable {
-            reason = conntrack.confirm(metas[i], key: keys[i], now: now, rule: r, verdictTag: tag)
+            reason = conntrack.confirm(UnsafePointer(m), key: keys[i], now: now, rule: r, verdictTag: tag)
             if reason != .none { action = .drop }
         }
         return Verdict(action: action, reason: reason, state: obs.state, rule: reason == .none ? (r >= 0 ? r : Verdict.byDefault) : Verdict.bySetting)

@@ -9,6 +9,8 @@ public final class CompiledPolicy {
     /// Whether any rule tests TCP flags: then two TCP segments of one flow may match different
     /// rules, and a flow's first verdict cannot stand for its later segments.
     public let testsTCPFlags: Bool
+    /// The policy's settings as plain scalars, read once per burst by the pipeline.
+    public let settings: PolicySettings
 
     /// Builds the policy's classifier: the compiled one unless another is given (the linear-scan
     /// `ReferenceClassifier` is the oracle tests compare it with).
@@ -16,6 +18,7 @@ public final class CompiledPolicy {
         self.policy = policy
         self.classifier = classifier ?? BitVectorClassifier(rules: policy.rules)
         testsTCPFlags = policy.rules.contains { $0.match.tcpFlags != nil }
+        settings = PolicySettings(policy, testsTCPFlags: testsTCPFlags)
         actions = .allocate(capacity: max(1, policy.rules.count))
         for (i, r) in policy.rules.enumerated() { actions[i] = r.action }
     }
@@ -23,4 +26,26 @@ public final class CompiledPolicy {
     deinit { actions.deallocate() }
 
     @inlinable public func action(ofRule i: Int32) -> Action { actions[Int(i)] }
+}
+
+/// What the pipeline needs of a policy besides its rules, with no reference inside: copying it
+/// per burst costs a few loads, and no retain.
+public struct PolicySettings: Sendable {
+    public var defaultAction: Action
+    public var invalidAction: Action
+    public var arpAction: Action
+    public var nonIPAction: Action
+    public var trackFragments: Bool
+    public var trackedBypassRules: Bool
+    public var testsTCPFlags: Bool
+
+    init(_ p: Policy, testsTCPFlags: Bool) {
+        defaultAction = p.defaultAction
+        invalidAction = p.invalidAction
+        arpAction = p.arpAction
+        nonIPAction = p.nonIPAction
+        trackFragments = p.fragments == .track
+        trackedBypassRules = p.tracked == .accept
+        self.testsTCPFlags = testsTCPFlags
+    }
 }

@@ -1,0 +1,61 @@
+import XCTest
+@testable import FirewallCore
+
+/// `FlowTable.find` compares entries as words; these pin down what the words must and must not
+/// include: every key field counts, the flags and TCP state do not.
+final class FlowTableFindTests: XCTestCase {
+    private func key(_ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16, proto: UInt8 = IPProto.tcp, v6: Bool = false) -> FlowKey {
+        v6 ? FlowKey(src: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(src)), dst: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(dst)),
+                     sport: sport, dport: dport, proto: proto, v6: true)
+           : FlowKey(src: IPAddress(v4: src), dst: IPAddress(v4: dst), sport: sport, dport: dport, proto: proto, v6: false)
+    }
+
+    func testLayoutIsWhatFindAssumes() {
+        XCTAssertTrue(FlowTable.layoutIsAsAssumed)
+    }
+
+    func testFlagsAndStateChangesDoNotHideAFlow() {
+        let t = FlowTable(maxFlows: 16)
+        let k = key(1, 2, 1000, 80)
+        let slot = t.insert(k, flags: FlowEntry.originIsA, tcpState: .synSent, expires: 10, rule: 3)
+        t[slot].flags |= FlowEntry.seenReply | FlowEntry.assured
+        t[slot].tcpState = .timeWait
+        t[slot].aux = ~0
+        t[slot].expires = .max
+        XCTAssertEqual(t.find(k), slot)
+        XCTAssertEqual(t.find(key(2, 1, 80, 1000)), slot, "the reverse direction normalises to the same key")
+    }
+
+    func testEveryKeyFieldTells() {
+        let t = FlowTable(maxFlows: 64)
+        let base = key(0x0A00_0001, 0x0A00_0002, 1000, 80)
+        _ = t.insert(base, flags: 0, tcpState: .none, expires: 1, rule: 0)
+        let others = [key(0x0A00_0003, 0x0A00_0002, 1000, 80), key(0x0A00_0001, 0x0A00_0004, 1000, 80),
+                      key(0x0A00_0001, 0x0A00_0002, 1001, 80), key(0x0A00_0001, 0x0A00_0002, 1000, 81),
+                      key(0x0A00_0001, 0x0A00_0002, 1000, 80, proto: IPProto.udp),
+                      key(0x0A00_0001, 0x0A00_0002, 1000, 80, v6: true)]
+        for (n, o) in others.enumerated() {
+            XCTAssertEqual(t.find(o), -1, "key \(n) differs in one field and must not match")
+            // Same home slot and same stored hash, different key: the full compare must tell.
+            var forged = o
+            forged.hash = base.hash
+            XCTAssertEqual(t.find(forged), -1, "key \(n) with a colliding hash must not match")
+        }
+        XCTAssertGreaterThanOrEqual(t.find(base), 0)
+    }
+
+    func testLongProbeRunsAndRemovalKeepEveryFlowFindable() {
+        let t = FlowTable(maxFlows: 4096)
+        var keys: [FlowKey] = []
+        for i in 0..<4096 {
+            let k = key(0x0A00_0000 | UInt32(i >> 6), 0xC000_0200 | UInt32(i & 0xFF), UInt16(1024 + (i & 63)), 53, proto: IPProto.udp)
+            _ = t.insert(k, flags: 0, tcpState: .none, expires: 1, rule: Int32(i))
+            keys.append(k)
+        }
+        for i in stride(from: 0, to: 4096, by: 3) { t.remove(t.find(keys[i])) }
+        for (i, k) in keys.enumerated() {
+            let slot = t.find(k)
+            if i % 3 == 0 { XCTAssertEqual(slot, -1) } else { XCTAssertEqual(slot >= 0 ? t[slot].rule : -1, Int32(i)) }
+        }
+    }
+}
