@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dataplane
 import FirewallCore
 
 #if canImport(Glibc)
@@ -24,16 +25,19 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "established, new, mix or unanswered.") var mode = "established"
     @Option(help: "Seconds to measure after a warm-up.") var seconds = 3.0
     @Option(help: "Frames per burst.") var burst = 32
+    @Option(help: "Flow table memory: huge-pages (as `vfwall run` uses) or heap.") var memory = "huge-pages"
 
     func validate() throws {
         guard PipelineWorkload.Mode(rawValue: mode) != nil else { throw ValidationError("--mode is established, new, mix or unanswered") }
+        guard memory == "huge-pages" || memory == "heap" else { throw ValidationError("--memory is huge-pages or heap") }
         guard rules >= 1, flows >= 1, (1...256).contains(burst) else { throw ValidationError("--rules and --flows >= 1, --burst 1-256") }
     }
 
     func run() throws {
         // Plain locals: property-wrapper reads inside the timed loop would cost more than the pipeline.
         let seconds = self.seconds
-        let w = PipelineWorkload(mode: PipelineWorkload.Mode(rawValue: mode)!, flows: flows, rules: rules, burstSize: burst)
+        let w = PipelineWorkload(mode: PipelineWorkload.Mode(rawValue: mode)!, flows: flows, rules: rules, burstSize: burst,
+                                 memory: memory == "heap" ? .heap : HugePageRegion.allocator)
         for _ in 0..<2000 { _ = w.step() }
         let start = monotonicNanos()
         var frames = 0
@@ -47,10 +51,17 @@ struct BenchPipelineCommand: ParsableCommand {
         let pipeline = w.pipeline
         print("mode \(mode), rules \(rules), flows \(flows), burst \(burst)")
         print("frames \(frames) in \(String(format: "%.2f", secs)) s: \(String(format: "%.2f", rate / 1e6)) Mpps, \(String(format: "%.1f", 1e9 / rate)) ns/frame")
-        print("conntrack: \(pipeline.conntrack.count) flows, \(pipeline.conntrack.table.bytesPerFlow) bytes per flow, \(pipeline.conntrack.table.bytes >> 20) MiB")
+        print("conntrack: \(pipeline.conntrack.count) flows, \(pipeline.conntrack.table.bytesPerFlow) bytes per flow, \(pipeline.conntrack.table.bytes >> 20) MiB on \(pipeline.conntrack.table.backing)" + hugeNote(pipeline))
         let k = pipeline.counters
         print("accepted \(k.count(.accept)) (by conntrack \(k.conntrackAccepted), by rules \(k.ruleHits.reduce(0, +))), dropped \(k.count(.drop)) (conntrack-full \(k.count(.conntrackFull)))")
     }
+}
+
+/// How much of the flow table the kernel has put on huge pages (THP may be off, or fragmented).
+private func hugeNote(_ pipeline: Pipeline) -> String {
+    guard pipeline.conntrack.table.backing == HugePageRegion.allocator.name,
+          let huge = HugePageRegion.hugeBytes(in: pipeline.conntrack.table.region) else { return "" }
+    return " (\(huge >> 20) MiB of it in huge pages)"
 }
 
 func monotonicNanos() -> UInt64 {

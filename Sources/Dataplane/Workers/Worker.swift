@@ -55,7 +55,7 @@ public final class Worker {
         self.outsideIngress = outsideIngress
         self.options = options
         self.control = control
-        pipeline = Pipeline(policy: policy, conntrack: conntrack, burstCapacity: options.burst)
+        pipeline = Pipeline(policy: policy, conntrack: conntrack, burstCapacity: options.burst, memory: HugePageRegion.allocator)
         rejects = RejectAnswers(burst: options.burst, queues: max(inside.queueCount, outside.queueCount, self.queue + 1))
         startWord = .allocate(capacity: 1)
         startWord.initialize(to: 0)
