@@ -74,21 +74,22 @@ public final class Conntrack {
 
     /// Finds the packet's flow and advances it. Does not create flows: that waits for the
     /// policy's verdict (`confirm`), as nf_conntrack confirms only accepted connections.
+    ///
+    /// Inlined into the pipeline's loop, so only the common case lives here (a packet of a live
+    /// flow); ICMP errors, misses and expiry are calls, which keeps the loop's registers free.
     @inline(__always)
     public func observe(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64) -> Observation {
-        let proto = mp.pointee.proto, hasICMP = mp.pointee.hasICMP
-        if hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
-            guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
-            let slot = live(k, now: now)
-            return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
+        if mp.pointee.hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
+            return observeICMPError(mp, key: k, now: now)
         }
         let slot = live(k, now: now)
-        if slot < 0 { return Observation(state: stateWithoutFlow(mp), slot: -1, trackable: isTrackable(mp)) }
-
-        let fromOrigin = k.fromA == (table[slot].flags & FlowEntry.originIsA != 0)
+        if slot < 0 { return observeMiss(mp) }
+        let e = table.slots + slot
+        let fromOrigin = k.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
+        let proto = mp.pointee.proto
         if proto == IPProto.tcp && mp.pointee.hasL4 {
             let seg = TCPStateMachine.segment(flags: mp.pointee.tcpFlags)
-            let old = table[slot].tcpState
+            let old = e.pointee.tcpState
             switch TCPStateMachine.next(old, seg, fromOriginator: fromOrigin) {
             case .invalid:
                 return Observation(state: .invalid, slot: slot, trackable: false)
@@ -97,20 +98,34 @@ public final class Conntrack {
             case .move(let s):
                 if s == .synSent && (old == .timeWait || old == .close) {
                     // A new SYN reopens a closing connection: it starts over, unanswered.
-                    table[slot].flags &= ~(FlowEntry.seenReply | FlowEntry.assured)
+                    e.pointee.flags &= ~(FlowEntry.seenReply | FlowEntry.assured)
                 }
-                table[slot].tcpState = s
-                table[slot].expires = now &+ tcpTimeouts[Int(s.rawValue)]
-                if s == .established { table[slot].flags |= FlowEntry.assured }
-                if !fromOrigin { table[slot].flags |= FlowEntry.seenReply }
+                e.pointee.tcpState = s
+                e.pointee.expires = now &+ tcpTimeouts[Int(s.rawValue)]
+                if s == .established { e.pointee.flags |= FlowEntry.assured }
+                if !fromOrigin { e.pointee.flags |= FlowEntry.seenReply }
             }
         } else {
-            if !fromOrigin { table[slot].flags |= FlowEntry.seenReply | FlowEntry.assured }
-            let replied = table[slot].flags & FlowEntry.seenReply != 0
-            table[slot].expires = now &+ timeout(proto: proto, replied: replied)
+            if !fromOrigin { e.pointee.flags |= FlowEntry.seenReply | FlowEntry.assured }
+            let replied = e.pointee.flags & FlowEntry.seenReply != 0
+            e.pointee.expires = now &+ timeout(proto: proto, replied: replied)
         }
-        let replied = table[slot].flags & FlowEntry.seenReply != 0
+        let replied = e.pointee.flags & FlowEntry.seenReply != 0
         return Observation(state: fromOrigin && !replied ? .new : .established, slot: slot, trackable: false)
+    }
+
+    /// An ICMP error: related to the flow of the packet it quotes, if that flow is live.
+    @inline(never)
+    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64) -> Observation {
+        guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
+        let slot = live(k, now: now)
+        return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
+    }
+
+    /// A packet without a flow: new (if it may open one) or invalid.
+    @inline(never)
+    func observeMiss(_ mp: UnsafePointer<PacketMeta>) -> Observation {
+        Observation(state: stateWithoutFlow(mp), slot: -1, trackable: isTrackable(mp))
     }
 
     /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
@@ -161,12 +176,17 @@ public final class Conntrack {
     @inline(__always)
     func live(_ k: FlowKey, now: UInt64) -> Int {
         let slot = table.find(k)
-        if slot >= 0 && table[slot].expires <= now {
-            table.remove(slot)
-            expired &+= 1
+        if slot >= 0 && table.slots[slot].expires <= now {
+            expire(slot)
             return -1
         }
         return slot
+    }
+
+    @inline(never)
+    func expire(_ slot: Int) {
+        table.remove(slot)
+        expired &+= 1
     }
 
     @inline(__always)

@@ -16,7 +16,7 @@ public enum TCPStateMachine {
 
     public enum Outcome: Equatable { case move(TCPState), ignore, invalid }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func segment(flags: UInt8) -> Segment {
         if flags & TCPFlag.rst != 0 { return .rst }
         if flags & TCPFlag.syn != 0 { return flags & TCPFlag.ack != 0 ? .synAck : .syn }
@@ -59,7 +59,7 @@ public enum TCPStateMachine {
     }
 
     /// The transition for a segment in the original (`fromOriginator`) or reply direction.
-    @inlinable
+    @inlinable @inline(__always)
     public static func next(_ state: TCPState, _ seg: Segment, fromOriginator: Bool) -> Outcome {
         let code = UInt8(truncatingIfNeeded: row(seg, fromOriginator: fromOriginator) >> (UInt64(state.rawValue) &* 4)) & 0xF
         switch code {

@@ -180,9 +180,15 @@ public final class Pipeline {
         var action = r >= 0 ? p.action(ofRule: r) : s.defaultAction
         var reason = Reason.none
         if action == .accept && obs.state == .new && obs.slot < 0 && obs.trackable {
-            reason = conntrack.confirm(UnsafePointer(m), key: keys[i], now: now, rule: r, verdictTag: tag)
+            reason = confirmNew(i, now: now, rule: r, verdictTag: tag)
             if reason != .none { action = .drop }
         }
         return Verdict(action: action, reason: reason, state: obs.state, rule: reason == .none ? (r >= 0 ? r : Verdict.byDefault) : Verdict.bySetting)
+    }
+
+    /// A new flow for slot `i`'s accepted packet (out of line: once per flow, not per packet).
+    @inline(never)
+    func confirmNew(_ i: Int, now: UInt64, rule: Int32, verdictTag: UInt64) -> Reason {
+        conntrack.confirm(UnsafePointer(metas + i), key: keys[i], now: now, rule: rule, verdictTag: verdictTag)
     }
 }
