@@ -52,6 +52,15 @@ public struct FlowKey: Equatable {
         }
     }
 
+    /// The key of an IPv4 packet (the parser's fast path): the same key as the general
+    /// initialiser gives, with the zero high words known, so ordering and hashing skip them.
+    @inline(__always)
+    public init(v4Source src: UInt32, destination dst: UInt32, sport: UInt16, dport: UInt16, proto: UInt8) {
+        let forward = src < dst || (src == dst && sport <= dport)
+        self.init(a: IPAddress(v4: forward ? src : dst), b: IPAddress(v4: forward ? dst : src),
+                  portA: forward ? sport : dport, portB: forward ? dport : sport, proto: proto, v6: false, fromA: forward)
+    }
+
     /// A key taken as given, not normalised: `a` is the source. For tables where direction matters.
     @inline(__always)
     public init(exactSource src: IPAddress, destination dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool) {

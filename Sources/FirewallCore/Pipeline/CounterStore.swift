@@ -47,7 +47,9 @@ final class CounterStore {
         var c = PipelineCounters(rules: ruleSlots)
         for i in 0..<ruleSlots { c.ruleHits[i] = ruleHits[i] }
         c.ruleHits[ruleSlots] = defaultHits
-        for i in 0..<Reason.allCases.count { c.reasons[i] = reasons[i] }
+        var withReason: UInt64 = 0
+        for i in 1..<Reason.allCases.count { c.reasons[i] = reasons[i]; withReason &+= reasons[i] }
+        c.reasons[Int(Reason.none.rawValue)] = frames &- withReason
         for i in 0..<Action.allCases.count { c.actions[i] = actions[i] }
         c.conntrackAccepted = conntrackAccepted
         c.frames = frames

@@ -78,7 +78,15 @@ public final class Pipeline {
     @inline(never)
     func parseAll(_ burst: FrameBurst, link: LinkType) {
         for i in 0..<burst.count {
-            let r = Parser.parse(burst.frame(i), link: link, into: &metas[i])
+            let frame = burst.frame(i)
+            if link == .ethernet, let p = frame.baseAddress, Parser.parseCommonIPv4(p, frame.count, &metas[i]) {
+                parsed[i] = .none
+                let m = metas + i
+                keys[i] = FlowKey(v4Source: m.pointee.src.v4, destination: m.pointee.dst.v4, sport: m.pointee.sport,
+                                  dport: m.pointee.dport, proto: m.pointee.proto)
+                continue
+            }
+            let r = Parser.parseAny(frame, link: link, into: &metas[i])
             parsed[i] = r
             if r == .none { keys[i] = Conntrack.key(for: UnsafePointer(metas + i)) }
         }
@@ -106,7 +114,8 @@ public final class Pipeline {
                 v = decideOther(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
             }
             burst.verdicts[i] = v
-            reasons[Int(v.reason.rawValue)] &+= 1
+            // Frames without a reason are counted per burst (`frames` minus the rest).
+            if v.reason != .none { reasons[Int(v.reason.rawValue)] &+= 1 }
             if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
             else if v.rule == Verdict.byDefault { byDefault &+= 1 }
             else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
