@@ -59,3 +59,21 @@ final class FlowTableFindTests: XCTestCase {
         }
     }
 }
+
+final class TCPStateMachineRowsTests: XCTestCase {
+    /// `next` turns a row's code into a `TCPState` without checking: every code must be a state
+    /// (0...9), ignore (0xE) or invalid (0xF).
+    func testRowsHoldOnlyStates() {
+        let segments: [TCPStateMachine.Segment] = [.syn, .synAck, .fin, .ack, .rst, .none]
+        for origin in [true, false] {
+            for seg in segments {
+                let row = TCPStateMachine.row(seg, fromOriginator: origin)
+                XCTAssertEqual(row >> 40, 0, "a row holds ten states")
+                for state in 0..<10 {
+                    let code = (row >> (UInt64(state) * 4)) & 0xF
+                    XCTAssertTrue(code < UInt64(TCPState.allCases.count) || code >= 0xE, "row \(seg) origin \(origin) state \(state): code \(code)")
+                }
+            }
+        }
+    }
+}
