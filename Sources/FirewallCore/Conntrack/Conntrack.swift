@@ -79,13 +79,24 @@ public final class Conntrack {
     /// flow); ICMP errors, misses and expiry are calls, which keeps the loop's registers free.
     @inline(__always)
     public func observe(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64) -> Observation {
+        withUnsafePointer(to: k) { observe(mp, keyAt: $0, now: now) }
+    }
+
+    /// The same, with the key read where it lies (the pipeline's key array).
+    @inline(__always)
+    public func observe(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64) -> Observation {
         if mp.pointee.hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
-            return observeICMPError(mp, key: k, now: now)
+            return observeICMPError(mp, key: kp.pointee, now: now)
         }
-        let slot = live(k, now: now)
+        let table = self.table
+        let slot = table.find(at: kp)
         if slot < 0 { return observeMiss(mp) }
         let e = table.slots + slot
-        let fromOrigin = k.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
+        if e.pointee.expires <= now {
+            expire(slot)
+            return observeMiss(mp)
+        }
+        let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
         let proto = mp.pointee.proto
         if proto == IPProto.tcp && mp.pointee.hasL4 {
             let seg = TCPStateMachine.segment(flags: mp.pointee.tcpFlags)

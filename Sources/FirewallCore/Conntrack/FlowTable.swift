@@ -169,18 +169,23 @@ public final class FlowTable {
     /// same flow?) instead of one per field. Word 4 of an entry holds the ports, protocol and
     /// family, and the flags and TCP state, which `tailMask` leaves out.
     @inline(__always)
-    public func find(_ k: FlowKey) -> Int {
-        let tail = k.tailWord
-        let hash = k.hash
-        var i = Int(k.hash) & mask
+    public func find(_ k: FlowKey) -> Int { withUnsafePointer(to: k) { find(at: $0) } }
+
+    /// The same, reading the key where it lies (the pipeline's key array): no copy of it.
+    @inline(__always)
+    public func find(at kp: UnsafePointer<FlowKey>) -> Int {
+        let tail = kp.pointee.tailWord
+        let hash = kp.pointee.hash
+        let slots = self.slots, mask = self.mask
+        var i = Int(hash) & mask
         while true {
             let w = UnsafeRawPointer(slots + i)
             let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
             if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
             // Another flow in the run usually differs in its stored hash: one compare skips it.
             if w.load(fromByteOffset: 48, as: UInt32.self) == hash {
-                let diff = (w.load(as: UInt64.self) ^ k.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ k.a.lo)
-                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ k.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ k.b.lo)
+                let diff = (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
+                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
                     | ((flagsWord ^ tail) & FlowEntry.tailMask)
                 if diff == 0 { return i }
             }

@@ -162,7 +162,7 @@ public final class Pipeline {
     @inline(__always)
     func decideWhole(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings, tagBase: UInt64) -> Verdict {
         let m = metas + i
-        let obs = conntrack.observe(UnsafePointer(m), key: keys[i], now: now)
+        let obs = conntrack.observe(UnsafePointer(m), keyAt: UnsafePointer(keys + i), now: now)
         m.pointee.state = obs.state
         m.pointee.ingress = UInt8(truncatingIfNeeded: ingress)
         if s.trackedBypassRules {
