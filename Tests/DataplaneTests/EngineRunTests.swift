@@ -51,6 +51,11 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(json.ruleHits("allow-web-out"), Int(replay.counters.ruleHits[1]))
         XCTAssertEqual(json.portCount("outside", "tx"), Int(replay.accepted))
         XCTAssertEqual(json.flows, replay.flows)
+        // Workers keep their flow tables in huge-page regions; stats say how big and on what.
+        XCTAssertEqual(json.conntrack("table_backing") as? String, "huge pages")
+        XCTAssertEqual(json.conntrack("table_bytes") as? Int, stats.workers.reduce(0) { $0 + $1.table.bytes })
+        XCTAssertGreaterThan(json.conntrack("table_bytes") as? Int ?? 0, 0)
+        XCTAssertNotNil(json.conntrack("table_huge_page_bytes"), "the region should be found in /proc/self/smaps")
     }
 
     func testReloadSwapsThePolicyAndRefusesBadOrIncompatibleConfigurations() throws {

@@ -128,6 +128,7 @@ struct RunStats {
     }
     func total(_ key: String) -> Int { ((json["totals"] as? [String: Any])?[key] as? Int) ?? -1 }
     var flows: Int { ((json["conntrack"] as? [String: Any])?["flows"] as? Int) ?? -1 }
+    func conntrack(_ key: String) -> Any? { (json["conntrack"] as? [String: Any])?[key] }
 }
 
 /// The classic pcap frames of a file (any timestamp precision), for comparing bytes.

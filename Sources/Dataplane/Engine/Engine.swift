@@ -199,7 +199,8 @@ public final class Engine: @unchecked Sendable {
             workers: workers.map { w in
                 EngineStatistics.Worker(index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
                                         counters: snapshots[w.index], flows: flows[w.index] ?? 0,
-                                        rejectReplies: w.rejectReplies.sent)
+                                        rejectReplies: w.rejectReplies.sent,
+                                        table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))
             })
     }
 }

@@ -18,6 +18,24 @@ public struct EngineStatistics {
         public var counters: PipelineCounters?
         public var flows: Int
         public var rejectReplies: UInt64
+        /// The worker's flow table: what it may hold, its size, and what backs it.
+        public var table: FlowTableFacts
+    }
+
+    /// A flow table's fixed facts, and how much of it the kernel holds on huge pages now.
+    public struct FlowTableFacts {
+        public var maxFlows: Int
+        public var bytes: Int
+        public var backing: String
+        /// nil when unknown (heap tables, or /proc unreadable).
+        public var hugePageBytes: Int?
+
+        public init(_ t: FlowTable) {
+            maxFlows = t.maxFlows
+            bytes = t.bytes
+            backing = t.backing
+            hugePageBytes = t.backing == HugePageRegion.allocator.name ? HugePageRegion.hugeBytes(in: t.region) : nil
+        }
     }
 
     public var configFile: String
@@ -80,6 +98,11 @@ public struct EngineStatistics {
         o["reasons"] = reasons.text
         var ct = JSONObject()
         ct["flows"] = String(flows)
+        ct["max_flows"] = String(workers.reduce(0) { $0 + $1.table.maxFlows })
+        ct["table_bytes"] = String(workers.reduce(0) { $0 + $1.table.bytes })
+        ct["table_backing"] = JSON.string(workers.first?.table.backing ?? "none")
+        let huge = workers.compactMap(\.table.hugePageBytes)
+        if !huge.isEmpty { ct["table_huge_page_bytes"] = String(huge.reduce(0, +)) }
         o["conntrack"] = ct.text
         return o.text
     }
