@@ -30,7 +30,7 @@ final class ParserFastPathTests: XCTestCase {
     /// Every header byte the fast path reads, and the frame length, mutated at random (seeded):
     /// both parsers agree on each of the mutants, malformed ones included.
     func testMutatedFramesAgreeWithTheGeneralParser() {
-        var rng = SplitMix(seed: 0x5EED_FA57)
+        var rng = SplitMix64(seed: 0x5EED_FA57)
         let bases = [Frames.tcp4("10.0.0.1", "192.0.2.9", 40000, 443, SYN | ACK),
                      Frames.udp4("10.1.2.3", "10.9.8.7", 1234, 53),
                      Frames.ethernet(0x0800, Frames.ipv4("10.0.0.1", "10.0.0.2", proto: 17, Frames.udp(1, 2), ihl: 6))]
@@ -62,15 +62,3 @@ final class ParserFastPathTests: XCTestCase {
     }
 }
 
-/// A small seeded generator (SplitMix64), so a failure names a reproducible mutant.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
