@@ -50,7 +50,8 @@ public enum HugePageRegion {
         return nil
     }
 
-    /// A /proc file whole (its size reads as 0, so read until EOF).
+    /// A /proc file whole. Its size reads as 0, so read until EOF (Foundation's
+    /// `String(contentsOfFile:)` gives nothing for /proc/self/smaps: `HugePageRegionTests`).
     static func readProcFile(_ path: String) -> String? {
         guard let f = fopen(path, "r") else { return nil }
         defer { fclose(f) }

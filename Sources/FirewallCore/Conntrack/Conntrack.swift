@@ -86,16 +86,11 @@ public final class Conntrack {
     @inline(__always)
     public func observe(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64) -> Observation {
         if mp.pointee.hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
-            return observeICMPError(mp, key: kp.pointee, now: now)
+            return observeICMPError(mp, keyAt: kp, now: now)
         }
-        let table = self.table
-        let slot = table.find(at: kp)
+        let slot = live(at: kp, now: now)
         if slot < 0 { return observeMiss(mp) }
         let e = table.slots + slot
-        if e.pointee.expires <= now {
-            expire(slot)
-            return observeMiss(mp)
-        }
         let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
         let proto = mp.pointee.proto
         if proto == IPProto.tcp && mp.pointee.hasL4 {
@@ -127,9 +122,9 @@ public final class Conntrack {
 
     /// An ICMP error: related to the flow of the packet it quotes, if that flow is live.
     @inline(never)
-    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64) -> Observation {
+    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64) -> Observation {
         guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
-        let slot = live(k, now: now)
+        let slot = live(at: kp, now: now)
         return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
     }
 
@@ -185,8 +180,8 @@ public final class Conntrack {
 
     /// Slot of the key's flow if it exists and has not expired (an expired one is removed).
     @inline(__always)
-    func live(_ k: FlowKey, now: UInt64) -> Int {
-        let slot = table.find(k)
+    func live(at kp: UnsafePointer<FlowKey>, now: UInt64) -> Int {
+        let slot = table.find(at: kp)
         if slot >= 0 && table.slots[slot].expires <= now {
             expire(slot)
             return -1
