@@ -24,6 +24,8 @@ let package = Package(
         .executable(name: "vfplumb", targets: ["vfplumb"]),
         // For the separate benchmark package in Benchmarks/ (it depends on this one by path).
         .library(name: "FirewallCore", targets: ["FirewallCore"]),
+        // The pipeline benchmark puts its flow tables on huge pages as `vfwall run` does.
+        .library(name: "Dataplane", targets: ["Dataplane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

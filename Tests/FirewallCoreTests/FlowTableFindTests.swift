@@ -60,6 +60,43 @@ final class FlowTableFindTests: XCTestCase {
     }
 }
 
+extension FlowTableFindTests {
+    /// `find` trusts the tag array: after any mix of inserts, removals (with their backward
+    /// shifts), sweeps and early drops, each slot's tag is its hash with the low bit set, or 0.
+    func testTagsMirrorTheEntriesThroughEveryChange() {
+        let t = FlowTable(maxFlows: 512)
+        var rng = SplitMix64(seed: 0x7A65)
+        var live: [FlowKey] = []
+        for round in 0..<4000 {
+            let r = rng.next()
+            if live.count < t.maxFlows && (r % 3 != 0 || live.isEmpty) {
+                let k = key(UInt32(truncatingIfNeeded: rng.next() % 300), 7, UInt16(truncatingIfNeeded: rng.next() % 40), 53, proto: IPProto.udp)
+                if t.find(k) < 0 {
+                    _ = t.insert(k, flags: 0, tcpState: .none, expires: rng.next() % 100, rule: 0)
+                    live.append(k)
+                }
+            } else if r % 6 == 0 {
+                _ = t.sweep(now: 50, budget: 64)
+                live = live.filter { t.find($0) >= 0 }
+            } else if r % 7 == 0 {
+                _ = t.evictEmbryonic(near: UInt32(truncatingIfNeeded: rng.next()), now: 50, scan: 8)
+                live = live.filter { t.find($0) >= 0 }
+            } else {
+                let k = live.remove(at: Int(rng.next() % UInt64(live.count)))
+                t.remove(t.find(k))
+            }
+            if round % 500 == 499 || round == 3999 {
+                for i in 0..<t.capacity {
+                    let want: UInt32 = t.slots[i].isOccupied ? t.slots[i].hash | 1 : 0
+                    XCTAssertEqual(t.tags[i], want, "slot \(i) after round \(round)")
+                }
+                XCTAssertEqual(live.count, t.count)
+                for k in live { XCTAssertGreaterThanOrEqual(t.find(k), 0) }
+            }
+        }
+    }
+}
+
 final class TCPStateMachineRowsTests: XCTestCase {
     /// `next` turns a row's code into a `TCPState` without checking: every code must be a state
     /// (0...9), ignore (0xE) or invalid (0xF).

@@ -7,6 +7,8 @@ public final class Conntrack {
     @usableFromInline let ns: UInt64 = 1_000_000_000
     /// Timeouts in ns by `TCPState` raw value: a flat array the fast path indexes without checks.
     let tcpTimeouts: UnsafeMutablePointer<UInt64>
+    /// Timeouts in ns of the other protocols, at `proto << 1 | replied`: one load, no switch.
+    let otherTimeouts: UnsafeMutablePointer<UInt64>
     @usableFromInline let udpTimeout: UInt64, udpStreamTimeout: UInt64, icmpTimeout: UInt64, genericTimeout: UInt64
 
     /// Flows created, evicted by early drop, refused because the table was full, expired.
@@ -25,9 +27,21 @@ public final class Conntrack {
         udpStreamTimeout = t.udpStream * 1_000_000_000
         icmpTimeout = t.icmp * 1_000_000_000
         genericTimeout = t.generic * 1_000_000_000
+        otherTimeouts = .allocate(capacity: 512)
+        for proto in 0..<256 {
+            for replied in [false, true] {
+                let ns: UInt64
+                switch UInt8(proto) {
+                case IPProto.udp: ns = replied ? udpStreamTimeout : udpTimeout
+                case IPProto.icmp, IPProto.icmpv6: ns = icmpTimeout
+                default: ns = genericTimeout
+                }
+                otherTimeouts[proto << 1 | (replied ? 1 : 0)] = ns
+            }
+        }
     }
 
-    deinit { tcpTimeouts.deallocate() }
+    deinit { tcpTimeouts.deallocate(); otherTimeouts.deallocate() }
 
     public var count: Int { table.count }
 
@@ -49,10 +63,14 @@ public final class Conntrack {
                        proto: m.pointee.proto, v6: m.pointee.isV6)
     }
 
-    /// Reads the key's home slot so its cache line is on the way while other packets of the burst
-    /// are parsed (Swift has no prefetch intrinsic; an early independent load does the same job).
+    /// Starts fetching where the key's lookup begins (its tag line), so the cache miss overlaps
+    /// the work on other packets of the burst.
     @inline(__always)
-    public func warm(_ k: FlowKey) -> UInt32 { table.peekHash(k.hash) }
+    public func prefetch(_ k: UnsafePointer<FlowKey>) { table.prefetchHome(k.pointee.hash) }
+
+    /// Starts fetching the key's entry, found from its tags (once `prefetch` has brought them).
+    @inline(__always)
+    public func prefetchEntry(_ k: UnsafePointer<FlowKey>) { table.prefetchEntry(k.pointee.hash) }
 
     public func observe(_ m: PacketMeta, now: UInt64) -> Observation { observe(m, key: Conntrack.key(for: m), now: now) }
     public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason { confirm(m, key: Conntrack.key(for: m), now: now, rule: rule) }
@@ -221,10 +239,6 @@ public final class Conntrack {
 
     @inline(__always)
     func timeout(proto: UInt8, replied: Bool) -> UInt64 {
-        switch proto {
-        case IPProto.udp: return replied ? udpStreamTimeout : udpTimeout
-        case IPProto.icmp, IPProto.icmpv6: return icmpTimeout
-        default: return genericTimeout
-        }
+        otherTimeouts[Int(proto) << 1 | (replied ? 1 : 0)]
     }
 }

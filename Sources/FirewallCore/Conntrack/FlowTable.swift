@@ -29,7 +29,6 @@ public struct FlowEntry {
     // The entry as words, for `FlowTable.find` (layout checked by `FlowTable.layoutIsAsAssumed`):
     // bytes 32...39 are portA, portB, proto, flags, tcpState, isV6 (little-endian).
     @usableFromInline static let tailMask: UInt64 = 0xFF00_00FF_FFFF_FFFF
-    @usableFromInline static let occupiedBitInTail = UInt64(occupied) << 40
 }
 
 /// A flow's identity as looked up: the normalised endpoints and which one sent this packet.
@@ -92,11 +91,20 @@ public struct FlowKey: Equatable {
 
 /// An open-addressing hash table of flows in one preallocated region: linear probing, at most
 /// half full, backward-shift deletion (no tombstones), so lookups stay short and memory is fixed.
+///
+/// Beside the 64-byte entries lies an array of 4-byte tags, one per slot: the slot's hash with
+/// its low bit set, or 0 when the slot is empty. A lookup walks the tags (sixteen to a cache line)
+/// and reads the entry only where the tag matches. At half load a quarter of the flows sit past
+/// their home slot; without tags each of those lookups read a second entry line, a cache miss no
+/// prefetch had asked for. With them, a burst's lookups prefetch the tag lines, then the one
+/// entry line each needs (`prefetchHome`, `prefetchEntry`).
 public final class FlowTable {
     public let maxFlows: Int
     public let capacity: Int
     @usableFromInline let mask: Int
     @usableFromInline let slots: UnsafeMutablePointer<FlowEntry>
+    /// One per slot: `hash | 1` of an occupied slot, 0 of an empty one.
+    @usableFromInline let tags: UnsafeMutablePointer<UInt32>
     public let region: UnsafeMutableRawPointer
     let regionBytes: Int
     let release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
@@ -122,7 +130,7 @@ public final class FlowTable {
         while cap < self.maxFlows * 2 { cap <<= 1 }
         capacity = cap
         mask = cap - 1
-        let bytes = cap * MemoryLayout<FlowEntry>.stride
+        let bytes = cap * (MemoryLayout<FlowEntry>.stride + MemoryLayout<UInt32>.stride)
         if let r = memory.allocate(bytes) {
             precondition(Int(bitPattern: r) & 63 == 0, "a region allocator must align to 64 bytes")
             region = r
@@ -142,16 +150,20 @@ public final class FlowTable {
         let empty = FlowEntry(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
                               isV6: false, expires: 0, hash: 0, rule: 0)
         slots.initialize(repeating: empty, count: cap)
+        tags = UnsafeMutableRawPointer(slots + cap).bindMemory(to: UInt32.self, capacity: cap)
+        tags.initialize(repeating: 0, count: cap)
     }
+
+    @inline(__always) static func tag(_ hash: UInt32) -> UInt32 { hash | 1 }
 
     deinit {
         if let release { release(region, regionBytes) } else { region.deallocate() }
     }
 
     /// Bytes held by the table for each flow it may hold.
-    public var bytesPerFlow: Int { capacity * MemoryLayout<FlowEntry>.stride / maxFlows }
-    /// Bytes held by the table in all.
-    public var bytes: Int { capacity * MemoryLayout<FlowEntry>.stride }
+    public var bytesPerFlow: Int { bytes / maxFlows }
+    /// Bytes held by the table in all: entries and tags.
+    public var bytes: Int { capacity * (MemoryLayout<FlowEntry>.stride + MemoryLayout<UInt32>.stride) }
 
     @inline(__always)
     public subscript(slot: Int) -> FlowEntry {
@@ -159,34 +171,48 @@ public final class FlowTable {
         _modify { yield &slots[slot] }
     }
 
-    /// The stored hash at a hash's home slot: a plain load that brings the slot into cache.
+    /// Starts fetching the tag line where a hash's lookup begins (first of a burst's two passes).
     @inline(__always)
-    public func peekHash(_ hash: UInt32) -> UInt32 { slots[Int(hash) & mask].hash }
+    public func prefetchHome(_ hash: UInt32) { prefetch(UnsafeRawPointer(tags + (Int(hash) & mask))) }
+
+    /// Walks the tags from the hash's home and starts fetching the first entry whose tag matches
+    /// (second pass, once the tag lines are in): the entry line a lookup of the hash reads.
+    @inline(__always)
+    public func prefetchEntry(_ hash: UInt32) {
+        let tag = FlowTable.tag(hash)
+        var i = Int(hash) & mask
+        while true {
+            let t = tags[i]
+            if t == tag { prefetchForWriting(UnsafeRawPointer(slots + i)); return }
+            if t == 0 { return }
+            i = (i &+ 1) & mask
+        }
+    }
 
     /// Slot of the flow, or -1.
     ///
-    /// Compares whole words, XORed and ORed together, so a probe costs two branches (empty slot?
-    /// same flow?) instead of one per field. Word 4 of an entry holds the ports, protocol and
-    /// family, and the flags and TCP state, which `tailMask` leaves out.
+    /// Walks the tags; where one matches, compares the entry as whole words, XORed and ORed
+    /// together (one branch, not one per field). Word 4 of an entry holds the ports, protocol
+    /// and family, and the flags and TCP state, which `tailMask` leaves out.
     @inline(__always)
     public func find(_ k: FlowKey) -> Int { withUnsafePointer(to: k) { find(at: $0) } }
 
     /// The same, reading the key where it lies (the pipeline's key array): no copy of it.
     @inline(__always)
     public func find(at kp: UnsafePointer<FlowKey>) -> Int {
-        let tail = kp.pointee.tailWord
         let hash = kp.pointee.hash
-        let slots = self.slots, mask = self.mask
+        let tag = FlowTable.tag(hash)
+        let slots = self.slots, tags = self.tags, mask = self.mask
         var i = Int(hash) & mask
         while true {
-            let w = UnsafeRawPointer(slots + i)
-            let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
-            if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
-            // Another flow in the run usually differs in its stored hash: one compare skips it.
-            if w.load(fromByteOffset: 48, as: UInt32.self) == hash {
+            let t = tags[i]
+            if t == 0 { return -1 }
+            if t == tag {
+                let w = UnsafeRawPointer(slots + i)
                 let diff = (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
                     | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
-                    | ((flagsWord ^ tail) & FlowEntry.tailMask)
+                    | ((w.load(fromByteOffset: 32, as: UInt64.self) ^ kp.pointee.tailWord) & FlowEntry.tailMask)
+                    | UInt64(w.load(fromByteOffset: 48, as: UInt32.self) ^ hash)
                 if diff == 0 { return i }
             }
             i = (i &+ 1) & mask
@@ -197,10 +223,11 @@ public final class FlowTable {
     @inline(__always)
     public func insert(_ k: FlowKey, flags: UInt8, tcpState: TCPState, expires: UInt64, rule: Int32) -> Int {
         var i = Int(k.hash) & mask
-        while slots[i].isOccupied { i = (i + 1) & mask }
+        while tags[i] != 0 { i = (i + 1) & mask }
         slots[i] = FlowEntry(a: k.a, b: k.b, portA: k.portA, portB: k.portB, proto: k.proto,
                              flags: flags | FlowEntry.occupied, tcpState: tcpState, isV6: k.isV6,
                              expires: expires, hash: k.hash, rule: rule)
+        tags[i] = FlowTable.tag(k.hash)
         count += 1
         return i
     }
@@ -212,13 +239,14 @@ public final class FlowTable {
         var j = slot
         while true {
             j = (j + 1) & mask
-            if !slots[j].isOccupied { break }
+            if tags[j] == 0 { break }
             let home = Int(slots[j].hash) & mask
             // Move j into the hole unless its home lies cyclically in (hole, j].
             let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
-            if !stays { slots[hole] = slots[j]; hole = j }
+            if !stays { slots[hole] = slots[j]; tags[hole] = tags[j]; hole = j }
         }
         slots[hole].flags = 0
+        tags[hole] = 0
         count -= 1
     }
 
@@ -244,8 +272,8 @@ public final class FlowTable {
     public func sweep(now: UInt64, budget: Int) -> Int {
         var removed = 0
         for _ in 0..<budget {
-            let e = slots[sweepCursor]
-            if e.isOccupied && e.expires <= now {
+            // Empty slots are skipped on their tag, without reading the entry.
+            if tags[sweepCursor] != 0 && slots[sweepCursor].expires <= now {
                 remove(sweepCursor)   // a later entry may shift into this slot: look again next step
                 removed += 1
             } else {
@@ -257,7 +285,7 @@ public final class FlowTable {
 
     /// Removes every flow (a reload may ask for it).
     public func removeAll() {
-        for i in 0..<capacity { slots[i].flags = 0 }
+        for i in 0..<capacity { slots[i].flags = 0; tags[i] = 0 }
         count = 0
     }
 

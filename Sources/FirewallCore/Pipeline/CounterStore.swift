@@ -9,7 +9,6 @@ final class CounterStore {
     var conntrackAccepted: UInt64 = 0
     var frames: UInt64 = 0
     var bursts: UInt64 = 0
-    var warmth: UInt32 = 0
 
     init(rules: Int) {
         ruleSlots = rules

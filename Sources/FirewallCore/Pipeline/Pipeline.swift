@@ -4,9 +4,11 @@
 /// nothing here is shared or locked. `process` neither allocates nor throws nor logs: a malformed
 /// frame is a verdict and a counter bump.
 ///
-/// A burst is worked in two passes. The first parses every frame and computes its flow key,
-/// touching the key's home slot in the flow table so the cache misses of the whole burst overlap.
-/// The second decides each frame in order (a flow opened by frame i is seen by frame i+1).
+/// A burst is worked in passes. The first parses every frame, computes its flow key and prefetches
+/// the tag line where the key's flow table lookup begins; a short second pass prefetches the
+/// entry each tag points to. So the cache misses of the whole burst overlap, and no lookup stalls
+/// on a line nobody asked for. The last pass decides each frame in order (a flow opened by frame
+/// i is seen by frame i+1).
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
@@ -62,11 +64,8 @@ public final class Pipeline {
         let n = burst.count
         let ct = conntrack
         parseAll(burst, link: link)
-        // Independent loads issued back to back: the table's cache misses overlap.
-        var warmth: UInt32 = 0
-        for i in 0..<n where parsed[i] == .none { warmth ^= ct.warm(keys[i]) }
-        tally.warmth = warmth   // keeps the warming loads from being optimised away
-
+        // The tag lines asked for while parsing are in by now: fetch the entries they point to.
+        for i in 0..<n where parsed[i] == .none { ct.prefetchEntry(keys + i) }
         let lastTime = decideAll(burst, ingress: ingress)
         // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
         ct.sweep(now: lastTime, budget: n / 4 + 4)
@@ -77,6 +76,7 @@ public final class Pipeline {
     /// the compiler inlines the parser's fast path into the loop.)
     @inline(never)
     func parseAll(_ burst: FrameBurst, link: LinkType) {
+        let ct = conntrack
         for i in 0..<burst.count {
             let frame = burst.frame(i)
             if link == .ethernet, let p = frame.baseAddress, Parser.parseCommonIPv4(p, frame.count, &metas[i]) {
@@ -84,11 +84,15 @@ public final class Pipeline {
                 let m = metas + i
                 keys[i] = FlowKey(v4Source: m.pointee.src.v4, destination: m.pointee.dst.v4, sport: m.pointee.sport,
                                   dport: m.pointee.dport, proto: m.pointee.proto)
+                ct.prefetch(keys + i)
                 continue
             }
             let r = Parser.parseAny(frame, link: link, into: &metas[i])
             parsed[i] = r
-            if r == .none { keys[i] = Conntrack.key(for: UnsafePointer(metas + i)) }
+            if r == .none {
+                keys[i] = Conntrack.key(for: UnsafePointer(metas + i))
+                ct.prefetch(keys + i)
+            }
         }
     }
 

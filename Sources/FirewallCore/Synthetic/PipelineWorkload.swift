@@ -23,14 +23,15 @@ public final class PipelineWorkload {
     let newEvery: Int
     let oneWay: Bool
 
-    public init(mode: Mode, flows: Int, rules: Int, burstSize: Int = 32, memory: RegionAllocator = .heap) {
+    public init(mode: Mode, flows: Int, rules: Int, burstSize: Int = 32, memory: RegionAllocator = .heap,
+                frames: FrameSource = .ring) {
         self.mode = mode
         var settings = ConntrackSettings()
         // Room for the established set and as many new flows again: early drop then reaps new
         // flows (never answered, so never assured) instead of refusing them.
         settings.maxFlows = max(mode == .established || mode == .unanswered ? flows : 2 * flows, 1024)
         pipeline = Pipeline(policy: CompiledPolicy(SyntheticPolicy.make(rules: rules)), conntrack: settings, burstCapacity: burstSize, memory: memory)
-        traffic = SyntheticTraffic(flows: flows)
+        traffic = SyntheticTraffic(flows: flows, source: frames)
         burst = FrameBurst(capacity: burstSize)
         fresh = flows
         newEvery = mode == .new ? 1 : (mode == .mix ? 2 : 0)
