@@ -1,6 +1,14 @@
 import XCTest
 @testable import FirewallCore
 
+/// The table's two lookups, the entry walk and the tag walk, which must agree on every key.
+private func both(_ t: FlowTable, _ k: FlowKey) -> Int {
+    let byEntries = t.find(k)
+    let byTags = withUnsafePointer(to: k) { t.findByTags(at: $0) }
+    XCTAssertEqual(byEntries, byTags, "the entry walk and the tag walk disagree")
+    return byEntries
+}
+
 /// `FlowTable.find` compares entries as words; these pin down what the words must and must not
 /// include: every key field counts, the flags and TCP state do not.
 final class FlowTableFindTests: XCTestCase {
@@ -22,8 +30,8 @@ final class FlowTableFindTests: XCTestCase {
         t[slot].tcpState = .timeWait
         t[slot].aux = ~0
         t[slot].expires = .max
-        XCTAssertEqual(t.find(k), slot)
-        XCTAssertEqual(t.find(key(2, 1, 80, 1000)), slot, "the reverse direction normalises to the same key")
+        XCTAssertEqual(both(t, k), slot)
+        XCTAssertEqual(both(t, key(2, 1, 80, 1000)), slot, "the reverse direction normalises to the same key")
     }
 
     func testEveryKeyFieldTells() {
@@ -35,13 +43,13 @@ final class FlowTableFindTests: XCTestCase {
                       key(0x0A00_0001, 0x0A00_0002, 1000, 80, proto: IPProto.udp),
                       key(0x0A00_0001, 0x0A00_0002, 1000, 80, v6: true)]
         for (n, o) in others.enumerated() {
-            XCTAssertEqual(t.find(o), -1, "key \(n) differs in one field and must not match")
+            XCTAssertEqual(both(t, o), -1, "key \(n) differs in one field and must not match")
             // Same home slot and same stored hash, different key: the full compare must tell.
             var forged = o
             forged.hash = base.hash
-            XCTAssertEqual(t.find(forged), -1, "key \(n) with a colliding hash must not match")
+            XCTAssertEqual(both(t, forged), -1, "key \(n) with a colliding hash must not match")
         }
-        XCTAssertGreaterThanOrEqual(t.find(base), 0)
+        XCTAssertGreaterThanOrEqual(both(t, base), 0)
     }
 
     func testLongProbeRunsAndRemovalKeepEveryFlowFindable() {
@@ -52,9 +60,9 @@ final class FlowTableFindTests: XCTestCase {
             _ = t.insert(k, flags: 0, tcpState: .none, expires: 1, rule: Int32(i))
             keys.append(k)
         }
-        for i in stride(from: 0, to: 4096, by: 3) { t.remove(t.find(keys[i])) }
+        for i in stride(from: 0, to: 4096, by: 3) { t.remove(both(t, keys[i])) }
         for (i, k) in keys.enumerated() {
-            let slot = t.find(k)
+            let slot = both(t, k)
             if i % 3 == 0 { XCTAssertEqual(slot, -1) } else { XCTAssertEqual(slot >= 0 ? t[slot].rule : -1, Int32(i)) }
         }
     }
@@ -71,19 +79,19 @@ extension FlowTableFindTests {
             let r = rng.next()
             if live.count < t.maxFlows && (r % 3 != 0 || live.isEmpty) {
                 let k = key(UInt32(truncatingIfNeeded: rng.next() % 300), 7, UInt16(truncatingIfNeeded: rng.next() % 40), 53, proto: IPProto.udp)
-                if t.find(k) < 0 {
+                if both(t, k) < 0 {
                     _ = t.insert(k, flags: 0, tcpState: .none, expires: rng.next() % 100, rule: 0)
                     live.append(k)
                 }
             } else if r % 6 == 0 {
                 _ = t.sweep(now: 50, budget: 64)
-                live = live.filter { t.find($0) >= 0 }
+                live = live.filter { both(t, $0) >= 0 }
             } else if r % 7 == 0 {
                 _ = t.evictEmbryonic(near: UInt32(truncatingIfNeeded: rng.next()), now: 50, scan: 8)
-                live = live.filter { t.find($0) >= 0 }
+                live = live.filter { both(t, $0) >= 0 }
             } else {
                 let k = live.remove(at: Int(rng.next() % UInt64(live.count)))
-                t.remove(t.find(k))
+                t.remove(both(t, k))
             }
             if round % 500 == 499 || round == 3999 {
                 for i in 0..<t.capacity {
@@ -91,7 +99,7 @@ extension FlowTableFindTests {
                     XCTAssertEqual(t.tags[i], want, "slot \(i) after round \(round)")
                 }
                 XCTAssertEqual(live.count, t.count)
-                for k in live { XCTAssertGreaterThanOrEqual(t.find(k), 0) }
+                for k in live { XCTAssertGreaterThanOrEqual(both(t, k), 0) }
             }
         }
     }

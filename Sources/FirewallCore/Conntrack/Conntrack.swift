@@ -16,6 +16,9 @@ public final class Conntrack {
     public private(set) var earlyDropped: UInt64 = 0
     public private(set) var refused: UInt64 = 0
     public private(set) var expired: UInt64 = 0
+    /// Whether lookups walk the flow table's tags (`FlowTable.findByTags`) rather than its
+    /// entries: set per burst by the pipeline, when it prefetches the tags and entries.
+    public var lookupByTags = false
 
     public init(settings: ConntrackSettings, memory: RegionAllocator = .heap) {
         self.settings = settings
@@ -63,10 +66,12 @@ public final class Conntrack {
                        proto: m.pointee.proto, v6: m.pointee.isV6)
     }
 
-    /// Starts fetching where the key's lookup begins (its tag line), so the cache miss overlaps
-    /// the work on other packets of the burst.
+    /// Starts fetching where the key's lookup begins (its tag line, or its home entry when
+    /// lookups walk the entries), so the cache miss overlaps the work on other packets.
     @inline(__always)
-    public func prefetch(_ k: UnsafePointer<FlowKey>) { table.prefetchHome(k.pointee.hash) }
+    public func prefetch(_ k: UnsafePointer<FlowKey>) {
+        if lookupByTags { table.prefetchHome(k.pointee.hash) } else { table.prefetchHomeEntry(k.pointee.hash) }
+    }
 
     /// Starts fetching the key's entry, found from its tags (once `prefetch` has brought them).
     @inline(__always)
@@ -199,7 +204,7 @@ public final class Conntrack {
     /// Slot of the key's flow if it exists and has not expired (an expired one is removed).
     @inline(__always)
     func live(at kp: UnsafePointer<FlowKey>, now: UInt64) -> Int {
-        let slot = table.find(at: kp)
+        let slot = lookupByTags ? table.findByTags(at: kp) : table.find(at: kp)
         if slot >= 0 && table.slots[slot].expires <= now {
             expire(slot)
             return -1

@@ -29,6 +29,7 @@ public struct FlowEntry {
     // The entry as words, for `FlowTable.find` (layout checked by `FlowTable.layoutIsAsAssumed`):
     // bytes 32...39 are portA, portB, proto, flags, tcpState, isV6 (little-endian).
     @usableFromInline static let tailMask: UInt64 = 0xFF00_00FF_FFFF_FFFF
+    @usableFromInline static let occupiedBitInTail = UInt64(occupied) << 40
 }
 
 /// A flow's identity as looked up: the normalised endpoints and which one sent this packet.
@@ -93,11 +94,12 @@ public struct FlowKey: Equatable {
 /// half full, backward-shift deletion (no tombstones), so lookups stay short and memory is fixed.
 ///
 /// Beside the 64-byte entries lies an array of 4-byte tags, one per slot: the slot's hash with
-/// its low bit set, or 0 when the slot is empty. A lookup walks the tags (sixteen to a cache line)
-/// and reads the entry only where the tag matches. At half load a quarter of the flows sit past
-/// their home slot; without tags each of those lookups read a second entry line, a cache miss no
-/// prefetch had asked for. With them, a burst's lookups prefetch the tag lines, then the one
-/// entry line each needs (`prefetchHome`, `prefetchEntry`).
+/// its low bit set, or 0 when the slot is empty. At half load a quarter of the flows sit past
+/// their home slot, and a lookup that walks the entries reads a second entry line for them. In a
+/// table larger than the caches that is a cache miss no prefetch asked for, so there the pipeline
+/// prefetches each lookup's tag line, then the one entry line its tags point to (`prefetchHome`,
+/// `prefetchEntry`), and looks up with `findByTags`. While the live flows fit in the caches, the
+/// tags would only add lines, and `find` walks the entries alone.
 public final class FlowTable {
     public let maxFlows: Int
     public let capacity: Int
@@ -175,6 +177,10 @@ public final class FlowTable {
     @inline(__always)
     public func prefetchHome(_ hash: UInt32) { prefetch(UnsafeRawPointer(tags + (Int(hash) & mask))) }
 
+    /// Starts fetching a hash's home entry, where `find` starts (and, on a hit, usually ends).
+    @inline(__always)
+    public func prefetchHomeEntry(_ hash: UInt32) { prefetchForWriting(UnsafeRawPointer(slots + (Int(hash) & mask))) }
+
     /// Walks the tags from the hash's home and starts fetching the first entry whose tag matches
     /// (second pass, once the tag lines are in): the entry line a lookup of the hash reads.
     @inline(__always)
@@ -191,15 +197,40 @@ public final class FlowTable {
 
     /// Slot of the flow, or -1.
     ///
-    /// Walks the tags; where one matches, compares the entry as whole words, XORed and ORed
-    /// together (one branch, not one per field). Word 4 of an entry holds the ports, protocol
-    /// and family, and the flags and TCP state, which `tailMask` leaves out.
+    /// Walks the entries from the home slot: the lookup for a table whose live flows sit in the
+    /// core's caches, where reading the tags as well would only add lines. Compares whole words,
+    /// XORed and ORed together (one branch, not one per field). Word 4 of an entry holds the
+    /// ports, protocol and family, and the flags and TCP state, which `tailMask` leaves out.
     @inline(__always)
     public func find(_ k: FlowKey) -> Int { withUnsafePointer(to: k) { find(at: $0) } }
 
     /// The same, reading the key where it lies (the pipeline's key array): no copy of it.
     @inline(__always)
     public func find(at kp: UnsafePointer<FlowKey>) -> Int {
+        let tail = kp.pointee.tailWord
+        let hash = kp.pointee.hash
+        let slots = self.slots, mask = self.mask
+        var i = Int(hash) & mask
+        while true {
+            let w = UnsafeRawPointer(slots + i)
+            let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
+            if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
+            // Another flow in the run usually differs in its stored hash: one compare skips it.
+            if w.load(fromByteOffset: 48, as: UInt32.self) == hash {
+                let diff = (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
+                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
+                    | ((flagsWord ^ tail) & FlowEntry.tailMask)
+                if diff == 0 { return i }
+            }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    /// Slot of the flow, or -1, found through the tags: the lookup for a table larger than the
+    /// caches, whose tag and entry lines the pipeline has prefetched (`prefetchHome`,
+    /// `prefetchEntry`). Only the entry whose tag matches is read.
+    @inline(__always)
+    public func findByTags(at kp: UnsafePointer<FlowKey>) -> Int {
         let hash = kp.pointee.hash
         let tag = FlowTable.tag(hash)
         let slots = self.slots, tags = self.tags, mask = self.mask

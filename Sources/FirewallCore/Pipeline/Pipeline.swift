@@ -18,16 +18,18 @@ public final class Pipeline {
     @usableFromInline let parsed: UnsafeMutablePointer<Reason>
     @usableFromInline let metaCapacity: Int
     let tally: CounterStore
-    /// Live flows from which a burst prefetches its lookups: 8,192 flows' entries and tags
-    /// (about 550 KiB) are what a core's L2 holds.
-    static let prefetchFromFlows = 8192
+    /// Live flows from which lookups go through the tags: 8,192 flows' entries (512 KiB) are
+    /// what a core's L2 holds.
+    public static let defaultTagLookupsFromFlows = 8192
+    let tagLookupsFromFlows: Int
     /// Counts installs, so a verdict cached in a flow under an older policy is never reused.
     var generation: UInt32 = 1
 
     /// `memory` provides the flow table's region (the dataplane passes huge pages).
     public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256,
-                memory: RegionAllocator = .heap) {
+                memory: RegionAllocator = .heap, tagLookupsFromFlows: Int = Pipeline.defaultTagLookupsFromFlows) {
         self.policy = policy
+        self.tagLookupsFromFlows = tagLookupsFromFlows
         conntrack = Conntrack(settings: settings, memory: memory)
         fragments = FragmentTracker(maxDatagrams: settings.maxFragmentedDatagrams, timeoutSeconds: settings.timeouts.fragment)
         metaCapacity = burstCapacity
@@ -66,12 +68,14 @@ public final class Pipeline {
         precondition(burst.count <= metaCapacity, "burst larger than the pipeline's scratch arrays")
         let n = burst.count
         let ct = conntrack
-        // The lines a lookup touches lie within the live flows: while those fit in the core's own
-        // caches, prefetching them costs more instructions than it saves.
-        let prefetching = ct.count >= Pipeline.prefetchFromFlows
-        parseAll(burst, link: link, prefetching: prefetching)
+        // The lines a lookup touches lie within the live flows. While those fit in the caches,
+        // lookups walk the entries from their home slot, which the parse pass prefetches; in a
+        // larger table they walk the tags, and a second pass prefetches the entry they name.
+        let byTags = ct.count >= tagLookupsFromFlows
+        ct.lookupByTags = byTags
+        parseAll(burst, link: link)
         // The tag lines asked for while parsing are in by now: fetch the entries they point to.
-        if prefetching { for i in 0..<n where parsed[i] == .none { ct.prefetchEntry(keys + i) } }
+        if byTags { for i in 0..<n where parsed[i] == .none { ct.prefetchEntry(keys + i) } }
         let lastTime = decideAll(burst, ingress: ingress)
         // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
         ct.sweep(now: lastTime, budget: n / 4 + 4)
@@ -81,7 +85,7 @@ public final class Pipeline {
     /// The first pass: parse every frame and compute its flow key. (A function of its own, so
     /// the compiler inlines the parser's fast path into the loop.)
     @inline(never)
-    func parseAll(_ burst: FrameBurst, link: LinkType, prefetching: Bool) {
+    func parseAll(_ burst: FrameBurst, link: LinkType) {
         let ct = conntrack
         for i in 0..<burst.count {
             let frame = burst.frame(i)
@@ -90,14 +94,14 @@ public final class Pipeline {
                 let m = metas + i
                 keys[i] = FlowKey(v4Source: m.pointee.src.v4, destination: m.pointee.dst.v4, sport: m.pointee.sport,
                                   dport: m.pointee.dport, proto: m.pointee.proto)
-                if prefetching { ct.prefetch(keys + i) }
+                ct.prefetch(keys + i)
                 continue
             }
             let r = Parser.parseAny(frame, link: link, into: &metas[i])
             parsed[i] = r
             if r == .none {
                 keys[i] = Conntrack.key(for: UnsafePointer(metas + i))
-                if prefetching { ct.prefetch(keys + i) }
+                ct.prefetch(keys + i)
             }
         }
     }
