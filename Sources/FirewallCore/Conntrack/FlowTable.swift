@@ -182,17 +182,22 @@ public final class FlowTable {
     public func prefetchHomeEntry(_ hash: UInt32) { prefetchForWriting(UnsafeRawPointer(slots + (Int(hash) & mask))) }
 
     /// Walks the tags from the hash's home and starts fetching the first entry whose tag matches
-    /// (second pass, once the tag lines are in): the entry line a lookup of the hash reads.
+    /// (second pass, once the tag lines are in): the entry line a lookup of the hash reads. For
+    /// a flow that is not there, the lines a new flow's insertion would write: the free slot,
+    /// and the home entry, where early drop starts looking when the table is full.
     @inline(__always)
     public func prefetchEntry(_ hash: UInt32) {
         let tag = FlowTable.tag(hash)
-        var i = Int(hash) & mask
+        let home = Int(hash) & mask
+        var i = home
         while true {
             let t = tags[i]
             if t == tag { prefetchForWriting(UnsafeRawPointer(slots + i)); return }
-            if t == 0 { return }
+            if t == 0 { break }
             i = (i &+ 1) & mask
         }
+        prefetchForWriting(UnsafeRawPointer(slots + i))
+        if i != home { prefetchForWriting(UnsafeRawPointer(slots + home)) }
     }
 
     /// Slot of the flow, or -1.
