@@ -14,6 +14,30 @@ final class HugePageRegionTests: XCTestCase {
         HugePageRegion.release(region, bytes)
     }
 
+    /// The smaps scan takes the AnonHugePages line of the mapping that holds the address, not
+    /// of its neighbours, and reads field lines that start with hex letters as fields.
+    func testSmapsScanReadsTheMappingThatHoldsTheAddress() {
+        let smaps = """
+        7f0000000000-7f0000400000 rw-p 00000000 00:00 0
+        Size:               4096 kB
+        AnonHugePages:      2048 kB
+        7f0000400000-7f0000c00000 rw-p 00000000 00:00 0 
+        Size:               8192 kB
+        FilePmdMapped:         0 kB
+        AnonHugePages:      6144 kB
+        VmFlags: rd wr mr mw me ac sd hg
+        7f0000c00000-7f0001000000 rw-p 00000000 00:00 0
+        AnonHugePages:         0 kB
+
+        """
+        let text = Array(smaps.utf8)
+        XCTAssertEqual(HugePageRegion.hugeBytes(at: 0x7f00_0040_0000, smaps: text), 6144 * 1024)
+        XCTAssertEqual(HugePageRegion.hugeBytes(at: 0x7f00_00bf_ffff, smaps: text), 6144 * 1024)
+        XCTAssertEqual(HugePageRegion.hugeBytes(at: 0x7f00_0000_1000, smaps: text), 2048 * 1024)
+        XCTAssertEqual(HugePageRegion.hugeBytes(at: 0x7f00_00c0_0000, smaps: text), 0)
+        XCTAssertNil(HugePageRegion.hugeBytes(at: 0x1000, smaps: text), "no mapping holds it")
+    }
+
     func testFlowTableOnHugePagesFindsWhatItHolds() {
         let table = FlowTable(maxFlows: 100_000, memory: HugePageRegion.allocator)
         XCTAssertEqual(table.backing, "huge pages")

@@ -34,25 +34,63 @@ public enum HugePageRegion {
 
     /// Bytes of `region` the kernel backs with huge pages now (from /proc/self/smaps), for tests
     /// and statistics; nil when smaps cannot be read.
+    ///
+    /// Scans the bytes, not `String` lines: with DPDK's mappings smaps runs to tens of thousands
+    /// of lines, and splitting it into Substrings cost about 40 million instructions a call, on
+    /// a control thread that may share a core with a worker.
     public static func hugeBytes(in region: UnsafeRawPointer) -> Int? {
-        guard let text = readProcFile("/proc/self/smaps") else { return nil }
-        let address = UInt(bitPattern: Int(bitPattern: region))
-        var inside = false
-        for line in text.split(separator: "\n") {
-            if let dash = line.firstIndex(of: "-"), let lo = UInt(line[..<dash], radix: 16),
-               let space = line.firstIndex(of: " "), let hi = UInt(line[line.index(after: dash)..<space], radix: 16) {
-                inside = lo <= address && address < hi
-            } else if inside && line.hasPrefix("AnonHugePages:") {
-                let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-                return kb * 1024
+        guard let text = readProcBytes("/proc/self/smaps") else { return nil }
+        return hugeBytes(at: UInt(bitPattern: Int(bitPattern: region)), smaps: text)
+    }
+
+    /// The `AnonHugePages` of the mapping holding `address` in smaps text, in bytes.
+    static func hugeBytes(at address: UInt, smaps text: [UInt8]) -> Int? {
+        let key = Array("AnonHugePages:".utf8)
+        return text.withUnsafeBufferPointer { b -> Int? in
+            var inside = false
+            var start = 0
+            while start < b.count {
+                var end = start
+                while end < b.count && b[end] != 0x0A { end += 1 }
+                if let (lo, hi) = mappingRange(b, start, end) {
+                    inside = lo <= address && address < hi
+                } else if inside && end - start > key.count && b[start..<start + key.count].elementsEqual(key) {
+                    var kb = 0
+                    for c in b[(start + key.count)..<end] where c >= 0x30 && c <= 0x39 { kb = kb * 10 + Int(c - 0x30) }
+                    return kb * 1024
+                }
+                start = end + 1
             }
+            return nil
         }
-        return nil
+    }
+
+    /// The start and end of a mapping header line (`lo-hi perms ...`), or nil for a field line.
+    private static func mappingRange(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (UInt, UInt)? {
+        func hex(_ i: inout Int) -> UInt? {
+            var v: UInt = 0, digits = 0
+            while i < end {
+                let c = b[i]
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x61...0x66: d = c - 0x61 + 10
+                default: return digits > 0 ? v : nil
+                }
+                v = v << 4 | UInt(d); digits += 1; i += 1
+            }
+            return nil
+        }
+        var i = start
+        guard let lo = hex(&i), i < end, b[i] == 0x2D else { return nil }   // "-"
+        i += 1
+        guard let hi = hex(&i), i < end, b[i] == 0x20 else { return nil }   // " "
+        return (lo, hi)
     }
 
     /// A /proc file whole. Its size reads as 0, so read until EOF (Foundation's
     /// `String(contentsOfFile:)` gives nothing for /proc/self/smaps: `HugePageRegionTests`).
-    static func readProcFile(_ path: String) -> String? {
+    static func readProcBytes(_ path: String) -> [UInt8]? {
         guard let f = fopen(path, "r") else { return nil }
         defer { fclose(f) }
         var bytes: [UInt8] = []
@@ -62,6 +100,6 @@ public enum HugePageRegion {
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
