@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // vfwall: a user-space NFV firewall on SR-IOV VFs (DPDK), and vfplumb, which plumbs the VFs.
 // Arrows point one way: vfwall -> Dataplane -> FirewallCore; FirewallConfig -> FirewallCore;
-// vfplumb -> Plumbing. FirewallCore imports nothing but the standard library.
+// vfplumb -> Plumbing. FirewallCore imports nothing but the standard library and CPrefetch (one
+// compiler builtin in a header: no OS, no library).
 import PackageDescription
 
 // `pkg-config --cflags libdpdk` for DPDK 22.11 from apt, for the CDPDK target.
@@ -36,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-route-3-dev"])]),
         .target(name: "CLinux"),
+        // Software prefetch (__builtin_prefetch, static inline) for FirewallCore's fast path.
+        .target(name: "CPrefetch"),
         // DPDK 22.11 behind plain cdpdk_* functions. A plain C target cannot read pkg-config, so
         // the flags `pkg-config --cflags libdpdk` prints on Debian/Ubuntu are spelled out here;
         // they apply to cdpdk.c only (cdpdk.h includes no DPDK header, so Swift never sees them).
@@ -52,7 +55,7 @@ let package = Package(
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
-        .target(name: "FirewallCore", exclude: ["Classifier/README.md"], swiftSettings: fastPath),
+        .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
