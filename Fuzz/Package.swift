@@ -2,7 +2,7 @@
 // libFuzzer targets for vfwall, in a package of their own so the sanitizer-instrumented build
 // never touches the main one. Build and run them with scripts/fuzz (see docs/hardening.md).
 //
-// FirewallCore and FirewallConfig are the root package's own source directories, reached through
+// FirewallCore, CPrefetch and FirewallConfig are the root package's own source directories, reached through
 // the symlinks in Sources/ rather than a path dependency on "..": the root declares no library
 // products for them (SwiftPM itself would accept the root's unsafeFlags in a path dependency).
 // Compiled here, FirewallCore gets the same fast-path flag as in the root, so the fuzzers exercise
@@ -17,7 +17,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        .target(name: "FirewallCore", exclude: ["Classifier/README.md"], swiftSettings: fastPath),
+        .target(name: "CPrefetch"),
+        .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
