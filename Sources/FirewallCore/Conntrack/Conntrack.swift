@@ -9,7 +9,6 @@ public final class Conntrack {
     let tcpTimeouts: UnsafeMutablePointer<UInt64>
     /// Timeouts in ns of the other protocols, at `proto << 1 | replied`: one load, no switch.
     let otherTimeouts: UnsafeMutablePointer<UInt64>
-    @usableFromInline let udpTimeout: UInt64, udpStreamTimeout: UInt64, icmpTimeout: UInt64, genericTimeout: UInt64
 
     /// Flows created, evicted by early drop, refused because the table was full, expired.
     public private(set) var created: UInt64 = 0
@@ -26,20 +25,16 @@ public final class Conntrack {
         let t = settings.timeouts
         tcpTimeouts = .allocate(capacity: TCPState.allCases.count)
         for st in TCPState.allCases { tcpTimeouts[Int(st.rawValue)] = t.tcp(st) * 1_000_000_000 }
-        udpTimeout = t.udp * 1_000_000_000
-        udpStreamTimeout = t.udpStream * 1_000_000_000
-        icmpTimeout = t.icmp * 1_000_000_000
-        genericTimeout = t.generic * 1_000_000_000
         otherTimeouts = .allocate(capacity: 512)
         for proto in 0..<256 {
             for replied in [false, true] {
-                let ns: UInt64
+                let seconds: UInt64
                 switch UInt8(proto) {
-                case IPProto.udp: ns = replied ? udpStreamTimeout : udpTimeout
-                case IPProto.icmp, IPProto.icmpv6: ns = icmpTimeout
-                default: ns = genericTimeout
+                case IPProto.udp: seconds = replied ? t.udpStream : t.udp
+                case IPProto.icmp, IPProto.icmpv6: seconds = t.icmp
+                default: seconds = t.generic
                 }
-                otherTimeouts[proto << 1 | (replied ? 1 : 0)] = ns
+                otherTimeouts[proto << 1 | (replied ? 1 : 0)] = seconds * 1_000_000_000
             }
         }
     }

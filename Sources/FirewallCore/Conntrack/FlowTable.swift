@@ -221,12 +221,7 @@ public final class FlowTable {
             let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
             if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
             // Another flow in the run usually differs in its stored hash: one compare skips it.
-            if w.load(fromByteOffset: 48, as: UInt32.self) == hash {
-                let diff = (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
-                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
-                    | ((flagsWord ^ tail) & FlowEntry.tailMask)
-                if diff == 0 { return i }
-            }
+            if w.load(fromByteOffset: 48, as: UInt32.self) == hash && FlowTable.keyDiff(w, flagsWord, kp, tail) == 0 { return i }
             i = (i &+ 1) & mask
         }
     }
@@ -245,14 +240,22 @@ public final class FlowTable {
             if t == 0 { return -1 }
             if t == tag {
                 let w = UnsafeRawPointer(slots + i)
-                let diff = (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
-                    | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
-                    | ((w.load(fromByteOffset: 32, as: UInt64.self) ^ kp.pointee.tailWord) & FlowEntry.tailMask)
+                // The tag drops the hash's low bit: the stored hash itself is compared too.
+                let diff = FlowTable.keyDiff(w, w.load(fromByteOffset: 32, as: UInt64.self), kp, kp.pointee.tailWord)
                     | UInt64(w.load(fromByteOffset: 48, as: UInt32.self) ^ hash)
                 if diff == 0 { return i }
             }
             i = (i &+ 1) & mask
         }
+    }
+
+    /// Zero exactly when the entry at `w` holds the key: its four address words, XORed and ORed
+    /// together, and its word 4 (`entryTail`, already loaded) against the key's (`keyTail`).
+    @inline(__always)
+    static func keyDiff(_ w: UnsafeRawPointer, _ entryTail: UInt64, _ kp: UnsafePointer<FlowKey>, _ keyTail: UInt64) -> UInt64 {
+        (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
+            | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
+            | ((entryTail ^ keyTail) & FlowEntry.tailMask)
     }
 
     /// Inserts a flow known to be absent; the caller has checked `count < maxFlows`.

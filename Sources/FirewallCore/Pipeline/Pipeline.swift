@@ -5,10 +5,10 @@
 /// frame is a verdict and a counter bump.
 ///
 /// A burst is worked in passes. The first parses every frame, computes its flow key and prefetches
-/// the tag line where the key's flow table lookup begins; a short second pass prefetches the
-/// entry each tag points to. So the cache misses of the whole burst overlap, and no lookup stalls
-/// on a line nobody asked for. The last pass decides each frame in order (a flow opened by frame
-/// i is seen by frame i+1).
+/// the line where the key's flow table lookup begins (its home entry; in a table larger than the
+/// caches, its tag line, and then a short second pass prefetches the entry the tags name). So the
+/// cache misses of the whole burst overlap, and no lookup stalls on a line nobody asked for. The
+/// last pass decides each frame in order (a flow opened by frame i is seen by frame i+1).
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
