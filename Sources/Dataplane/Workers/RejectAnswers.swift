@@ -33,15 +33,8 @@ struct RejectAnswers {
     }
 
     /// Sends the replies due for the rejected frames of `burst` (received by `port` on `queue`).
-    @inline(__always)
+    /// The worker calls it only for a burst the pipeline rejected frames of.
     func answer(_ burst: FrameBurst, from port: PacketPort, queue: Int) {
-        var any = false
-        for i in 0..<burst.count where burst.verdicts[i].action == .reject { any = true; break }
-        if !any { return }
-        send(burst, port, queue)
-    }
-
-    private func send(_ burst: FrameBurst, _ port: PacketPort, _ queue: Int) {
         var out = replies
         var n = 0
         let link = port.linkType

@@ -122,7 +122,7 @@ public final class Worker {
         let n = rx.rxBurst(queue: queue, into: &burst)
         if n == 0 { return 0 }
         pipeline.process(burst, ingress: ingress, link: rx.linkType)
-        rejects.answer(burst, from: rx, queue: queue)
+        if pipeline.rejectedInLastBurst > 0 { rejects.answer(burst, from: rx, queue: queue) }
         tx.transmit(burst, queue: queue, from: rx)
         return n
     }

@@ -108,11 +108,19 @@ public final class Conntrack {
         }
         let slot = live(at: kp, now: now)
         if slot < 0 { return observeMiss(mp) }
+        return advance(slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
+                       tcpFlags: mp.pointee.tcpFlags, now: now)
+    }
+
+    /// Moves the live flow in `slot` on by one packet of `kp`'s direction: its TCP state or its
+    /// reply flag, and its expiry. The part of `observe` after the lookup, which the pipeline's
+    /// fast lane calls with the few fields it parsed.
+    @inline(__always)
+    func advance(slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool, tcpFlags: UInt8, now: UInt64) -> Observation {
         let e = table.slots + slot
         let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
-        let proto = mp.pointee.proto
-        if proto == IPProto.tcp && mp.pointee.hasL4 {
-            let seg = TCPStateMachine.segment(flags: mp.pointee.tcpFlags)
+        if proto == IPProto.tcp && hasL4 {
+            let seg = TCPStateMachine.segment(flags: tcpFlags)
             let old = e.pointee.tcpState
             switch TCPStateMachine.next(old, seg, fromOriginator: fromOrigin) {
             case .invalid:
@@ -184,8 +192,8 @@ public final class Conntrack {
     /// been answered yet is classified exactly as its first was, so the search can be skipped.
     @inline(__always)
     public func cachedRule(slot: Int, verdictTag: UInt64) -> Int32? {
-        let e = table[slot]
-        return verdictTag != 0 && e.aux == verdictTag ? e.rule : nil
+        let e = table.slots + slot   // two fields read in place: `table[slot]` copied the whole entry
+        return verdictTag != 0 && e.pointee.aux == verdictTag ? e.pointee.rule : nil
     }
 
     /// Expires up to `budget` slots' worth of old flows; called once per burst.

@@ -22,36 +22,54 @@ public enum Parser {
     /// that fails a check, so that the general path names the reason) returns false untouched.
     @inlinable @inline(__always)
     static func parseCommonIPv4(_ p: UnsafeRawPointer, _ len: Int, _ m: inout PacketMeta) -> Bool {
-        guard len >= 42, p.be16(12) == 0x0800, p.u8(14) == 0x45, p.be16(20) & 0x3FFF == 0 else { return false }
-        let total = Int(p.be16(16))
-        guard total >= 20, total &+ 14 <= len else { return false }
-        let avail = total &- 20
-        let proto = p.u8(23)
-        var flags: UInt8 = 0
-        if proto == IPProto.udp {
-            let ulen = Int(p.be16(38))
-            guard avail >= 8, ulen >= 8, ulen <= avail else { return false }
-        } else if proto == IPProto.tcp {
-            guard avail >= 20 else { return false }
-            let dataOffset = Int(p.u8(46) >> 4) &* 4
-            guard dataOffset >= 20, dataOffset <= avail else { return false }
-            flags = p.u8(47)
-        } else {
-            return false
-        }
+        let flags = commonIPv4Shape(p, len)
+        guard flags >= 0 else { return false }
         m = PacketMeta()
         m.l3Offset = 14
         m.ipVersion = 4
-        m.proto = proto
+        m.proto = p.u8(23)
         m.src = IPAddress(v4: p.be32(26))
         m.dst = IPAddress(v4: p.be32(30))
         m.l4Offset = 34
         m.sport = p.be16(34)
         m.dport = p.be16(36)
         m.hasPorts = true
-        m.tcpFlags = flags
+        m.tcpFlags = UInt8(truncatingIfNeeded: flags)
         m.hasL4 = true
         return true
+    }
+
+    /// The flow key of a frame of the common shape (see `parseCommonIPv4`), without filling a
+    /// `PacketMeta`: the pipeline's fast lane, for packets whose flow decides their verdict.
+    /// Returns the TCP flags (0 for UDP), or -1 (the key untouched) for any other frame.
+    @inlinable @inline(__always)
+    public static func commonIPv4Key(_ p: UnsafeRawPointer, _ len: Int, into key: UnsafeMutablePointer<FlowKey>) -> Int {
+        let flags = commonIPv4Shape(p, len)
+        guard flags >= 0 else { return -1 }
+        key.pointee = FlowKey(v4Source: p.be32(26), destination: p.be32(30), sport: p.be16(34), dport: p.be16(36), proto: p.u8(23))
+        return flags
+    }
+
+    /// The checks of the common shape: the TCP flags (0 for UDP) when `p` passes them all, -1
+    /// otherwise. One copy, so the fast lane and the metadata it may fill later never disagree.
+    @inlinable @inline(__always)
+    static func commonIPv4Shape(_ p: UnsafeRawPointer, _ len: Int) -> Int {
+        guard len >= 42, p.be16(12) == 0x0800, p.u8(14) == 0x45, p.be16(20) & 0x3FFF == 0 else { return -1 }
+        let total = Int(p.be16(16))
+        guard total >= 20, total &+ 14 <= len else { return -1 }
+        let avail = total &- 20
+        let proto = p.u8(23)
+        if proto == IPProto.udp {
+            let ulen = Int(p.be16(38))
+            guard avail >= 8, ulen >= 8, ulen <= avail else { return -1 }
+            return 0
+        } else if proto == IPProto.tcp {
+            guard avail >= 20 else { return -1 }
+            let dataOffset = Int(p.u8(46) >> 4) &* 4
+            guard dataOffset >= 20, dataOffset <= avail else { return -1 }
+            return Int(p.u8(47))
+        }
+        return -1
     }
 
     /// The general parser: every link type, VLAN tags, IPv4 options and fragments, IPv6 and its

@@ -9,6 +9,12 @@
 /// caches, its tag line, and then a short second pass prefetches the entry the tags name). So the
 /// cache misses of the whole burst overlap, and no lookup stalls on a line nobody asked for. The
 /// last pass decides each frame in order (a flow opened by frame i is seen by frame i+1).
+///
+/// The fast lane: a frame of the common shape (untagged Ethernet, IPv4 without options or
+/// fragmentation, TCP or UDP) is parsed only as far as its flow key and TCP flags. When its flow
+/// is live and decides the verdict (established and `tracked: accept`, or unanswered with the
+/// rule its first packet matched still valid), that is all it ever needs. Any other outcome fills
+/// its `PacketMeta` then, from the same checks, and takes the general path.
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
@@ -16,12 +22,18 @@ public final class Pipeline {
     @usableFromInline let metas: UnsafeMutablePointer<PacketMeta>
     @usableFromInline let keys: UnsafeMutablePointer<FlowKey>
     @usableFromInline let parsed: UnsafeMutablePointer<Reason>
+    /// True for a frame in the fast lane whose `PacketMeta` is not filled (yet).
+    @usableFromInline let metaPending: UnsafeMutablePointer<Bool>
+    /// TCP flags of fast-lane frames (0 for UDP).
+    @usableFromInline let laneFlags: UnsafeMutablePointer<UInt8>
     @usableFromInline let metaCapacity: Int
     let tally: CounterStore
     /// Live flows from which lookups go through the tags: 8,192 flows' entries (512 KiB) are
     /// what a core's L2 holds.
     public static let defaultTagLookupsFromFlows = 8192
     let tagLookupsFromFlows: Int
+    /// Frames of the last processed burst rejected (so callers skip looking for replies to send).
+    public private(set) var rejectedInLastBurst = 0
     /// Counts installs, so a verdict cached in a flow under an older policy is never reused.
     var generation: UInt32 = 1
 
@@ -39,18 +51,19 @@ public final class Pipeline {
         keys.initialize(repeating: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false), count: burstCapacity)
         parsed = .allocate(capacity: burstCapacity)
         parsed.initialize(repeating: .none, count: burstCapacity)
+        metaPending = .allocate(capacity: burstCapacity)
+        metaPending.initialize(repeating: false, count: burstCapacity)
+        laneFlags = .allocate(capacity: burstCapacity)
+        laneFlags.initialize(repeating: 0, count: burstCapacity)
         tally = CounterStore(rules: policy.ruleCount)
     }
 
     deinit {
-        metas.deallocate(); keys.deallocate(); parsed.deallocate()
+        metas.deallocate(); keys.deallocate(); parsed.deallocate(); metaPending.deallocate(); laneFlags.deallocate()
     }
 
     /// A copy of the counters (off the fast path: stats requests, summaries).
     public var counters: PipelineCounters { tally.snapshot() }
-
-    /// The parsed metadata of slot `i` of the last processed burst (for reject replies).
-    @inlinable public func meta(ofSlot i: Int) -> UnsafePointer<PacketMeta> { UnsafePointer(metas + i) }
 
     /// Swaps in a new policy between bursts. Flows stay; per-rule hit counters restart because
     /// rule indexes change meaning, and remembered first-fragment verdicts are forgotten (their
@@ -82,21 +95,25 @@ public final class Pipeline {
         if policy.settings.trackFragments { fragments.sweep(now: lastTime, budget: 4) }
     }
 
-    /// The first pass: parse every frame and compute its flow key. (A function of its own, so
-    /// the compiler inlines the parser's fast path into the loop.)
+    /// The first pass: parse every frame (a fast-lane frame only to its key) and compute its
+    /// flow key. (A function of its own, so the compiler inlines the parser's fast path into
+    /// the loop.)
     @inline(never)
     func parseAll(_ burst: FrameBurst, link: LinkType) {
         let ct = conntrack
         for i in 0..<burst.count {
             let frame = burst.frame(i)
-            if link == .ethernet, let p = frame.baseAddress, Parser.parseCommonIPv4(p, frame.count, &metas[i]) {
-                parsed[i] = .none
-                let m = metas + i
-                keys[i] = FlowKey(v4Source: m.pointee.src.v4, destination: m.pointee.dst.v4, sport: m.pointee.sport,
-                                  dport: m.pointee.dport, proto: m.pointee.proto)
-                ct.prefetch(keys + i)
-                continue
+            if link == .ethernet, let p = frame.baseAddress {
+                let flags = Parser.commonIPv4Key(p, frame.count, into: keys + i)
+                if flags >= 0 {
+                    parsed[i] = .none
+                    metaPending[i] = true
+                    laneFlags[i] = UInt8(truncatingIfNeeded: flags)
+                    ct.prefetch(keys + i)
+                    continue
+                }
             }
+            metaPending[i] = false
             let r = Parser.parseAny(frame, link: link, into: &metas[i])
             parsed[i] = r
             if r == .none {
@@ -115,14 +132,17 @@ public final class Pipeline {
         let settings = p.settings
         // The parts of a flow's verdict tag that are the same for the whole burst.
         let tagBase = UInt64(generation) | UInt64(ingress & 0xFF) << 32 | 1 << 63
+        let untaggedTag = tagBase | UInt64(PacketMeta.untagged) << 40
         let reasons = tally.reasons, ruleHits = tally.ruleHits
-        var accepted: UInt64 = 0, dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
+        var dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
         var lastTime: UInt64 = 0
         for i in 0..<n {
             let now = burst.timestamps[i]
             lastTime = now
             let v: Verdict
-            if parsed[i] == .none && metas[i].fragment == .none {
+            if metaPending[i] {
+                v = decideKnown(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase, untaggedTag: untaggedTag)
+            } else if parsed[i] == .none && metas[i].fragment == .none {
                 v = decideWhole(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
             } else {
                 v = decideOther(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
@@ -133,13 +153,13 @@ public final class Pipeline {
             if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
             else if v.rule == Verdict.byDefault { byDefault &+= 1 }
             else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
-            switch v.action {
-            case .accept: accepted &+= 1
-            case .drop: dropped &+= 1
-            case .reject: rejected &+= 1
+            if v.action != .accept {
+                if v.action == .drop { dropped &+= 1 } else { rejected &+= 1 }
             }
         }
+        let accepted = UInt64(n) &- dropped &- rejected
         tally.add(accepted: accepted, dropped: dropped, rejected: rejected, byFlow: byFlow, byDefault: byDefault, frames: n)
+        rejectedInLastBurst = Int(rejected)
         return lastTime
     }
 
@@ -172,11 +192,66 @@ public final class Pipeline {
         }
     }
 
+    /// A fast-lane frame: its flow decides when it is live and established (with `tracked:
+    /// accept`), or unanswered with a cached rule that accepts; nothing else of the frame is
+    /// read. Every other case fills the frame's metadata and goes the general way.
+    @inline(__always)
+    func decideKnown(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings,
+                     tagBase: UInt64, untaggedTag: UInt64) -> Verdict {
+        let kp = UnsafePointer(keys + i)
+        let ct = conntrack
+        let slot = ct.live(at: kp, now: now)
+        if slot < 0 { return decideUnknown(burst, i, ingress: ingress, now: now, p, s, tagBase: tagBase) }
+        let proto = kp.pointee.proto
+        let obs = ct.advance(slot: slot, keyAt: kp, proto: proto, hasL4: true, tcpFlags: laneFlags[i], now: now)
+        if obs.state == .established && s.trackedBypassRules {
+            return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
+        }
+        if obs.state == .new && !(proto == IPProto.tcp && s.testsTCPFlags),
+           let r = ct.cachedRule(slot: slot, verdictTag: untaggedTag), r >= 0, p.action(ofRule: r) == .accept {
+            return Verdict(action: .accept, reason: .none, state: .new, rule: r)
+        }
+        return decideKnownByRules(burst, i, obs, ingress: ingress, now: now, p, s, tagBase: tagBase)
+    }
+
+    /// A fast-lane frame without a live flow: the general path, metadata filled first.
+    @inline(never)
+    func decideUnknown(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings,
+                       tagBase: UInt64) -> Verdict {
+        fillMeta(burst, i)
+        return decideWhole(i, ingress: ingress, now: now, p, s, tagBase: tagBase)
+    }
+
+    /// A fast-lane frame of a live flow that the flow alone does not decide: the rules, on its
+    /// metadata filled now (the flow has already been moved on by this packet).
+    @inline(never)
+    func decideKnownByRules(_ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation, ingress: Int, now: UInt64,
+                            _ p: CompiledPolicy, _ s: PolicySettings, tagBase: UInt64) -> Verdict {
+        fillMeta(burst, i)
+        return decideObserved(i, obs, ingress: ingress, now: now, p, s, tagBase: tagBase)
+    }
+
+    /// Parses a fast-lane frame into its `PacketMeta` (it passed the same checks in `parseAll`).
+    @inline(__always)
+    func fillMeta(_ burst: FrameBurst, _ i: Int) {
+        let frame = burst.frame(i)
+        let filled = Parser.parseCommonIPv4(frame.baseAddress!, frame.count, &metas[i])
+        assert(filled, "a fast-lane frame failed the checks it passed")
+        metaPending[i] = false
+    }
+
     /// The verdict for a packet with its transport header: conntrack, then the rules.
     @inline(__always)
     func decideWhole(_ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings, tagBase: UInt64) -> Verdict {
+        let obs = conntrack.observe(UnsafePointer(metas + i), keyAt: UnsafePointer(keys + i), now: now)
+        return decideObserved(i, obs, ingress: ingress, now: now, p, s, tagBase: tagBase)
+    }
+
+    /// The rest of `decideWhole`, once conntrack has seen the packet.
+    @inline(__always)
+    func decideObserved(_ i: Int, _ obs: Conntrack.Observation, ingress: Int, now: UInt64, _ p: CompiledPolicy,
+                        _ s: PolicySettings, tagBase: UInt64) -> Verdict {
         let m = metas + i
-        let obs = conntrack.observe(UnsafePointer(m), keyAt: UnsafePointer(keys + i), now: now)
         m.pointee.state = obs.state
         m.pointee.ingress = UInt8(truncatingIfNeeded: ingress)
         if s.trackedBypassRules {
