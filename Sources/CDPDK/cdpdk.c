@@ -192,15 +192,19 @@ int cdpdk_port_xstats(uint16_t port_id, char *names, size_t name_len, uint64_t *
 }
 
 uint16_t cdpdk_rx_burst(uint16_t port_id, uint16_t q, cdpdk_mbuf **mbufs, uint16_t n,
-                        const void **data, int32_t *lengths) {
+                        const void **data, int32_t *lengths, uint64_t *bytes) {
     struct rte_mbuf **m = (struct rte_mbuf **)mbufs;
     uint16_t got = rte_eth_rx_burst(port_id, q, m, n);
+    uint64_t sum = 0;
     for (uint16_t i = 0; i < got; i++) {
         const void *p = rte_pktmbuf_mtod(m[i], const void *);
         rte_prefetch0(p);
         data[i] = p;
-        lengths[i] = (int32_t)rte_pktmbuf_data_len(m[i]);
+        uint16_t len = rte_pktmbuf_data_len(m[i]);
+        lengths[i] = (int32_t)len;
+        sum += len;
     }
+    *bytes = sum;
     return got;
 }
 uint16_t cdpdk_tx_burst(uint16_t port_id, uint16_t q, cdpdk_mbuf **mbufs, uint16_t n) {

@@ -91,9 +91,10 @@ int cdpdk_port_xstats(uint16_t port_id, char *names, size_t name_len, uint64_t *
 
 /* ---- fast path (one call per burst, never per packet) ---- */
 /* rte_eth_rx_burst, then for each mbuf its data pointer and length (first segment: ports
-   are configured without scatter), prefetching the first frame bytes for the parser. */
+   are configured without scatter), prefetching the first frame bytes for the parser. The
+   lengths' sum goes to *bytes (the RX byte counter), from the loop that reads them anyway. */
 uint16_t cdpdk_rx_burst(uint16_t port_id, uint16_t q, cdpdk_mbuf **mbufs, uint16_t n,
-                        const void **data, int32_t *lengths);
+                        const void **data, int32_t *lengths, uint64_t *bytes);
 uint16_t cdpdk_tx_burst(uint16_t port_id, uint16_t q, cdpdk_mbuf **mbufs, uint16_t n);
 void cdpdk_free_bulk(cdpdk_mbuf **mbufs, unsigned n);
 void cdpdk_prefetch0(const void *p);

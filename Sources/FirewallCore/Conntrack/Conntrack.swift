@@ -61,14 +61,15 @@ public final class Conntrack {
                        proto: m.pointee.proto, v6: m.pointee.isV6)
     }
 
-    /// Starts fetching where the key's lookup begins (its tag line, or its home entry when
-    /// lookups walk the entries), so the cache miss overlaps the work on other packets.
+    /// Starts fetching where a lookup of `hash` begins (its tag line when lookups go `byTags`,
+    /// else its home entry), so the cache miss overlaps the work on other packets. The caller
+    /// passes the mode it set in `lookupByTags`, held in a register across its loop.
     @inline(__always)
-    public func prefetch(_ k: UnsafePointer<FlowKey>) {
-        if lookupByTags { table.prefetchHome(k.pointee.hash) } else { table.prefetchHomeEntry(k.pointee.hash) }
+    public func prefetchHome(_ hash: UInt32, byTags: Bool) {
+        if byTags { table.prefetchHome(hash) } else { table.prefetchHomeEntry(hash) }
     }
 
-    /// Starts fetching the key's entry, found from its tags (once `prefetch` has brought them).
+    /// Starts fetching the key's entry, found from its tags (once `prefetchHome` has brought them).
     @inline(__always)
     public func prefetchEntry(_ k: UnsafePointer<FlowKey>) { table.prefetchEntry(k.pointee.hash) }
 
@@ -206,8 +207,13 @@ public final class Conntrack {
 
     /// Slot of the key's flow if it exists and has not expired (an expired one is removed).
     @inline(__always)
-    func live(at kp: UnsafePointer<FlowKey>, now: UInt64) -> Int {
-        let slot = lookupByTags ? table.findByTags(at: kp) : table.find(at: kp)
+    func live(at kp: UnsafePointer<FlowKey>, now: UInt64) -> Int { live(at: kp, now: now, byTags: lookupByTags) }
+
+    /// The same with the lookup mode given (the pipeline holds it in a register for a burst),
+    /// and for a key the caller knows to be IPv4 (`FlowTable.find`'s `v4Key`).
+    @inline(__always)
+    func live(at kp: UnsafePointer<FlowKey>, now: UInt64, byTags: Bool, v4Key: Bool = false) -> Int {
+        let slot = byTags ? table.findByTags(at: kp, v4Key: v4Key) : table.find(at: kp, v4Key: v4Key)
         if slot >= 0 && table.slots[slot].expires <= now {
             expire(slot)
             return -1

@@ -56,7 +56,8 @@ public struct FlowKey: Equatable {
     /// initialiser gives, with the zero high words known, so ordering and hashing skip them.
     @inline(__always)
     public init(v4Source src: UInt32, destination dst: UInt32, sport: UInt16, dport: UInt16, proto: UInt8) {
-        let forward = src < dst || (src == dst && sport <= dport)
+        // (address, port) pairs compared as one number each: the same order, one compare.
+        let forward = UInt64(src) << 16 | UInt64(sport) <= UInt64(dst) << 16 | UInt64(dport)
         self.init(a: IPAddress(v4: forward ? src : dst), b: IPAddress(v4: forward ? dst : src),
                   portA: forward ? sport : dport, portB: forward ? dport : sport, proto: proto, v6: false, fromA: forward)
     }
@@ -210,8 +211,11 @@ public final class FlowTable {
     public func find(_ k: FlowKey) -> Int { withUnsafePointer(to: k) { find(at: $0) } }
 
     /// The same, reading the key where it lies (the pipeline's key array): no copy of it.
+    ///
+    /// `v4Key`: the caller knows the key is IPv4 (the fast lane), so the high address words,
+    /// zero in it and in every IPv4 entry, are not compared (`keyDiff`).
     @inline(__always)
-    public func find(at kp: UnsafePointer<FlowKey>) -> Int {
+    public func find(at kp: UnsafePointer<FlowKey>, v4Key: Bool = false) -> Int {
         let tail = kp.pointee.tailWord
         let hash = kp.pointee.hash
         let slots = self.slots, mask = self.mask
@@ -221,7 +225,9 @@ public final class FlowTable {
             let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
             if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
             // Another flow in the run usually differs in its stored hash: one compare skips it.
-            if w.load(fromByteOffset: 48, as: UInt32.self) == hash && FlowTable.keyDiff(w, flagsWord, kp, tail) == 0 { return i }
+            if w.load(fromByteOffset: 48, as: UInt32.self) == hash && FlowTable.keyDiff(w, flagsWord, kp, tail, v4Key: v4Key) == 0 {
+                return i
+            }
             i = (i &+ 1) & mask
         }
     }
@@ -230,7 +236,7 @@ public final class FlowTable {
     /// caches, whose tag and entry lines the pipeline has prefetched (`prefetchHome`,
     /// `prefetchEntry`). Only the entry whose tag matches is read.
     @inline(__always)
-    public func findByTags(at kp: UnsafePointer<FlowKey>) -> Int {
+    public func findByTags(at kp: UnsafePointer<FlowKey>, v4Key: Bool = false) -> Int {
         let hash = kp.pointee.hash
         let tag = FlowTable.tag(hash)
         let slots = self.slots, tags = self.tags, mask = self.mask
@@ -241,7 +247,7 @@ public final class FlowTable {
             if t == tag {
                 let w = UnsafeRawPointer(slots + i)
                 // The tag drops the hash's low bit: the stored hash itself is compared too.
-                let diff = FlowTable.keyDiff(w, w.load(fromByteOffset: 32, as: UInt64.self), kp, kp.pointee.tailWord)
+                let diff = FlowTable.keyDiff(w, w.load(fromByteOffset: 32, as: UInt64.self), kp, kp.pointee.tailWord, v4Key: v4Key)
                     | UInt64(w.load(fromByteOffset: 48, as: UInt32.self) ^ hash)
                 if diff == 0 { return i }
             }
@@ -251,11 +257,15 @@ public final class FlowTable {
 
     /// Zero exactly when the entry at `w` holds the key: its four address words, XORed and ORed
     /// together, and its word 4 (`entryTail`, already loaded) against the key's (`keyTail`).
+    /// Word 4 holds the family: for a key known to be IPv4 (`v4Key`, a constant where this is
+    /// inlined) an entry that matches it is IPv4 too, so both high words are zero in both.
     @inline(__always)
-    static func keyDiff(_ w: UnsafeRawPointer, _ entryTail: UInt64, _ kp: UnsafePointer<FlowKey>, _ keyTail: UInt64) -> UInt64 {
-        (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
-            | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi) | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
-            | ((entryTail ^ keyTail) & FlowEntry.tailMask)
+    static func keyDiff(_ w: UnsafeRawPointer, _ entryTail: UInt64, _ kp: UnsafePointer<FlowKey>, _ keyTail: UInt64,
+                        v4Key: Bool = false) -> UInt64 {
+        let low = (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
+            | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo) | ((entryTail ^ keyTail) & FlowEntry.tailMask)
+        if v4Key { return low }
+        return low | (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi)
     }
 
     /// Inserts a flow known to be absent; the caller has checked `count < maxFlows`.

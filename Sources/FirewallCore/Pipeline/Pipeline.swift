@@ -22,10 +22,10 @@ public final class Pipeline {
     @usableFromInline let metas: UnsafeMutablePointer<PacketMeta>
     @usableFromInline let keys: UnsafeMutablePointer<FlowKey>
     @usableFromInline let parsed: UnsafeMutablePointer<Reason>
-    /// True for a frame in the fast lane whose `PacketMeta` is not filled (yet).
-    @usableFromInline let metaPending: UnsafeMutablePointer<Bool>
-    /// TCP flags of fast-lane frames (0 for UDP).
-    @usableFromInline let laneFlags: UnsafeMutablePointer<UInt8>
+    /// `Pipeline.inLane | tcpFlags` for a frame in the fast lane whose `PacketMeta` is not
+    /// filled (yet; TCP flags 0 for UDP), 0 for any other frame. One array, one store a frame.
+    @usableFromInline let lane: UnsafeMutablePointer<UInt16>
+    @usableFromInline static let inLane: UInt16 = 0x100
     @usableFromInline let metaCapacity: Int
     let tally: CounterStore
     /// Live flows from which lookups go through the tags: 8,192 flows' entries (512 KiB) are
@@ -51,15 +51,13 @@ public final class Pipeline {
         keys.initialize(repeating: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false), count: burstCapacity)
         parsed = .allocate(capacity: burstCapacity)
         parsed.initialize(repeating: .none, count: burstCapacity)
-        metaPending = .allocate(capacity: burstCapacity)
-        metaPending.initialize(repeating: false, count: burstCapacity)
-        laneFlags = .allocate(capacity: burstCapacity)
-        laneFlags.initialize(repeating: 0, count: burstCapacity)
+        lane = .allocate(capacity: burstCapacity)
+        lane.initialize(repeating: 0, count: burstCapacity)
         tally = CounterStore(rules: policy.ruleCount)
     }
 
     deinit {
-        metas.deallocate(); keys.deallocate(); parsed.deallocate(); metaPending.deallocate(); laneFlags.deallocate()
+        metas.deallocate(); keys.deallocate(); parsed.deallocate(); lane.deallocate()
     }
 
     /// A copy of the counters (off the fast path: stats requests, summaries).
@@ -86,40 +84,48 @@ public final class Pipeline {
         // larger table they walk the tags, and a second pass prefetches the entry they name.
         let byTags = ct.count >= tagLookupsFromFlows
         ct.lookupByTags = byTags
-        parseAll(burst, link: link)
+        parseAll(burst, link: link, byTags: byTags)
         // The tag lines asked for while parsing are in by now: fetch the entries they point to.
-        if byTags { for i in 0..<n where parsed[i] == .none { ct.prefetchEntry(keys + i) } }
+        if byTags { for i in 0..<n where lane[i] != 0 || parsed[i] == .none { ct.prefetchEntry(keys + i) } }
         let lastTime = decideAll(burst, ingress: ingress)
         // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
         ct.sweep(now: lastTime, budget: n / 4 + 4)
         if policy.settings.trackFragments { fragments.sweep(now: lastTime, budget: 4) }
     }
 
-    /// The first pass: parse every frame (a fast-lane frame only to its key) and compute its
-    /// flow key. (A function of its own, so the compiler inlines the parser's fast path into
-    /// the loop.)
+    /// The first pass: parse every frame (a fast-lane frame only to its key), compute its flow
+    /// key and prefetch where its lookup begins. (A function of its own, so the compiler inlines
+    /// the fast lane's parser into the loop; other frames are a call.)
     @inline(never)
-    func parseAll(_ burst: FrameBurst, link: LinkType) {
+    func parseAll(_ burst: FrameBurst, link: LinkType, byTags: Bool) {
+        let n = burst.count
+        guard link == .ethernet else {
+            for i in 0..<n { parseOther(burst, i, link: link, byTags: byTags) }
+            return
+        }
         let ct = conntrack
-        for i in 0..<burst.count {
-            let frame = burst.frame(i)
-            if link == .ethernet, let p = frame.baseAddress {
-                let flags = Parser.commonIPv4Key(p, frame.count, into: keys + i)
+        for i in 0..<n {
+            if let p = burst.frames[i] {
+                let flags = Parser.commonIPv4Key(p, Int(burst.lengths[i]), into: keys + i)
                 if flags >= 0 {
-                    parsed[i] = .none
-                    metaPending[i] = true
-                    laneFlags[i] = UInt8(truncatingIfNeeded: flags)
-                    ct.prefetch(keys + i)
+                    lane[i] = Pipeline.inLane | UInt16(truncatingIfNeeded: flags)
+                    ct.prefetchHome(keys[i].hash, byTags: byTags)
                     continue
                 }
             }
-            metaPending[i] = false
-            let r = Parser.parseAny(frame, link: link, into: &metas[i])
-            parsed[i] = r
-            if r == .none {
-                keys[i] = Conntrack.key(for: UnsafePointer(metas + i))
-                ct.prefetch(keys + i)
-            }
+            parseOther(burst, i, link: link, byTags: byTags)
+        }
+    }
+
+    /// A frame outside the fast lane: the general parser fills its metadata.
+    @inline(never)
+    func parseOther(_ burst: FrameBurst, _ i: Int, link: LinkType, byTags: Bool) {
+        lane[i] = 0
+        let r = Parser.parseAny(burst.frame(i), link: link, into: &metas[i])
+        parsed[i] = r
+        if r == .none {
+            keys[i] = Conntrack.key(for: UnsafePointer(metas + i))
+            conntrack.prefetchHome(keys[i].hash, byTags: byTags)
         }
     }
 
@@ -133,6 +139,7 @@ public final class Pipeline {
         // The parts of a flow's verdict tag that are the same for the whole burst.
         let tagBase = UInt64(generation) | UInt64(ingress & 0xFF) << 32 | 1 << 63
         let untaggedTag = tagBase | UInt64(PacketMeta.untagged) << 40
+        let byTags = conntrack.lookupByTags
         let reasons = tally.reasons, ruleHits = tally.ruleHits
         var dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
         var lastTime: UInt64 = 0
@@ -140,8 +147,9 @@ public final class Pipeline {
             let now = burst.timestamps[i]
             lastTime = now
             let v: Verdict
-            if metaPending[i] {
-                v = decideKnown(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase, untaggedTag: untaggedTag)
+            if lane[i] != 0 {
+                v = decideKnown(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase, untaggedTag: untaggedTag,
+                                byTags: byTags)
             } else if parsed[i] == .none && metas[i].fragment == .none {
                 v = decideWhole(i, ingress: ingress, now: now, p, settings, tagBase: tagBase)
             } else {
@@ -197,13 +205,13 @@ public final class Pipeline {
     /// read. Every other case fills the frame's metadata and goes the general way.
     @inline(__always)
     func decideKnown(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy, _ s: PolicySettings,
-                     tagBase: UInt64, untaggedTag: UInt64) -> Verdict {
+                     tagBase: UInt64, untaggedTag: UInt64, byTags: Bool) -> Verdict {
         let kp = UnsafePointer(keys + i)
         let ct = conntrack
-        let slot = ct.live(at: kp, now: now)
+        let slot = ct.live(at: kp, now: now, byTags: byTags, v4Key: true)
         if slot < 0 { return decideUnknown(burst, i, ingress: ingress, now: now, p, s, tagBase: tagBase) }
         let proto = kp.pointee.proto
-        let obs = ct.advance(slot: slot, keyAt: kp, proto: proto, hasL4: true, tcpFlags: laneFlags[i], now: now)
+        let obs = ct.advance(slot: slot, keyAt: kp, proto: proto, hasL4: true, tcpFlags: UInt8(truncatingIfNeeded: lane[i]), now: now)
         if obs.state == .established && s.trackedBypassRules {
             return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
         }
@@ -237,7 +245,7 @@ public final class Pipeline {
         let frame = burst.frame(i)
         let filled = Parser.parseCommonIPv4(frame.baseAddress!, frame.count, &metas[i])
         assert(filled, "a fast-lane frame failed the checks it passed")
-        metaPending[i] = false
+        lane[i] = 0
     }
 
     /// The verdict for a packet with its transport header: conntrack, then the rules.

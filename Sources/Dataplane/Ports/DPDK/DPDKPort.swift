@@ -198,19 +198,16 @@ public final class DPDKPort: PacketPort {
     public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
         freeLent(queue: queue)   // a burst never given back is over now
         let want = UInt16(truncatingIfNeeded: Swift.min(burst.capacity, maxBurst))
+        var bytes: UInt64 = 0
         let n = Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst, want,
-                                   burst.frames, burst.lengths))
+                                   burst.frames, burst.lengths, &bytes))
         burst.count = n
         guard n > 0 else { return 0 }
         lent[queue] = n
         let now = monotonicNanoseconds()
-        var bytes = 0
-        for i in 0..<n {
-            burst.timestamps[i] = now
-            bytes &+= Int(burst.lengths[i])
-        }
+        for i in 0..<n { burst.timestamps[i] = now }
         counters.add(.rx, n, queue: queue)
-        counters.add(.rxBytes, bytes, queue: queue)
+        counters.add(.rxBytes, Int(truncatingIfNeeded: bytes), queue: queue)
         return n
     }
 
@@ -234,11 +231,16 @@ public final class DPDKPort: PacketPort {
         let drop = freeMbufs + queue &* maxBurst
         let lengths = txLengths + queue &* maxBurst
         let count = Swift.min(burst.count, source.lent[queue])
-        var nTx = 0, nDrop = 0
+        let verdicts = burst.verdicts
+        var accepted = 0
+        while accepted < count && verdicts[accepted].action == .accept { accepted &+= 1 }
+        if accepted == count { return forwardAll(burst, count, received, queue: queue, from: source) }
+        var nTx = 0, nDrop = 0, bytes = 0
         for i in 0..<count {
             if burst.verdicts[i].action == .accept {
                 tx[nTx] = received[i]
                 lengths[nTx] = burst.lengths[i]
+                bytes &+= Int(burst.lengths[i])
                 nTx &+= 1
             } else {
                 drop[nDrop] = received[i]
@@ -248,10 +250,25 @@ public final class DPDKPort: PacketPort {
         source.lent[queue] = 0
         cdpdk_free_bulk(drop, UInt32(nDrop))
         let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: nTx)))
-        if sent < nTx { cdpdk_free_bulk(tx + sent, UInt32(nTx &- sent)) }
-        var bytes = 0
-        for i in 0..<sent { bytes &+= Int(lengths[i]) }
+        if sent < nTx {
+            // The ring took only the first `sent`: their bytes are what went out.
+            for i in sent..<nTx { bytes &-= Int(lengths[i]) }
+            cdpdk_free_bulk(tx + sent, UInt32(nTx &- sent))
+        }
         return record(sent: sent, bytes: bytes, txFull: nTx &- sent, dropped: nDrop, errors: 0, queue: queue, source: source)
+    }
+
+    /// A burst whose every frame was accepted (the common case): the received mbufs go to the
+    /// TX ring as they are, with no split into sent and freed.
+    @inline(__always)
+    private func forwardAll(_ burst: FrameBurst, _ count: Int, _ received: UnsafeMutablePointer<OpaquePointer?>,
+                            queue: Int, from source: DPDKPort) -> TxResult {
+        source.lent[queue] = 0
+        let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), received, UInt16(truncatingIfNeeded: count)))
+        if sent < count { cdpdk_free_bulk(received + sent, UInt32(count &- sent)) }
+        var bytes = 0
+        for i in 0..<sent { bytes &+= Int(burst.lengths[i]) }
+        return record(sent: sent, bytes: bytes, txFull: count &- sent, dropped: 0, errors: 0, queue: queue, source: source)
     }
 
     /// From another backend: accepted frames are copied into mbufs of this port's pool.
