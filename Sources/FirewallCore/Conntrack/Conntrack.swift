@@ -118,7 +118,14 @@ public final class Conntrack {
     /// fast lane calls with the few fields it parsed.
     @inline(__always)
     func advance(slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool, tcpFlags: UInt8, now: UInt64) -> Observation {
-        let e = table.slots + slot
+        advance(table.slots + slot, slot: slot, keyAt: kp, proto: proto, hasL4: hasL4, tcpFlags: tcpFlags, now: now)
+    }
+
+    /// The same, given the slot's entry (a caller that goes on to `cachedRule(entry:)` keeps
+    /// the pointer rather than reloading the table's base after the writes here).
+    @inline(__always)
+    func advance(_ e: UnsafeMutablePointer<FlowEntry>, slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool,
+                 tcpFlags: UInt8, now: UInt64) -> Observation {
         let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
         if proto == IPProto.tcp && hasL4 {
             let seg = TCPStateMachine.segment(flags: tcpFlags)
@@ -193,8 +200,14 @@ public final class Conntrack {
     /// been answered yet is classified exactly as its first was, so the search can be skipped.
     @inline(__always)
     public func cachedRule(slot: Int, verdictTag: UInt64) -> Int32? {
-        let e = table.slots + slot   // two fields read in place: `table[slot]` copied the whole entry
-        return verdictTag != 0 && e.pointee.aux == verdictTag ? e.pointee.rule : nil
+        cachedRule(entry: table.slots + slot, verdictTag: verdictTag)
+    }
+
+    /// The same, given the flow's entry. (Two fields read in place: `table[slot]` copied the
+    /// whole entry.)
+    @inline(__always)
+    func cachedRule(entry e: UnsafePointer<FlowEntry>, verdictTag: UInt64) -> Int32? {
+        verdictTag != 0 && e.pointee.aux == verdictTag ? e.pointee.rule : nil
     }
 
     /// Expires up to `budget` slots' worth of old flows; called once per burst.

@@ -320,15 +320,21 @@ public final class FlowTable {
     @inline(__always)
     public func sweep(now: UInt64, budget: Int) -> Int {
         var removed = 0
-        for _ in 0..<budget {
+        // The cursor in a register (a stored property is written back on every step otherwise).
+        var cursor = sweepCursor
+        let tags = self.tags, slots = self.slots, mask = self.mask
+        var step = 0
+        while step < budget {
             // Empty slots are skipped on their tag, without reading the entry.
-            if tags[sweepCursor] != 0 && slots[sweepCursor].expires <= now {
-                remove(sweepCursor)   // a later entry may shift into this slot: look again next step
-                removed += 1
+            if tags[cursor] != 0 && slots[cursor].expires <= now {
+                remove(cursor)   // a later entry may shift into this slot: look again next step
+                removed &+= 1
             } else {
-                sweepCursor = (sweepCursor + 1) & mask
+                cursor = (cursor &+ 1) & mask
             }
+            step &+= 1
         }
+        sweepCursor = cursor
         return removed
     }
 

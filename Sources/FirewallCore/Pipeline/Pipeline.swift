@@ -211,12 +211,13 @@ public final class Pipeline {
         let slot = ct.live(at: kp, now: now, byTags: byTags, v4Key: true)
         if slot < 0 { return decideUnknown(burst, i, ingress: ingress, now: now, p, s, tagBase: tagBase) }
         let proto = kp.pointee.proto
-        let obs = ct.advance(slot: slot, keyAt: kp, proto: proto, hasL4: true, tcpFlags: UInt8(truncatingIfNeeded: lane[i]), now: now)
+        let e = ct.table.slots + slot
+        let obs = ct.advance(e, slot: slot, keyAt: kp, proto: proto, hasL4: true, tcpFlags: UInt8(truncatingIfNeeded: lane[i]), now: now)
         if obs.state == .established && s.trackedBypassRules {
             return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
         }
         if obs.state == .new && !(proto == IPProto.tcp && s.testsTCPFlags),
-           let r = ct.cachedRule(slot: slot, verdictTag: untaggedTag), r >= 0, p.action(ofRule: r) == .accept {
+           let r = ct.cachedRule(entry: e, verdictTag: untaggedTag), r >= 0, p.action(ofRule: r) == .accept {
             return Verdict(action: .accept, reason: .none, state: .new, rule: r)
         }
         return decideKnownByRules(burst, i, obs, ingress: ingress, now: now, p, s, tagBase: tagBase)
