@@ -32,6 +32,8 @@ public final class Pipeline {
     /// what a core's L2 holds.
     public static let defaultTagLookupsFromFlows = 8192
     let tagLookupsFromFlows: Int
+    /// Whether common frames take the fast lane (always, but for tests that compare the two ways).
+    let fastLane: Bool
     /// Frames of the last processed burst rejected (so callers skip looking for replies to send).
     public private(set) var rejectedInLastBurst = 0
     /// Counts installs, so a verdict cached in a flow under an older policy is never reused.
@@ -39,9 +41,11 @@ public final class Pipeline {
 
     /// `memory` provides the flow table's region (the dataplane passes huge pages).
     public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256,
-                memory: RegionAllocator = .heap, tagLookupsFromFlows: Int = Pipeline.defaultTagLookupsFromFlows) {
+                memory: RegionAllocator = .heap, tagLookupsFromFlows: Int = Pipeline.defaultTagLookupsFromFlows,
+                fastLane: Bool = true) {
         self.policy = policy
         self.tagLookupsFromFlows = tagLookupsFromFlows
+        self.fastLane = fastLane
         conntrack = Conntrack(settings: settings, memory: memory)
         fragments = FragmentTracker(maxDatagrams: settings.maxFragmentedDatagrams, timeoutSeconds: settings.timeouts.fragment)
         metaCapacity = burstCapacity
@@ -99,7 +103,7 @@ public final class Pipeline {
     @inline(never)
     func parseAll(_ burst: FrameBurst, link: LinkType, byTags: Bool) {
         let n = burst.count
-        guard link == .ethernet else {
+        guard link == .ethernet && fastLane else {
             for i in 0..<n { parseOther(burst, i, link: link, byTags: byTags) }
             return
         }
@@ -216,8 +220,8 @@ public final class Pipeline {
         if obs.state == .established && s.trackedBypassRules {
             return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
         }
-        if obs.state == .new && !(proto == IPProto.tcp && s.testsTCPFlags),
-           let r = ct.cachedRule(entry: e, verdictTag: untaggedTag), r >= 0, p.action(ofRule: r) == .accept {
+        // (A TCP flow opened under TCP-flag rules holds no tag, `decideObserved`: no match here.)
+        if obs.state == .new, let r = ct.cachedRule(entry: e, verdictTag: untaggedTag), r >= 0, p.action(ofRule: r) == .accept {
             return Verdict(action: .accept, reason: .none, state: .new, rule: r)
         }
         return decideKnownByRules(burst, i, obs, ingress: ingress, now: now, p, s, tagBase: tagBase)
