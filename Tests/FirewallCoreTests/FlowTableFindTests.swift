@@ -121,4 +121,25 @@ final class TCPStateMachineRowsTests: XCTestCase {
             }
         }
     }
+
+    /// Conntrack looks transitions up in the flattened table: it must give `next` for every
+    /// state, flags byte and direction (and nothing but states, ignore or invalid).
+    func testFlattenedTransitionsMatchTheRows() {
+        let codes = TCPStateMachine.transitionCodes()
+        for origin in [true, false] {
+            for flags in 0...255 {
+                for state in TCPState.allCases {
+                    let code = codes[TCPStateMachine.transitionIndex(state, flags: UInt8(flags), fromOriginator: origin)]
+                    let want: UInt8
+                    switch TCPStateMachine.next(state, TCPStateMachine.segment(flags: UInt8(flags)), fromOriginator: origin) {
+                    case .invalid: want = TCPStateMachine.invalidCode
+                    case .ignore: want = TCPStateMachine.ignoreCode
+                    case .move(let s): want = s.rawValue
+                    }
+                    XCTAssertEqual(code, want, "state \(state) flags \(flags) origin \(origin)")
+                }
+            }
+        }
+        XCTAssertTrue(codes.allSatisfy { $0 < UInt8(TCPState.allCases.count) || $0 >= TCPStateMachine.ignoreCode })
+    }
 }

@@ -9,6 +9,8 @@ public final class Conntrack {
     let tcpTimeouts: UnsafeMutablePointer<UInt64>
     /// Timeouts in ns of the other protocols, at `proto << 1 | replied`: one load, no switch.
     let otherTimeouts: UnsafeMutablePointer<UInt64>
+    /// `TCPStateMachine.transitionCodes()`: a segment's transition in one load.
+    let tcpTransitions: UnsafeMutablePointer<UInt8>
 
     /// Flows created, evicted by early drop, refused because the table was full, expired.
     public private(set) var created: UInt64 = 0
@@ -25,6 +27,7 @@ public final class Conntrack {
         let t = settings.timeouts
         tcpTimeouts = .allocate(capacity: TCPState.allCases.count)
         for st in TCPState.allCases { tcpTimeouts[Int(st.rawValue)] = t.tcp(st) * 1_000_000_000 }
+        tcpTransitions = .copying(TCPStateMachine.transitionCodes())
         otherTimeouts = .allocate(capacity: 512)
         for proto in 0..<256 {
             for replied in [false, true] {
@@ -39,7 +42,7 @@ public final class Conntrack {
         }
     }
 
-    deinit { tcpTimeouts.deallocate(); otherTimeouts.deallocate() }
+    deinit { tcpTimeouts.deallocate(); otherTimeouts.deallocate(); tcpTransitions.deallocate() }
 
     public var count: Int { table.count }
 
@@ -128,14 +131,12 @@ public final class Conntrack {
                  tcpFlags: UInt8, now: UInt64) -> Observation {
         let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
         if proto == IPProto.tcp && hasL4 {
-            let seg = TCPStateMachine.segment(flags: tcpFlags)
             let old = e.pointee.tcpState
-            switch TCPStateMachine.next(old, seg, fromOriginator: fromOrigin) {
-            case .invalid:
-                return Observation(state: .invalid, slot: slot, trackable: false)
-            case .ignore:
-                break
-            case .move(let s):
+            let code = tcpTransitions[TCPStateMachine.transitionIndex(old, flags: tcpFlags, fromOriginator: fromOrigin)]
+            if code == TCPStateMachine.invalidCode { return Observation(state: .invalid, slot: slot, trackable: false) }
+            if code != TCPStateMachine.ignoreCode {
+                // Every other code is a state (`transitionCodes`): no failable initialiser per segment.
+                let s = unsafeBitCast(code, to: TCPState.self)
                 if s == .synSent && (old == .timeWait || old == .close) {
                     // A new SYN reopens a closing connection: it starts over, unanswered.
                     e.pointee.flags &= ~(FlowEntry.seenReply | FlowEntry.assured)

@@ -58,6 +58,36 @@ public enum TCPStateMachine {
         }
     }
 
+    /// `next` for every direction, flags byte and state, flattened for connection tracking's fast
+    /// path (one load per segment instead of classifying the flags and picking a row). Codes: a
+    /// state's raw value, `ignoreCode` or `invalidCode`; indexed by `transitionIndex`. 8 KiB, of
+    /// which the few flag combinations real traffic uses touch a few lines.
+    public static func transitionCodes() -> [UInt8] {
+        var codes = [UInt8](repeating: invalidCode, count: 2 << 12)
+        for fromOriginator in [false, true] {
+            for flags in 0...255 {
+                for state in TCPState.allCases {
+                    let i = transitionIndex(state, flags: UInt8(flags), fromOriginator: fromOriginator)
+                    switch next(state, segment(flags: UInt8(flags)), fromOriginator: fromOriginator) {
+                    case .invalid: codes[i] = invalidCode
+                    case .ignore: codes[i] = ignoreCode
+                    case .move(let s): codes[i] = s.rawValue
+                    }
+                }
+            }
+        }
+        return codes
+    }
+
+    public static let ignoreCode: UInt8 = 0xE
+    public static let invalidCode: UInt8 = 0xF
+
+    /// Where `transitionCodes` keeps the outcome of a segment with `flags` for a flow in `state`.
+    @inlinable @inline(__always)
+    public static func transitionIndex(_ state: TCPState, flags: UInt8, fromOriginator: Bool) -> Int {
+        (fromOriginator ? 1 << 12 : 0) | Int(flags) << 4 | Int(state.rawValue)
+    }
+
     /// The transition for a segment in the original (`fromOriginator`) or reply direction.
     @inlinable @inline(__always)
     public static func next(_ state: TCPState, _ seg: Segment, fromOriginator: Bool) -> Outcome {
