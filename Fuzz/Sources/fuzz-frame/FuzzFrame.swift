@@ -29,14 +29,12 @@ public func fuzzFrame(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let reason = Parser.parse(frame, link: links[Int(mode & 3)], into: &m)
     // The fast lane's key: only for frames the full parse takes, and the very key it gives.
     if let p = frame.baseAddress {
-        let keyAt = UnsafeMutablePointer<FlowKey>.allocate(capacity: 1)
-        keyAt.initialize(to: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false))
-        defer { keyAt.deallocate() }
-        let flags = Parser.commonIPv4Key(p, n, into: keyAt)
+        var key = FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false)
+        let flags = withUnsafeMutablePointer(to: &key) { Parser.commonIPv4Key(p, n, into: $0) }
         if flags >= 0 {
             var full = PacketMeta()
             check(Parser.parseAny(frame, link: .ethernet, into: &full) == .none, "the fast lane took a frame the parser refuses")
-            check(keyAt.pointee == Conntrack.key(for: full), "fast lane key \(keyAt.pointee), full parse \(Conntrack.key(for: full))")
+            check(key == Conntrack.key(for: full), "fast lane key \(key), full parse \(Conntrack.key(for: full))")
             check(UInt8(flags) == full.tcpFlags, "fast lane TCP flags \(flags), full parse \(full.tcpFlags)")
         }
     }
