@@ -105,14 +105,23 @@ struct FamilyIndex<Address: AddressClassTable> {
     @inline(__always)
     func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ dp: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
         let a = srcBits.row(s), b = dstBits.row(d), c = l4Bits.row(l)
-        // Unfolded: AND the destination port's row too; folded: AND c twice (same cache line).
-        let e = dportBits?.row(dp) ?? c
+        // Two copies of the scan, each with its number of rows fixed: the folded layout (three
+        // rows, the common one) does not load and AND a fourth.
+        if let dportBits { return scan(a, b, c, dportBits.row(dp), fourRows: true, checks, m) }
+        return scan(a, b, c, c, fourRows: false, checks, m)
+    }
+
+    @inline(__always)
+    func scan(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ c: UnsafePointer<UInt64>, _ e: UnsafePointer<UInt64>,
+              fourRows: Bool, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
         let summaries = srcBits.summaryWords
         for si in 0..<summaries {
-            var summary = a[si] & b[si] & c[si] & e[si]
+            var summary = a[si] & b[si] & c[si]
+            if fourRows { summary &= e[si] }
             while summary != 0 {
                 let w = si << 6 | summary.trailingZeroBitCount
-                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w] & e[summaries + w]
+                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w]
+                if fourRows { hits &= e[summaries + w] }
                 while hits != 0 {
                     let r = w << 6 | hits.trailingZeroBitCount
                     if checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
