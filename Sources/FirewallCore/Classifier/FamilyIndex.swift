@@ -105,15 +105,19 @@ struct FamilyIndex<Address: AddressClassTable> {
     @inline(__always)
     func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ dp: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
         let a = srcBits.row(s), b = dstBits.row(d), c = l4Bits.row(l)
-        // Two copies of the scan, each with its number of rows fixed: the folded layout (three
-        // rows, the common one) does not load and AND a fourth.
-        if let dportBits { return scan(a, b, c, dportBits.row(dp), fourRows: true, checks, m) }
-        return scan(a, b, c, c, fourRows: false, checks, m)
+        // Copies of the scan with the row count and the checks fixed: the folded layout (three
+        // rows, the common one) does not load and AND a fourth, and a policy whose rules test no
+        // unindexed field has no call in its loop (so nothing spilled around one).
+        if let dportBits {
+            let e = dportBits.row(dp)
+            return checks.any ? scan(a, b, c, e, fourRows: true, checks: true, checks, m) : scan(a, b, c, e, fourRows: true, checks: false, checks, m)
+        }
+        return checks.any ? scan(a, b, c, c, fourRows: false, checks: true, checks, m) : scan(a, b, c, c, fourRows: false, checks: false, checks, m)
     }
 
     @inline(__always)
     func scan(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ c: UnsafePointer<UInt64>, _ e: UnsafePointer<UInt64>,
-              fourRows: Bool, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
+              fourRows: Bool, checks withChecks: Bool, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
         let summaries = srcBits.summaryWords
         for si in 0..<summaries {
             var summary = a[si] & b[si] & c[si]
@@ -124,7 +128,7 @@ struct FamilyIndex<Address: AddressClassTable> {
                 if fourRows { hits &= e[summaries + w] }
                 while hits != 0 {
                     let r = w << 6 | hits.trailingZeroBitCount
-                    if checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
+                    if !withChecks || checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
                     hits &= hits &- 1
                 }
                 summary &= summary &- 1
