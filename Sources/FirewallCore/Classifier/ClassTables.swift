@@ -206,6 +206,8 @@ struct ClassBitsets {
 
     var bytes: Int { max(1, count * stride) * 8 }
 
-    @inline(__always) func row(_ c: UInt32) -> UnsafeMutablePointer<UInt64> { base + Int(c) * stride }
+    /// (Wrapping arithmetic: a class id is below `count`, so the product is inside the table;
+    /// the overflow checks were branches on every lookup.)
+    @inline(__always) func row(_ c: UInt32) -> UnsafeMutablePointer<UInt64> { base + Int(c) &* stride }
     func deallocate() { base.deallocate() }
 }

@@ -95,9 +95,10 @@ struct FamilyIndex<Address: AddressClassTable> {
         let hasPorts = m.pointee.hasPorts
         let sp = hasPorts ? Int(m.pointee.sport) : FamilyIndex.noPorts
         let dp = hasPorts ? Int(m.pointee.dport) : FamilyIndex.noPorts
-        let ps = protoSport[Int(proto.classOf(Int(m.pointee.proto))) * sportClasses + Int(sport.classOf(sp))]
+        // (Wrapping arithmetic: class ids index tables built to their product's size.)
+        let ps = protoSport[Int(proto.classOf(Int(m.pointee.proto))) &* sportClasses &+ Int(sport.classOf(sp))]
         let d = dport.classOf(dp)
-        let l = dportBits == nil ? l4[Int(ps) * dportClasses + Int(d)] : ps
+        let l = dportBits == nil ? l4[Int(ps) &* dportClasses &+ Int(d)] : ps
         return (src.classOf(m.pointee.src), dst.classOf(m.pointee.dst), l, d)
     }
 
