@@ -245,11 +245,13 @@ public final class Pipeline {
     }
 
     /// Parses a fast-lane frame into its `PacketMeta` (it passed the same checks in `parseAll`).
+    /// After it, as for every frame outside the lane, `metas[i]` and `parsed[i]` hold the parse.
     @inline(__always)
     func fillMeta(_ burst: FrameBurst, _ i: Int) {
         let frame = burst.frame(i)
         let filled = Parser.parseCommonIPv4(frame.baseAddress!, frame.count, &metas[i])
         assert(filled, "a fast-lane frame failed the checks it passed")
+        parsed[i] = .none
         lane[i] = 0
     }
 
