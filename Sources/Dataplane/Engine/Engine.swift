@@ -1,7 +1,6 @@
 import FirewallConfig
 import FirewallCore
 import Glibc
-import Synchronization
 
 /// The running firewall: two ports, one pinned worker per core (each with its own pipeline and
 /// conntrack shard, owning queue i of both ports), and the control side: stop, reload, stats.
@@ -23,10 +22,10 @@ public final class Engine: @unchecked Sendable {
     private let group: WorkerGroup
     private let placement: WorkerPlacement
     private let opened: EnginePorts
-    private let state: Mutex<ControlState>
+    private let state: PThreadLock<ControlState>
     /// Held for a whole reload, so two (SIGHUP and the socket) cannot interleave their
     /// publish and their record of the configuration in force.
-    private let reloading = Mutex<Int>(0)
+    private let reloading = PThreadLock<Int>(0)
     private var running = false
 
     struct ControlState {
@@ -71,7 +70,7 @@ public final class Engine: @unchecked Sendable {
                    policy: policy, conntrack: configuration.conntrack, control: control, options: options)
         }
         group = WorkerGroup(workers: workers, control: control)
-        state = Mutex(ControlState(configuration: configuration))
+        state = PThreadLock(ControlState(configuration: configuration))
         startedAt = monotonicNanoseconds()
     }
 

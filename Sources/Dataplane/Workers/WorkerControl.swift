@@ -1,7 +1,6 @@
 import CLinux
 import FirewallCore
 import Glibc
-import Synchronization
 
 /// What a control thread tells the workers, and how they answer, without a lock on the fast
 /// path: the workers read two words per loop (run flag, policy generation) with acquire loads
@@ -9,7 +8,7 @@ import Synchronization
 public final class WorkerControl: @unchecked Sendable {
     /// [0] run flag (1 while workers should run), [1] policy generation, [2] snapshot generation.
     private let words: UnsafeMutablePointer<UInt64>
-    private let mailbox = Mutex<Mailbox>(Mailbox())
+    private let mailbox = PThreadLock(Mailbox())
     /// One loop counter per worker, 64 bytes apart so no two share a cache line: a worker bumps
     /// its own once per loop turn, a watchdog reads them (`StallWatch`). A counter that stops
     /// moving means a stalled worker, which forwards nothing from its queues: the watch says so.

@@ -112,20 +112,14 @@ public final class Conntrack {
         }
         let slot = live(at: kp, now: now)
         if slot < 0 { return observeMiss(mp) }
-        return advance(slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
+        return advance(table.slots + slot, slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
                        tcpFlags: mp.pointee.tcpFlags, now: now)
     }
 
-    /// Moves the live flow in `slot` on by one packet of `kp`'s direction: its TCP state or its
-    /// reply flag, and its expiry. The part of `observe` after the lookup, which the pipeline's
-    /// fast lane calls with the few fields it parsed.
-    @inline(__always)
-    func advance(slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool, tcpFlags: UInt8, now: UInt64) -> Observation {
-        advance(table.slots + slot, slot: slot, keyAt: kp, proto: proto, hasL4: hasL4, tcpFlags: tcpFlags, now: now)
-    }
-
-    /// The same, given the slot's entry (a caller that goes on to `cachedRule(entry:)` keeps
-    /// the pointer rather than reloading the table's base after the writes here).
+    /// Moves the live flow in `slot` (its entry `e`) on by one packet of `kp`'s direction: its
+    /// TCP state or its reply flag, and its expiry. The part of `observe` after the lookup,
+    /// which the pipeline's fast lane calls with the few fields it parsed (and whose `e` it
+    /// keeps for `cachedRule(entry:)`, rather than reloading the table's base after the writes).
     @inline(__always)
     func advance(_ e: UnsafeMutablePointer<FlowEntry>, slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool,
                  tcpFlags: UInt8, now: UInt64) -> Observation {

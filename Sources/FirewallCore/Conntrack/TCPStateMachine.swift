@@ -27,8 +27,9 @@ public enum TCPStateMachine {
 
     // One row per segment kind and direction; nibble S of a row is the code for current state S
     // (none=0 syn_sent=1 syn_recv=2 established=3 fin_wait=4 close_wait=5 last_ack=6
-    // time_wait=7 close=8 syn_sent2=9; 0xE = ignore, 0xF = invalid). Packed in constants so a
-    // lookup is a shift and a mask: no array (bounds checks, lazy global, reference count).
+    // time_wait=7 close=8 syn_sent2=9; 0xE = ignore, 0xF = invalid): the table as written down,
+    // one row a line. The fast path does not decode them per segment: `transitionCodes`
+    // flattens them once, into the table connection tracking indexes.
     //            state:      s2 cl tw la cw fw es sr ss no
     @usableFromInline static let originalRows: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
         /* syn    */ 0x9_1_1_E_E_E_E_E_1_1,
@@ -93,8 +94,8 @@ public enum TCPStateMachine {
     public static func next(_ state: TCPState, _ seg: Segment, fromOriginator: Bool) -> Outcome {
         let code = UInt8(truncatingIfNeeded: row(seg, fromOriginator: fromOriginator) >> (UInt64(state.rawValue) &* 4)) & 0xF
         switch code {
-        case 0xF: return .invalid
-        case 0xE: return .ignore
+        case invalidCode: return .invalid
+        case ignoreCode: return .ignore
         // Every other code in the rows is a state (0...9, `testRowsHoldOnlyStates`): no
         // failable initialiser call per segment.
         default: return .move(unsafeBitCast(code, to: TCPState.self))

@@ -1,0 +1,30 @@
+import Glibc
+
+/// A value behind a pthread mutex, for the control side's shared state (never the fast path).
+///
+/// Why not the standard library's `Mutex`: on Linux it is built on futexes inside the
+/// uninstrumented Synchronization library, so ThreadSanitizer sees no ordering between two
+/// holders and reports the accesses it protects as races (two workers publishing counters at
+/// once did, now and then, in the TSan subset). TSan intercepts pthread's mutex.
+final class PThreadLock<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
