@@ -28,9 +28,12 @@ let package = Package(
         // The pipeline benchmark puts its flow tables on huge pages as `vfwall run` does.
         .library(name: "Dataplane", targets: ["Dataplane"]),
     ],
+    // Pinned to exact versions: an application ships what it tested. Package.resolved is not
+    // committed because it records commit ids, which differ between a mirror and the origin.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // C and system modules: the only places that see C headers.
@@ -56,7 +59,10 @@ let package = Package(
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
-        .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FirewallConfig", dependencies: [
+            "FirewallCore", .product(name: "Yams", package: "Yams"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 

@@ -9,6 +9,9 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
         self.file = file; self.line = line; self.column = column; self.message = message
     }
 
-    /// "configs/x.yaml:14:9: 'dport' expects a port, a range 1000-2000 or a list, got 'http'"
-    public var description: String { "\(file):\(line):\(column): \(message)" }
+    /// "configs/x.yaml:14:9: 'dport' expects a port, a range 1000-2000 or a list, got 'http'";
+    /// an error about the file as a whole (line 0) has no position: "x.yaml: cannot read ...".
+    public var description: String {
+        line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+    }
 }

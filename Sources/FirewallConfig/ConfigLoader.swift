@@ -1,9 +1,6 @@
 import FirewallCore
+import SystemPackage
 import Yams
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
 /// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
@@ -13,8 +10,11 @@ public enum ConfigLoader {
 
     /// Reads and validates `path`.
     public static func load(path: String) throws -> Configuration {
-        guard let text = readFile(path) else {
-            throw ConfigError(file: path, line: 0, column: 0, message: "cannot read the configuration file (missing or unreadable)")
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigError(file: path, line: 0, column: 0, message: "cannot read the configuration file: \(error)")
         }
         return try parse(yaml: text, file: path)
     }
@@ -149,17 +149,17 @@ public enum ConfigLoader {
         }
     }
 
-    static func readFile(_ path: String) -> String? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
+    /// The whole file as text (invalid UTF-8 becomes U+FFFD and then fails as YAML).
+    static func readFile(_ path: String) throws -> String {
+        let fd = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? fd.close() }
         var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-            if n < buf.count { break }
+            let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
         }
-        if ferror(f) != 0 { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -21,7 +21,20 @@ struct RuleReader {
 
     func rules(_ node: Node) throws -> [Rule] {
         guard case .sequence(let seq) = node else { throw r.error(node, "'rules' expects a list of rules") }
-        return try seq.enumerated().map { try rule($0.element, index: $0.offset) }
+        var rules: [Rule] = []
+        rules.reserveCapacity(seq.count)
+        var firstNamed: [String: Node] = [:]   // per-rule counters are keyed by name: names are unique
+        for (index, element) in seq.enumerated() {
+            let rule = try rule(element, index: index)
+            let at = element["name"] ?? element
+            if let earlier = firstNamed[rule.name] {
+                let line = earlier.mark?.line ?? 0, column = earlier.mark?.column ?? 0
+                throw r.error(at, "rule name '\(rule.name)' is already used by the rule at \(r.file):\(line):\(column)")
+            }
+            firstNamed[rule.name] = at
+            rules.append(rule)
+        }
+        return rules
     }
 
     func rule(_ node: Node, index: Int) throws -> Rule {

@@ -98,8 +98,19 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertTrue(error("")?.message.contains("empty") ?? false)
         XCTAssertTrue(error("policy:\n  default: drop\n")?.message.contains("no 'rules'") ?? false)
         XCTAssertThrowsError(try ConfigLoader.load(path: "/nonexistent/vfwall.yaml")) { e in
-            XCTAssertEqual((e as? ConfigError)?.message, "cannot read the configuration file (missing or unreadable)")
+            XCTAssertEqual("\(e)", "/nonexistent/vfwall.yaml: cannot read the configuration file: No such file or directory")
         }
+        XCTAssertThrowsError(try ConfigLoader.load(path: "/")) { e in
+            XCTAssertEqual("\(e)", "/: cannot read the configuration file: Is a directory")
+        }
+    }
+
+    func testDuplicateRuleNamesAreRefusedWithBothPositions() {
+        let twice = "rules:\n  - name: web\n    action: accept\n  - action: drop\n    name: web\n"
+        XCTAssertEqual(error(twice)?.description, "t.yaml:5:11: rule name 'web' is already used by the rule at t.yaml:2:11")
+        // A default name ("rule-N") counts too: it is what the counters show.
+        let clash = "rules:\n  - name: rule-1\n    action: accept\n  - action: drop\n"
+        XCTAssertEqual(error(clash)?.description, "t.yaml:4:5: rule name 'rule-1' is already used by the rule at t.yaml:2:11")
     }
 
     func testListsRangesAndNames() throws {

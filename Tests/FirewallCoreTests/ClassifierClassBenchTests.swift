@@ -10,18 +10,14 @@ import XCTest
 /// checked against `FlatScan`, the same first-match scan over flat ClassBench tuples (which agrees
 /// with the reference wherever both run: asserted below).
 final class ClassifierClassBenchTests: XCTestCase {
-    /// ../shared/data/classbench relative to the repository root (this file is two levels down).
+    /// data/classbench in the repository (this file is two levels below its root).
     static var dataDirectory: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/data/classbench")
+            .deletingLastPathComponent().appendingPathComponent("data/classbench")
     }
 
     func load(_ set: String) throws -> ([RuleMatch], [ClassBench.TraceEntry]) {
         let dir = Self.dataDirectory
-        guard FileManager.default.fileExists(atPath: dir.path) else {
-            throw XCTSkip("ClassBench data not found at \(dir.path) (expected ../shared/data/classbench beside the repository)")
-        }
         let rules = try ClassBench.parseRules(String(contentsOf: dir.appendingPathComponent("\(set).rules"), encoding: .utf8))
         let trace = try ClassBench.parseTrace(String(contentsOf: dir.appendingPathComponent("\(set).trace"), encoding: .utf8))
         return (rules, trace)

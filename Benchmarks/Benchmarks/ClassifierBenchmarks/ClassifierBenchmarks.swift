@@ -4,7 +4,7 @@
 // lookups per second = throughput x the header count in the benchmark's name. Allocations and
 // retains per iteration must be 0 for the compiled classifier (the fast-path rule).
 //
-// The sets are read from ../shared/data/classbench beside the repository, or $CLASSBENCH_DIR.
+// The sets are read from the repository's data/classbench, or $CLASSBENCH_DIR.
 import Benchmark
 import FirewallCore
 #if canImport(Glibc)
@@ -17,8 +17,8 @@ func classBenchDirectory() -> String {
     if let d = getenv("CLASSBENCH_DIR") { return String(cString: d) }
     // This file is Benchmarks/Benchmarks/ClassifierBenchmarks/ClassifierBenchmarks.swift.
     var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(5)
-    return parts.joined(separator: "/") + "/shared/data/classbench"
+    parts.removeLast(4)
+    return parts.joined(separator: "/") + "/data/classbench"
 }
 
 func readFile(_ path: String) -> String? {

@@ -1,5 +1,5 @@
 /// ClassBench rule sets and traces (Taylor & Turner), as text. Pure parsing: the caller reads the
-/// file. See ../shared/data/classbench/README.md for the formats.
+/// file. See data/classbench/README.md for the formats.
 ///
 /// Rules become `RuleMatch`es for IPv4 with the usual ClassBench reading: a /0 prefix, the port
 /// range 0:65535 and protocol 0x00/0x00 are wildcards; the TCP flags column is ignored (as
