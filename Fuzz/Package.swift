@@ -14,12 +14,16 @@ let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])
 let package = Package(
     name: "vfwall-fuzz",
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),   // as in ../Package.swift
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         .target(name: "CPrefetch"),
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
-        .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FirewallConfig", dependencies: [
+            "FirewallCore", .product(name: "Yams", package: "Yams"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
         // One frame: parse, conntrack, both classifiers (they must agree), reject reply.

@@ -3,6 +3,10 @@
 
 lab_down() {
     [[ $(id -u) -eq 0 ]] || { echo "lab: needs root" >&2; exit 1; }
+    if [[ ! -d "$state" ]] && [[ $named -eq 0 ]] && [[ -n "$(ls "$labs_root" 2>/dev/null)" ]]; then
+        echo "lab: $name is not up; up are: $(ls "$labs_root" | paste -sd' ')" \
+             "(scripts/lab --name NAME down, or scripts/lab down --all)" >&2
+    fi
     # The "VFs" back to the host (direct) or their macvlans deleted, while the container lives.
     [[ -f "$state/bin" ]] && vfplumb detach "$fw" >/dev/null 2>&1 || true
     "${podman[@]}" rm -f -t 2 "$fw" >/dev/null 2>&1 || true
