@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "vfplumb", targets: ["vfplumb"]),
         // For the separate benchmark package in Benchmarks/ (it depends on this one by path).
         .library(name: "FirewallCore", targets: ["FirewallCore"]),
+        .library(name: "Workloads", targets: ["Workloads"]),
         // The pipeline benchmark puts its flow tables on huge pages as `vfwall run` does.
         .library(name: "Dataplane", targets: ["Dataplane"]),
     ],
@@ -59,6 +60,8 @@ let package = Package(
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
+        // Benchmark workloads, kept out of the core: synthetic traffic and policies, ClassBench sets.
+        .target(name: "Workloads", dependencies: ["FirewallCore"], swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: [
             "FirewallCore", .product(name: "Yams", package: "Yams"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -67,14 +70,14 @@ let package = Package(
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
-            "Dataplane", "FirewallConfig", "FirewallCore",
+            "Dataplane", "FirewallConfig", "FirewallCore", "Workloads",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vfplumb", dependencies: [
             "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore"]),
+        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "FirewallConfig"]),

@@ -17,6 +17,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FirewallCore", package: "vfwall"),
+                .product(name: "Workloads", package: "vfwall"),
             ],
             path: "Benchmarks/ClassifierBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -26,6 +27,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FirewallCore", package: "vfwall"),
+                .product(name: "Workloads", package: "vfwall"),
                 .product(name: "Dataplane", package: "vfwall"),
             ],
             path: "Benchmarks/PipelineBenchmarks",

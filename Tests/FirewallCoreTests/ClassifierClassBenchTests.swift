@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FirewallCore
+import Workloads
 
 /// Every header of every shared ClassBench trace gets the same first match from the compiled
 /// classifier as from a linear scan.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import FirewallCore
+import Workloads
 
 /// Deterministic generator (Steele, Lea, Flood: SplitMix64), so a failing seed can be replayed.
 struct SplitMix64: RandomNumberGenerator {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import FirewallCore
+import Workloads
 
 /// A pipeline looks flows up by walking entries while its live flows fit in the caches, and by
 /// walking tags (with a prefetch pass) beyond. The two must decide every frame alike.

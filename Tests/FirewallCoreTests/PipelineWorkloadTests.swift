@@ -1,5 +1,6 @@
 import XCTest
 @testable import FirewallCore
+import Workloads
 
 /// The benchmark workloads measure what their names say.
 final class PipelineWorkloadTests: XCTestCase {

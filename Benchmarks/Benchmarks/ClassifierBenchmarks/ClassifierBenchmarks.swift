@@ -7,6 +7,7 @@
 // The sets are read from the repository's data/classbench, or $CLASSBENCH_DIR.
 import Benchmark
 import FirewallCore
+import Workloads
 #if canImport(Glibc)
 import Glibc
 #endif

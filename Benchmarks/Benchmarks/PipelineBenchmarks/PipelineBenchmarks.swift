@@ -8,6 +8,7 @@
 import Benchmark
 import Dataplane
 import FirewallCore
+import Workloads
 
 let workloads: [(String, PipelineWorkload.Mode, Int, FrameSource)] = [
     ("established, 1M flows", .established, 1_000_000, .ring),

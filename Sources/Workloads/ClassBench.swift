@@ -1,3 +1,5 @@
+import FirewallCore
+
 /// ClassBench rule sets and traces (Taylor & Turner), as text. Pure parsing: the caller reads the
 /// file. See data/classbench/README.md for the formats.
 ///

@@ -1,4 +1,6 @@
-// Synthetic traffic for `vfwall bench-pipeline` and Benchmarks/: in FirewallCore so both
+import FirewallCore
+
+// Synthetic traffic for `vfwall bench-pipeline` and Benchmarks/: in one module so both
 // measure exactly the same frames and policy.
 
 /// A policy of `rules` rules that the synthetic traffic (10.0.0.0/8 -> 192.0.2.0/24, UDP) matches

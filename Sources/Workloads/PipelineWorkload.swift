@@ -1,3 +1,5 @@
+import FirewallCore
+
 /// A pipeline fed with synthetic 64-byte frames, one burst per `step()`, for `vfwall
 /// bench-pipeline` and Benchmarks/PipelineBenchmarks. Everything is allocated up front; a step
 /// allocates nothing.
