@@ -1,11 +1,8 @@
 import Glibc
 
 /// A value behind a pthread mutex, for the control side's shared state (never the fast path).
-///
-/// Why not the standard library's `Mutex`: on Linux it is built on futexes inside the
-/// uninstrumented Synchronization library, so ThreadSanitizer sees no ordering between two
-/// holders and reports the accesses it protects as races (two workers publishing counters at
-/// once did, now and then, in the TSan subset). TSan intercepts pthread's mutex.
+/// Not the standard library's `Mutex`: ThreadSanitizer cannot see its futexes, but it does
+/// intercept pthread's mutex.
 final class PThreadLock<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value

@@ -1,11 +1,6 @@
 // A software prefetch, which Swift does not spell: a static inline C function around the
-// compiler's builtin (Sources/CPrefetch), which the optimiser inlines into one instruction.
-// (Declaring LLVM's intrinsic by name from Swift works in plain builds but crashes the compiler
-// under -sanitize=thread, which turns the call into an `invoke`.)
-//
-// Why not an early plain load: a load that misses holds up retirement until its line arrives, so
-// with a burst's lookups in flight the core stops issuing work after a couple of hundred
-// instructions. A prefetch retires at once, and the misses overlap with the work of other frames.
+// compiler's builtin (Sources/CPrefetch), inlined into one instruction. Unlike an early load,
+// a prefetch retires at once, so a burst's misses overlap with the work on other frames.
 import CPrefetch
 
 /// Starts bringing the cache line at `address` towards L1, for reading. Never faults.
