@@ -62,6 +62,8 @@ let package = Package(
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         // Benchmark workloads, kept out of the core: synthetic traffic and policies, ClassBench sets.
         .target(name: "Workloads", dependencies: ["FirewallCore"], swiftSettings: fastPath),
+        // Static analysis of a policy's rule list (vfwall check --lint): never on the packet path.
+        .target(name: "PolicyAnalysis", dependencies: ["FirewallCore"]),
         .target(name: "FirewallConfig", dependencies: [
             "FirewallCore", .product(name: "Yams", package: "Yams"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -70,20 +72,21 @@ let package = Package(
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
-            "Dataplane", "FirewallConfig", "FirewallCore", "Workloads",
+            "Dataplane", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vfplumb", dependencies: [
             "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads"]),
+        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads", "TestSupport"]),
+        .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "TestSupport"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "FirewallConfig"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
-        // Helpers shared by test targets (spawning shells that start containers).
+        // Helpers shared by test targets (a seeded generator, spawning shells that start containers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
