@@ -1,0 +1,46 @@
+import FirewallCore
+
+extension RuleMatch {
+    /// The first field, in `RuleMatch.matches`' order, whose test `m` fails, with the packet's
+    /// value and what the rule asks; nil when the rule matches. `portNames` names ingress ports.
+    public func firstMismatch(_ m: PacketMeta, portNames: [String] = []) -> (field: String, detail: String)? {
+        func port(_ i: Int) -> String { i < portNames.count ? portNames[i] : "port \(i)" }
+        if !ingress.isEmpty && !ingress.contains(Int(m.ingress)) {
+            return ("ingress", "arrived on \(port(Int(m.ingress))), rule wants \(ingress.map(port).joined(separator: ", "))")
+        }
+        if !vlans.isEmpty && !vlans.contains(where: { $0.contains(m.outerVlan) }) {
+            let vlan = m.outerVlan == PacketMeta.untagged ? "untagged" : "vlan \(m.outerVlan)"
+            return ("vlan", "\(vlan), rule wants \(vlans.map(\.description).joined(separator: ", "))")
+        }
+        if let v = ipVersion, v != m.ipVersion { return ("ip", "IPv\(m.ipVersion), rule wants IPv\(v)") }
+        if !sources.isEmpty && !sources.contains(where: { $0.contains(m.src, v6: m.isV6) }) {
+            return ("src", "\(m.src.text(v6: m.isV6)) not in \(sources.map(\.description).joined(separator: ", "))")
+        }
+        if !destinations.isEmpty && !destinations.contains(where: { $0.contains(m.dst, v6: m.isV6) }) {
+            return ("dst", "\(m.dst.text(v6: m.isV6)) not in \(destinations.map(\.description).joined(separator: ", "))")
+        }
+        if !protocols.isEmpty && !protocols.contains(m.proto) {
+            return ("proto", "protocol \(m.proto), rule wants \(protocols.map(String.init).joined(separator: ", "))")
+        }
+        for (field, ranges, value) in [("sport", sourcePorts, m.sport), ("dport", destinationPorts, m.dport)]
+        where !ranges.isEmpty && !(m.hasPorts && ranges.contains(where: { $0.contains(value) })) {
+            let have = m.hasPorts ? "port \(value)" : "no ports"
+            return (field, "\(have), rule wants \(ranges.map(\.description).joined(separator: ", "))")
+        }
+        if let t = icmpType, !(m.hasICMP && m.icmpType == t) {
+            return ("icmp-type", m.hasICMP ? "type \(m.icmpType), rule wants \(t)" : "not ICMP, rule wants type \(t)")
+        }
+        if let c = icmpCode, !(m.hasICMP && m.icmpCode == c) {
+            return ("icmp-code", m.hasICMP ? "code \(m.icmpCode), rule wants \(c)" : "not ICMP, rule wants code \(c)")
+        }
+        if let f = tcpFlags, !(m.proto == IPProto.tcp && m.hasL4 && m.tcpFlags & f.mask == f.value) {
+            let have = m.proto == IPProto.tcp ? "flags 0x" + String(m.tcpFlags, radix: 16) : "not TCP"
+            return ("tcp-flags", "\(have), rule wants (flags & 0x\(String(f.mask, radix: 16))) == 0x\(String(f.value, radix: 16))")
+        }
+        if states != 0 && states & m.state.bit == 0 {
+            let wanted = ConnState.allCases.filter { states & $0.bit != 0 }.map(\.description)
+            return ("state", "state \(m.state), rule wants \(wanted.joined(separator: ", "))")
+        }
+        return nil
+    }
+}
