@@ -34,7 +34,7 @@ public enum Replay {
         let reader = try PcapReader(path: o.input)
         let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
         let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
-        let verdicts = try o.verdictsOutput.map { try TextFile(path: $0) }
+        let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }
         let policy = CompiledPolicy(config.policy)
         let pipeline = Pipeline(policy: policy, conntrack: config.conntrack, burstCapacity: o.burst)
         var burst = FrameBurst(capacity: o.burst)
@@ -54,7 +54,7 @@ public enum Replay {
                 let v = burst.verdicts[i]
                 let frame = burst.frame(i)
                 if v.action == .accept { accepted?.write(frame, timestamp: burst.timestamps[i]) } else { dropped?.write(frame, timestamp: burst.timestamps[i]) }
-                verdicts?.write(VerdictJSON.line(index: index, verdict: v, policy: config.policy, port: burstIngress) + "\n")
+                verdicts?.write(index: index, verdict: v, port: burstIngress)
                 index += 1
             }
             burst.count = 0
@@ -78,7 +78,7 @@ public enum Replay {
             burst.count += 1
         }
         flush()
-        accepted?.flush(); dropped?.flush()
+        accepted?.flush(); dropped?.flush(); verdicts?.flush()
         summary.counters = pipeline.counters
         summary.frames = pipeline.counters.frames
         summary.flows = pipeline.conntrack.count

@@ -15,5 +15,10 @@ final class TextFile {
 
     func write(_ s: String) { fputs(s, file) }
 
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        fwrite(base, 1, bytes.count, file)
+    }
+
     deinit { fclose(file) }
 }

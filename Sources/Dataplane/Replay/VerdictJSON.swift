@@ -1,19 +1,121 @@
 import FirewallCore
 
-/// One JSON object per frame for `vfwall replay --verdicts`.
-enum VerdictJSON {
-    static func line(index: Int, verdict v: Verdict, policy: Policy, port: Int) -> String {
-        let rule: String
-        let decidedBy: String
-        if v.rule >= 0 {
-            rule = "{\"index\":\(v.rule),\"name\":\(JSON.string(policy.rules[Int(v.rule)].name))}"
-            decidedBy = "rule"
-        } else {
-            rule = "null"
-            decidedBy = v.rule == Verdict.byDefault ? "default" : v.rule == Verdict.byConntrack ? "conntrack" : "setting"
+/// `vfwall replay --verdicts`: one JSON object per frame, written as bytes from pieces rendered
+/// once per policy (rule names, reasons, states, ports), so a line costs a few copies and the
+/// frame index's digits, not a string built per frame.
+///
+///     {"index":1,"verdict":"accept","rule":null,"decided_by":"conntrack","reason":null,
+///      "state":"established","ingress":"outside"}
+final class VerdictWriter {
+    private let file: TextFile
+    /// Lines gather here and go to the file in writes of about `flushAt` bytes.
+    private let buffer: UnsafeMutableRawPointer
+    private var used = 0
+    static let flushAt = 1 << 20
+    static let lineRoom = 4096   // no line is longer: names are at most a few hundred bytes
+    /// Every piece, back to back in one allocation; each part is (offset, length) into it.
+    private let pieces: UnsafeMutableRawPointer
+    private let ruleParts: [(Int, Int)]
+    private let otherParts: [(Int, Int)]   // decided by the default, conntrack, a setting
+    private let reasonParts: [(Int, Int)]
+    private let stateParts: [(Int, Int)]
+    private let portParts: [(Int, Int)]
+    private let actionParts: [(Int, Int)]
+    private let fixedParts: [(Int, Int)]   // see Fixed
+
+    private enum Fixed: Int { case index, changed, unchanged, old, new, close }
+
+    init(path: String, policy: Policy) throws {
+        file = try TextFile(path: path)
+        var all: [UInt8] = []
+        let longest = Self.lineRoom / 8   // a line has at most 7 pieces and the index's digits
+        func part(_ s: String) -> (Int, Int) {
+            let b = Array(s.utf8.prefix(longest))
+            all += b
+            return (all.count - b.count, b.count)
         }
-        let reason = v.reason == .none ? "null" : JSON.string(v.reason.name)
-        return "{\"index\":\(index),\"verdict\":\"\(v.action)\",\"rule\":\(rule),\"decided_by\":\"\(decidedBy)\",\"reason\":\(reason),\"state\":\"\(v.state)\",\"ingress\":\(JSON.string(policy.portNames[port]))}"
+        ruleParts = policy.rules.enumerated().map { i, r in
+            part(",\"rule\":{\"index\":\(i),\"name\":\(JSON.string(r.name))},\"decided_by\":\"rule\"")
+        }
+        otherParts = ["default", "conntrack", "setting"].map { part(",\"rule\":null,\"decided_by\":\"\($0)\"") }
+        reasonParts = Reason.allCases.map { r in part(",\"reason\":" + (r == .none ? "null" : JSON.string(r.name))) }
+        stateParts = ConnState.allCases.map { part(",\"state\":\"\($0)\"") }
+        portParts = policy.portNames.map { part(",\"ingress\":\(JSON.string($0))}") } + [part("}")]
+        actionParts = Action.allCases.map { part(",\"verdict\":\"\($0)\"") }
+        fixedParts = ["{\"index\":", ",\"changed\":true", ",\"changed\":false", ",\"old\":{\"index\":",
+                      ",\"new\":{\"index\":", "}\n"].map(part)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, all.count), alignment: 16)
+        storage.copyMemory(from: all, byteCount: all.count)
+        pieces = storage
+        buffer = .allocate(byteCount: Self.flushAt + Self.lineRoom, alignment: 64)
+    }
+
+    deinit {
+        flush()
+        buffer.deallocate()
+        pieces.deallocate()
+    }
+
+    /// One line: the frame `index`'s verdict `v`, for a frame that arrived on `port`.
+    func write(index: Int, verdict v: Verdict, port: Int) {
+        put(fixedParts[Fixed.index.rawValue])
+        putDecimal(index)
+        putObjectTail(v, port: port)
+        buffer.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: used, as: UInt8.self)
+        used += 1
+        if used >= Self.flushAt { flush() }
+    }
+
+    /// One line of `--compare`: both verdicts of a frame, and whether they differ.
+    func writePair(index: Int, old: Verdict, new: Verdict, port: Int) {
+        put(fixedParts[Fixed.index.rawValue])
+        putDecimal(index)
+        put(fixedParts[(old.action != new.action || old.rule != new.rule ? Fixed.changed : .unchanged).rawValue])
+        put(fixedParts[Fixed.old.rawValue])
+        putDecimal(index)
+        putObjectTail(old, port: port)
+        put(fixedParts[Fixed.new.rawValue])
+        putDecimal(index)
+        putObjectTail(new, port: port)
+        put(fixedParts[Fixed.close.rawValue])
+        if used >= Self.flushAt { flush() }
+    }
+
+    func flush() {
+        file.write(UnsafeRawBufferPointer(start: buffer, count: used))
+        used = 0
+    }
+
+    @inline(__always)
+    private func put(_ part: (Int, Int)) {
+        (buffer + used).copyMemory(from: pieces + part.0, byteCount: part.1)
+        used += part.1
+    }
+
+    private func putObjectTail(_ v: Verdict, port: Int) {
+        put(actionParts[Int(v.action.rawValue)])
+        if v.rule >= 0 && Int(v.rule) < ruleParts.count {
+            put(ruleParts[Int(v.rule)])
+        } else {
+            put(otherParts[v.rule == Verdict.byDefault ? 0 : v.rule == Verdict.byConntrack ? 1 : 2])
+        }
+        put(reasonParts[Int(v.reason.rawValue)])
+        put(stateParts[Int(v.state.rawValue)])
+        put(portParts[port >= 0 && port < portParts.count - 1 ? port : portParts.count - 1])
+    }
+
+    private func putDecimal(_ value: Int) {
+        var v = UInt64(clamping: value)
+        var digits = 1
+        var scale: UInt64 = 1
+        while v / scale >= 10 { scale *= 10; digits += 1 }
+        let out = (buffer + used).assumingMemoryBound(to: UInt8.self)
+        for i in 0..<digits {
+            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v / scale)
+            v %= scale
+            scale /= 10
+        }
+        used += digits
     }
 }
 
