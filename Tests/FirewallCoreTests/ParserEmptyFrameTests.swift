@@ -13,7 +13,8 @@ final class ParserEmptyFrameTests: XCTestCase {
         let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
         defer { byte.deallocate() }
         let expected: [(LinkType, Reason)] = [(.ethernet, .truncatedEthernet), (.linuxCooked, .truncatedLinuxCooked),
-                                              (.linuxCooked2, .truncatedLinuxCooked), (.rawIP, .truncatedIPv4Header)]
+                                              (.linuxCooked2, .truncatedLinuxCooked), (.rawIP, .truncatedIPv4Header),
+                                              (.null, .truncatedLoopback), (.loop, .truncatedLoopback)]
         for (link, r) in expected {
             XCTAssertEqual(reason(nil, link), r, "\(link), no address")
             XCTAssertEqual(reason(UnsafeRawPointer(byte), link), r, "\(link), with an address")
