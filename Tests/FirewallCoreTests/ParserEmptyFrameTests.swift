@@ -20,4 +20,19 @@ final class ParserEmptyFrameTests: XCTestCase {
             XCTAssertEqual(reason(UnsafeRawPointer(byte), link), r, "\(link), with an address")
         }
     }
+
+    /// A port that leaves a frame without an address, or gives a negative length, lends no bytes.
+    func testBurstFrameWithoutAddressOrWithNegativeLengthIsEmpty() {
+        var burst = FrameBurst(capacity: 2)
+        defer { burst.deallocate() }
+        let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+        defer { byte.deallocate() }
+        burst.frames[0] = UnsafeRawPointer(byte); burst.lengths[0] = -5
+        burst.frames[1] = nil; burst.lengths[1] = 60
+        burst.count = 2
+        XCTAssertEqual(burst.frame(0).count, 0)
+        XCTAssertEqual(burst.frame(1).count, 0)
+        var m = PacketMeta()
+        XCTAssertEqual(Parser.parse(burst.frame(0), link: .ethernet, into: &m), .truncatedEthernet)
+    }
 }
