@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpus, Fuzz/corpus/<target>/, from what the repository ships: frames
 of captures/sample.pcap, frames of the malformed corpus (scripts/make-malformed-corpus.py), and
-configurations (configs/*.yaml and hand-made broken ones). Deterministic; about 150 small files.
+configurations (configs/*.yaml and hand-made broken ones), and through scripts/make-capture-seeds.py
+whole capture files for fuzz-capture. Deterministic; about 240 small files.
 
 Input formats are those documented at the top of each target in Fuzz/Sources/.
 Usage: scripts/make-fuzz-seeds.py
@@ -78,6 +79,10 @@ broken = [
 ]
 for b in broken:
     write("fuzz-config", b.encode())
+
+# fuzz-capture: whole capture files, from their own script.
+subprocess.run([sys.executable, os.path.join(root, "scripts", "make-capture-seeds.py")],
+               check=True, stdout=subprocess.DEVNULL)
 
 for t in sorted(os.listdir(out)):
     print("%s: %d seeds" % (t, len(os.listdir(os.path.join(out, t)))))

@@ -116,6 +116,12 @@ for length in (0, 1, 7, 9, 65535):
 bad("udp6-zero-length", e6(17, udp(48000, 53, b"jumbo?", length=0)), "bad-udp-length")
 bad("udp-length-into-ethernet-padding", e4(17, udp(48000, 53, length=20)) + bytes(12), "bad-udp-length")
 
+# SCTP: cut common headers (12 bytes: ports, verification tag, checksum).
+sctp = struct.pack("!HHII", 48000, 38412, 0, 0)
+for n in range(12):
+    bad("sctp-header-%d-bytes" % n, e4(132, sctp[:n]), "truncated-sctp-header")
+bad("sctp6-header-11-bytes", e6(132, sctp[:11]), "truncated-sctp-header")
+
 # ICMP: cut headers; errors that quote errors, quote nothing, or quote something unparseable
 # leave no connection to relate to: invalid.
 for n in range(8):
@@ -239,6 +245,25 @@ add("malformed-rawip", "raw-ipv4-web", ipv4(6, tcp(48400, 80, SYN)), verdict="ac
 for n in (0, 15):
     add("malformed-sll", "sll-%d-bytes" % n, bytes(n), "truncated-linux-cooked-header", dlt=113)
 add("malformed-sll", "sll-ipv4-cut", bytes.fromhex("00040001000602000000000a00000800") + ipv4(6, syn80)[:12], "truncated-ipv4-header", dlt=113)
+
+# BSD loopback: DLT_NULL (the address family in the capturing machine's byte order, so both are
+# read) and DLT_LOOP (network byte order). 2 is IPv4; 24, 28, 30 are IPv6; others are not IP.
+def af(family, order="<"): return struct.pack(order + "I", family)
+for n in range(4):
+    add("malformed-null", "null-%d-bytes" % n, af(2)[:n], "truncated-loopback-header", dlt=0)
+add("malformed-null", "null-le-ipv4-cut", af(2) + ipv4(6, syn80)[:12], "truncated-ipv4-header", dlt=0)
+add("malformed-null", "null-be-ipv6-cut", af(30, ">") + ipv6(6, syn80)[:30], "truncated-ipv6-header", dlt=0)
+add("malformed-null", "null-family-7", af(7) + ipv4(6, syn80), "non-ip", dlt=0)
+add("malformed-null", "null-le-web", af(2) + ipv4(6, tcp(48401, 80, SYN)),
+    verdict="accept", by="rule", rule="allow-web-out", dlt=0)
+add("malformed-null", "null-be-web", af(2, ">") + ipv4(6, tcp(48402, 80, SYN)),
+    verdict="accept", by="rule", rule="allow-web-out", dlt=0)
+for n in (0, 3):
+    add("malformed-loop", "loop-%d-bytes" % n, af(2, ">")[:n], "truncated-loopback-header", dlt=108)
+add("malformed-loop", "loop-little-endian-family", af(2) + ipv4(6, syn80), "non-ip", dlt=108)
+add("malformed-loop", "loop-ipv6-tcp-cut", af(24, ">") + ipv6(6, syn80[:10]), "truncated-tcp-header", dlt=108)
+add("malformed-loop", "loop-web", af(2, ">") + ipv4(6, tcp(48403, 80, SYN)),
+    verdict="accept", by="rule", rule="allow-web-out", dlt=108)
 
 outdir = sys.argv[1] if len(sys.argv) > 1 else sys.exit("usage: make-malformed-corpus.py OUTDIR")
 os.makedirs(outdir, exist_ok=True)

@@ -8,7 +8,7 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Run every frame of a capture through the firewall and report the verdicts.",
         discussion: """
-        Reads INPUT (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2, or raw IP) and runs each \
+        Reads INPUT (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2, raw IP, or BSD loopback NULL/LOOP) and runs each \
         frame, in order and in bursts, through the same pipeline a live worker runs: parse, \
         connection tracking (timed by the capture's timestamps, so a replay is deterministic), \
         classification, action. Prints totals (frames = accepted + dropped + rejected), hits per \

@@ -38,7 +38,8 @@ final class MalformedCorpusTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path)
         let captures = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") }.sorted()
-        XCTAssertEqual(captures, ["malformed-ethernet.pcap", "malformed-rawip.pcap", "malformed-sll.pcap"])
+        XCTAssertEqual(captures, ["malformed-ethernet.pcap", "malformed-loop.pcap", "malformed-null.pcap",
+                                  "malformed-rawip.pcap", "malformed-sll.pcap"])
 
         var perReason: [String: Int] = [:]
         var total = 0

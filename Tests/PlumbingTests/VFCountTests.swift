@@ -73,6 +73,28 @@ final class VFCountTests: XCTestCase {
         XCTAssertEqual(numvfsWrites, ["2", "0"])
     }
 
+    /// `--timeout nan`, `inf` or 1e300 would never end the wait (and Int(1e300) traps): refused
+    /// before anything is written.
+    func testTimeoutsThatAreNotAFiniteNumberOfSecondsAreRefused() {
+        for t in [Double.nan, .infinity, 1e300, -1, 86401] {
+            let count = VFCount(sysfs: tree.sysfs(), journal: journal)
+            XCTAssertThrowsError(try count.set("eth4", count: 2, timeout: t)) { e in
+                XCTAssertTrue("\(e)".contains("out of range"), "\(t): \(e)")
+            }
+        }
+        XCTAssertEqual(numvfsWrites, [])
+    }
+
+    /// Values for netlink's unsigned 32-bit fields come from the command line or the journal.
+    func testNetlinkFieldsRefuseNegativeAndHugeValues() throws {
+        XCTAssertEqual(try netlinkU32(4094, "VLAN"), 4094)
+        for v in [-1, Int(UInt32.max) + 1, Int.min] {
+            XCTAssertThrowsError(try netlinkU32(v, "VLAN of VF 3")) { e in
+                XCTAssertTrue("\(e)".contains("VLAN of VF 3 \(v) is out of range"), "\(e)")
+            }
+        }
+    }
+
     func testBoundedWaitNamesTheLateVFs() throws {
         // No kernel reacting: the VFs never come.
         let silent = Sysfs(root: tree.root)

@@ -117,13 +117,23 @@ public final class ControlSocket {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = read(c, &buffer, buffer.count)
-            if n > 0 { out += buffer[0..<n]; continue }
+            if n > 0 && n <= buffer.count {
+                out += buffer[0..<n]
+                // The statistics of the largest policy are a few megabytes; more is not vfwall talking.
+                guard out.count <= maxAnswer else {
+                    throw EngineError("control socket \(path): answer longer than \(maxAnswer) bytes")
+                }
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw EngineError("control socket \(path): no answer: \(describeErrno(errno))") }
             break
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// The longest answer `request` takes.
+    static let maxAnswer = 64 << 20
 
     static func connect(_ path: String) throws -> Int32 {
         let c = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -179,7 +189,7 @@ public final class ControlSocket {
         var buffer = [UInt8](repeating: 0, count: 512)
         while bytes.count < 4096 && !bytes.contains(10) {
             let n = read(fd, &buffer, buffer.count)
-            if n > 0 { bytes += buffer[0..<n]; continue }
+            if n > 0 && n <= buffer.count { bytes += buffer[0..<n]; continue }
             if n < 0 && errno == EINTR { continue }
             break
         }
@@ -193,7 +203,7 @@ public final class ControlSocket {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n; continue }
+            if n > 0 && n <= bytes.count - offset { offset += n; continue }
             if n < 0 && errno == EINTR { continue }
             return
         }

@@ -31,7 +31,11 @@ public struct ReplaySummary {
 /// Runs every frame of a capture through the pipeline, in bursts, as a worker would.
 public enum Replay {
     public static func run(_ config: Configuration, _ o: ReplayOptions) throws -> ReplaySummary {
-        let reader = try PcapReader(path: o.input)
+        try run(config, o, reader: PcapReader(path: o.input))
+    }
+
+    /// The same, from a reader already open (`o.input` is then only its name).
+    public static func run(_ config: Configuration, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
         let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
         let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
         let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }
@@ -40,7 +44,7 @@ public enum Replay {
         var burst = FrameBurst(capacity: o.burst)
         defer { burst.deallocate() }
         // pcap_next_ex reuses its buffer: frames of a burst are copied into this arena.
-        let arenaStride = 65536 + 256
+        let arenaStride = PcapRecord.maxFrame
         let arena = UnsafeMutableRawPointer.allocate(byteCount: arenaStride * o.burst, alignment: 64)
         defer { arena.deallocate() }
         var burstIngress = o.ingress
@@ -73,7 +77,7 @@ public enum Replay {
             let n = min(bytes.count, arenaStride)
             if n > 0 { slot.copyMemory(from: bytes.baseAddress!, byteCount: n) }
             burst.frames[burst.count] = UnsafeRawPointer(slot)
-            burst.lengths[burst.count] = Int32(n)
+            burst.lengths[burst.count] = Int32(truncatingIfNeeded: n)   // n <= arenaStride
             burst.timestamps[burst.count] = ts
             burst.count += 1
         }

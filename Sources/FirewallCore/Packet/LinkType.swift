@@ -8,4 +8,9 @@ public enum LinkType: UInt8, Sendable {
     case linuxCooked2 = 2
     /// Raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6): the version nibble decides.
     case rawIP = 3
+    /// BSD loopback (DLT_NULL): a 4-byte address family in the byte order of the machine that
+    /// captured, so either order is read. 2 is IPv4; 24, 28 and 30 are IPv6 (the BSDs differ).
+    case null = 4
+    /// OpenBSD loopback (DLT_LOOP): the same 4-byte address family, in network byte order.
+    case loop = 5
 }

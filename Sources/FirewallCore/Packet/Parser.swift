@@ -83,6 +83,7 @@ public enum Parser {
             case .ethernet: return .truncatedEthernet
             case .linuxCooked, .linuxCooked2: return .truncatedLinuxCooked
             case .rawIP: return .truncatedIPv4Header
+            case .null, .loop: return .truncatedLoopback
             }
         }
         let len = frame.count
@@ -101,6 +102,9 @@ public enum Parser {
         case .rawIP:
             guard len >= 1 else { return .truncatedIPv4Header }
             etherType = (p.u8(0) >> 4) == 6 ? 0x86DD : 0x0800; off = 0
+        case .null, .loop:
+            guard len >= 4 else { return .truncatedLoopback }
+            etherType = loopbackEtherType(p.be32(0), anyOrder: link == .null); off = 4
         }
         var tags = 0
         while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
@@ -116,6 +120,20 @@ public enum Parser {
         case 0x86DD: return parseIPv6(p, off, len, &m)
         case 0x0806: return len >= off + 28 ? .arp : .truncatedArp
         default: return .nonIP
+        }
+    }
+
+    /// The EtherType a BSD loopback header's address family stands for: 2 is IPv4; 24, 28 and 30
+    /// are IPv6 (NetBSD/OpenBSD, FreeBSD, macOS); anything else is not IP (0). DLT_NULL writes
+    /// the family in the capturing machine's byte order: a value that is not a family read one way
+    /// (they are all below 65536) is read the other way.
+    @inlinable
+    static func loopbackEtherType(_ raw: UInt32, anyOrder: Bool) -> UInt16 {
+        let family = anyOrder && raw > 0xFFFF ? raw.byteSwapped : raw
+        switch family {
+        case 2: return 0x0800
+        case 24, 28, 30: return 0x86DD
+        default: return 0
         }
     }
 
@@ -215,7 +233,7 @@ public enum Parser {
             guard ulen >= 8, ulen <= avail else { return .badUDPLength }
             m.sport = p.be16(l4); m.dport = p.be16(l4 + 2); m.hasPorts = true
         case IPProto.sctp:
-            guard avail >= 12 else { return .truncatedUDPHeader }
+            guard avail >= 12 else { return .truncatedSCTPHeader }
             m.sport = p.be16(l4); m.dport = p.be16(l4 + 2); m.hasPorts = true
         case IPProto.icmp where !v6:
             guard avail >= 8 else { return .truncatedICMPHeader }

@@ -10,6 +10,7 @@ public enum Reason: UInt8, Sendable, CaseIterable {
     case tooManyVlanTags
     case truncatedLinuxCooked
     case truncatedArp
+    case truncatedLoopback
 
     // IPv4.
     case truncatedIPv4Header
@@ -34,6 +35,7 @@ public enum Reason: UInt8, Sendable, CaseIterable {
     case truncatedICMPHeader
     case truncatedICMPv6Header
     case badFragment
+    case truncatedSCTPHeader
 
     // Decided by a policy setting rather than a rule.
     case nonIP
@@ -51,6 +53,7 @@ public enum Reason: UInt8, Sendable, CaseIterable {
         case .tooManyVlanTags: return "too-many-vlan-tags"
         case .truncatedLinuxCooked: return "truncated-linux-cooked-header"
         case .truncatedArp: return "truncated-arp"
+        case .truncatedLoopback: return "truncated-loopback-header"
         case .truncatedIPv4Header: return "truncated-ipv4-header"
         case .badIPv4Version: return "bad-ipv4-version"
         case .badIPv4HeaderLength: return "bad-ipv4-ihl"
@@ -69,6 +72,7 @@ public enum Reason: UInt8, Sendable, CaseIterable {
         case .truncatedICMPHeader: return "truncated-icmp-header"
         case .truncatedICMPv6Header: return "truncated-icmpv6-header"
         case .badFragment: return "bad-fragment"
+        case .truncatedSCTPHeader: return "truncated-sctp-header"
         case .nonIP: return "non-ip"
         case .arp: return "arp"
         case .fragment: return "fragment"

@@ -39,9 +39,10 @@ public struct FrameBurst {
         verdicts.deallocate()
     }
 
-    /// The bytes of frame `i`.
+    /// The bytes of frame `i`: none when a port left it without an address or gave a negative length.
     @inlinable
     public func frame(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: frames[i], count: Int(lengths[i]))
+        guard let p = frames[i] else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: Swift.max(0, Int(lengths[i])))
     }
 }

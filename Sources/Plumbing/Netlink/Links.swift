@@ -87,7 +87,7 @@ extension NetlinkSocket {
             if let up = change.up {
                 if up { rtnl_link_set_flags(changes, UInt32(IFF_UP)) } else { rtnl_link_unset_flags(changes, UInt32(IFF_UP)) }
             }
-            if let mtu = change.mtu { rtnl_link_set_mtu(changes, UInt32(mtu)) }
+            if let mtu = change.mtu { rtnl_link_set_mtu(changes, try netlinkU32(mtu, "MTU of \(name)")) }
             if let alias = change.alias { rtnl_link_set_ifalias(changes, alias) }
             if let fd = change.namespaceFD { rtnl_link_set_ns_fd(changes, fd) }
             if let mac = change.mac {
@@ -122,7 +122,10 @@ extension NetlinkSocket {
             throw NetlinkError(operation: "allocate", subject: "a route", code: NLE_NOMEM)
         }
         defer { rtnl_route_put(route) }
-        rtnl_route_set_family(route, UInt8(family))
+        guard let family8 = UInt8(exactly: family) else {
+            throw PlumbingError("\(gateway): libnl gave address family \(family), which is not one.")
+        }
+        rtnl_route_set_family(route, family8)
         try check("set", "default route", rtnl_route_set_dst(route, dst))
         rtnl_route_nh_set_gateway(hop, gw)
         rtnl_route_nh_set_ifindex(hop, index)

@@ -45,6 +45,15 @@ public final class NetlinkSocket {
 }
 
 /// nl_addr helpers: parse text into an nl_addr the caller must nl_addr_put.
+/// `value` as the unsigned 32-bit field netlink carries, or a usage error naming `what`. The
+/// values come from the command line or the state journal (a file), so none is trusted.
+func netlinkU32(_ value: Int, _ what: String) throws -> UInt32 {
+    guard let v = UInt32(exactly: value) else {
+        throw PlumbingError.usage("\(what) \(value) is out of range (0 to \(UInt32.max)).")
+    }
+    return v
+}
+
 func parseAddress(_ text: String, family: Int32) throws -> OpaquePointer {
     var addr: OpaquePointer?
     let rc = nl_addr_parse(text, family, &addr)

@@ -25,7 +25,7 @@ extension NetlinkSocket {
     /// Reads VF `index`'s settings from the PF's VF list (IFLA_VFINFO_LIST).
     public func vfSettings(pf: String, index: Int) throws -> VFSettings {
         let settings: VFSettings? = try withLink(name: pf) { link in
-            guard let vf = rtnl_link_vf_get(link, UInt32(index)) else {
+            guard let vf = rtnl_link_vf_get(link, try netlinkU32(index, "VF index")) else {
                 throw PlumbingError("\(pf) reports no VF \(index) over netlink; check that the PF driver supports SR-IOV.")
             }
             defer { rtnl_link_vf_put(vf) }
@@ -61,7 +61,7 @@ extension NetlinkSocket {
                 throw NetlinkError(operation: "allocate", subject: "VF \(index)", code: NLE_NOMEM)
             }
             defer { rtnl_link_put(changes); rtnl_link_vf_put(vf) }
-            rtnl_link_vf_set_index(vf, UInt32(index))
+            rtnl_link_vf_set_index(vf, try netlinkU32(index, "VF index"))
             if let mac = settings.mac {
                 let addr = try parseAddress(mac, family: AF_LLC)
                 defer { nl_addr_put(addr) }
@@ -72,8 +72,8 @@ extension NetlinkSocket {
                 try check("allocate", "VLAN list", rtnl_link_vf_vlan_alloc(&vlans, 1))
                 guard let list = vlans else { throw NetlinkError(operation: "allocate", subject: "VLAN list", code: NLE_NOMEM) }
                 defer { rtnl_link_vf_vlan_put(list) }
-                list.pointee.vlans[0].vf_vlan = UInt32(vlan)
-                list.pointee.vlans[0].vf_vlan_qos = UInt32(settings.qos ?? 0)
+                list.pointee.vlans[0].vf_vlan = try netlinkU32(vlan, "VLAN of VF \(index)")
+                list.pointee.vlans[0].vf_vlan_qos = try netlinkU32(settings.qos ?? 0, "VLAN priority of VF \(index)")
                 list.pointee.vlans[0].vf_vlan_proto = UInt16(ETH_P_8021Q)
                 rtnl_link_vf_set_vlans(vf, list)
             }
@@ -82,8 +82,8 @@ extension NetlinkSocket {
             if settings.maxTxRate != nil || settings.minTxRate != nil {
                 var rate = nl_vf_rate()
                 rate.api = Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue)
-                rate.max_tx_rate = UInt32(settings.maxTxRate ?? 0)
-                rate.min_tx_rate = UInt32(settings.minTxRate ?? 0)
+                rate.max_tx_rate = try netlinkU32(settings.maxTxRate ?? 0, "maximum rate of VF \(index)")
+                rate.min_tx_rate = try netlinkU32(settings.minTxRate ?? 0, "minimum rate of VF \(index)")
                 rtnl_link_vf_set_rate(vf, &rate)
             }
             try check("add VF \(index) settings to", pf, rtnl_link_vf_add(changes, vf))

@@ -41,6 +41,10 @@ public struct VFCount {
                     timeout: TimeInterval = 10) throws -> Outcome {
         let pf = try physicalFunction(nameOrAddress)
         guard count >= 0 else { throw PlumbingError.usage("the VF count must be 0 or more; asked for \(count).") }
+        // The deadline and the message's Int(timeout) need a finite number (a day is plenty).
+        guard timeout.isFinite, timeout >= 0, timeout <= 86400 else {
+            throw PlumbingError.usage("a timeout of \(timeout) s is out of range (0 to 86400).")
+        }
         guard count <= pf.totalVFs else {
             throw PlumbingError.usage("\(pf.label) supports at most \(pf.totalVFs) VFs; asked for \(count).")
         }

@@ -47,7 +47,8 @@ struct PacketRxRing {
             next = clinux_tp3_next(frame)
             if filterOutgoing && clinux_tp3_is_outgoing(frame) != 0 { continue }
             burst.frames[n] = clinux_tp3_data(frame)
-            burst.lengths[n] = Int32(truncatingIfNeeded: clinux_tp3_length(frame))
+            // The kernel's snaplen, bounded by the block that holds the frame (never negative).
+            burst.lengths[n] = Int32(clamping: Swift.min(clinux_tp3_length(frame), UInt32(clamping: blockSize)))
             burst.timestamps[n] = now
             n &+= 1
         }

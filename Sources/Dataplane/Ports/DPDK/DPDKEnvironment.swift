@@ -128,7 +128,8 @@ public final class MbufPool {
     public init(name: String, count: Int = 8191, cacheSize: Int = 256, dataRoom: Int = 2048,
                 socket: Int32 = -1) throws {
         try DPDKEnvironment.requireInitialized()
-        guard count > 0, cacheSize >= 0, dataRoom > 0, dataRoom <= 65535 - 128 else {
+        guard count > 0, count <= UInt32.max, cacheSize >= 0, cacheSize <= UInt32.max,
+              dataRoom > 0, dataRoom <= 65535 - 128 else {
             throw PortError.invalid("mbuf pool \(name): count \(count), cache \(cacheSize), data room \(dataRoom) out of range")
         }
         var err: Int32 = 0
@@ -156,7 +157,7 @@ public final class MbufPool {
         var out: [OpaquePointer] = []
         for frame in frames {
             var made: OpaquePointer? = nil
-            var length = Int32(frame.count)
+            var length = Int32(clamping: frame.count)   // longer than an mbuf: refused by the shim
             let n = frame.withUnsafeBytes { bytes -> UInt32 in
                 var base: UnsafeRawPointer? = bytes.baseAddress
                 return cdpdk_mbufs_from_bytes(pool, &base, &length, 1, &made)

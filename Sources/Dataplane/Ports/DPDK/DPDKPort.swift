@@ -172,7 +172,8 @@ public final class DPDKPort: PacketPort {
     /// The driver's extended statistics, by name.
     public func extendedStatistics() -> [(name: String, value: UInt64)] {
         let nameLength = 64
-        let total = cdpdk_port_xstats(portID, nil, nameLength, nil, 0)
+        // The driver's count, bounded so a wrong one cannot ask for gigabytes of names.
+        let total = Swift.min(cdpdk_port_xstats(portID, nil, nameLength, nil, 0), 1 << 16)
         guard total > 0 else { return [] }
         var names = [CChar](repeating: 0, count: Int(total) * nameLength)
         var values = [UInt64](repeating: 0, count: Int(total))
@@ -199,8 +200,9 @@ public final class DPDKPort: PacketPort {
         freeLent(queue: queue)   // a burst never given back is over now
         let want = UInt16(truncatingIfNeeded: Swift.min(burst.capacity, maxBurst))
         var bytes: UInt64 = 0
-        let n = Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst, want,
-                                   burst.frames, burst.lengths, &bytes))
+        // At most `want` by rte_eth_rx_burst's contract; bounded anyway, the arrays hold no more.
+        let n = Swift.min(Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst,
+                                             want, burst.frames, burst.lengths, &bytes)), Int(want))
         burst.count = n
         guard n > 0 else { return 0 }
         lent[queue] = n
@@ -320,8 +322,9 @@ public final class DPDKPort: PacketPort {
     /// Returns how many the TX queue took.
     @discardableResult
     public func send(copying frames: [[UInt8]], queue: Int = 0) -> Int {
+        guard let q = UInt16(exactly: queue), queue < queueCount else { return 0 }
         var mbufs = pool.mbufs(copying: frames).map { Optional($0) }
-        let sent = Int(cdpdk_tx_burst(portID, UInt16(queue), &mbufs, UInt16(mbufs.count)))
+        let sent = Int(cdpdk_tx_burst(portID, q, &mbufs, UInt16(clamping: mbufs.count)))
         if sent < mbufs.count {
             mbufs.withUnsafeMutableBufferPointer { cdpdk_free_bulk($0.baseAddress! + sent, UInt32($0.count - sent)) }
         }

@@ -32,7 +32,7 @@ public final class PcapPort: PacketPort {
     /// [0]: 1 once the input is exhausted (release store: the frames before it were handled).
     private let state: UnsafeMutablePointer<UInt64>
     private var closed = false
-    static let slotSize = 65536 + 256
+    static let slotSize = PcapRecord.maxFrame
 
     /// Opens `input` for reading and creates `output` (frames written with link type
     /// `outputDLT`, by default the input's). Throws `PcapError` naming the file.
@@ -89,14 +89,14 @@ public final class PcapPort: PacketPort {
                 if n == 0 { clinux_store_release(state, 1) }
                 break
             }
-            let h = header!.pointee
-            let length = Swift.min(Int(h.caplen), Self.slotSize)
+            guard let h = header?.pointee else { counters.add(.errors, 1, queue: 0); break }
+            // Length and timestamp checked as the reader checks them (PcapRecord).
+            let length = data == nil ? 0 : PcapRecord.length(h)
             let slot = arena + n &* Self.slotSize
             if length > 0, let data { slot.copyMemory(from: data, byteCount: length) }
             burst.frames[n] = UnsafeRawPointer(slot)
-            burst.lengths[n] = Int32(length)
-            // tv_usec holds nanoseconds: the reader opened the file with nanosecond precision.
-            burst.timestamps[n] = UInt64(h.ts.tv_sec) &* 1_000_000_000 &+ UInt64(h.ts.tv_usec)
+            burst.lengths[n] = Int32(truncatingIfNeeded: length)   // at most PcapRecord.maxFrame
+            burst.timestamps[n] = PcapRecord.timestamp(h)
             bytes &+= length
             n &+= 1
         }
@@ -112,12 +112,7 @@ public final class PcapPort: PacketPort {
 
     @inline(__always)
     private static func dump(_ dumper: UnsafeMutablePointer<UInt8>, _ burst: FrameBurst, _ i: Int) {
-        var h = pcap_pkthdr()
-        let t = burst.timestamps[i]
-        h.ts.tv_sec = Int(t / 1_000_000_000)
-        h.ts.tv_usec = Int(t % 1_000_000_000)   // nanoseconds: the writer's precision
-        h.caplen = UInt32(truncatingIfNeeded: burst.lengths[i])
-        h.len = h.caplen
+        var h = PcapRecord.header(timestamp: burst.timestamps[i], length: Int(burst.lengths[i]))
         pcap_dump(dumper, &h, burst.frames[i]?.assumingMemoryBound(to: UInt8.self))
     }
 

@@ -1,0 +1,1 @@
+../../../Sources/Dataplane/Ports/Pcap/PcapFile.swift
