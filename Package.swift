@@ -74,6 +74,7 @@ let package = Package(
         .executableTarget(name: "vfwall", dependencies: [
             "Dataplane", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .executableTarget(name: "vfplumb", dependencies: [
             "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,16 @@ func printError(_ s: String) {
     fputs(s + "\n", stderr)
 }
 
-/// Right-aligns `s` in `width` columns.
+/// Right-aligns `s` in `width` columns (left-aligns it for a negative width).
 func pad(_ s: String, _ width: Int) -> String {
-    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    let fill = String(repeating: " ", count: max(0, abs(width) - s.count))
+    return width < 0 ? s + fill : fill + s
+}
+
+/// Writes `text` to the file at `path`, replacing it.
+func writeText(_ text: String, to path: String) throws {
+    let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate],
+                                     permissions: [.ownerReadWrite, .groupRead, .otherRead])
+    defer { try? fd.close() }
+    _ = try fd.writeAll(Array(text.utf8))
 }

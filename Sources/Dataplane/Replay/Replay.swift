@@ -39,49 +39,18 @@ public enum Replay {
         let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
         let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
         let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }
-        let policy = CompiledPolicy(config.policy)
-        let pipeline = Pipeline(policy: policy, conntrack: config.conntrack, burstCapacity: o.burst)
-        var burst = FrameBurst(capacity: o.burst)
-        defer { burst.deallocate() }
-        // pcap_next_ex reuses its buffer: frames of a burst are copied into this arena.
-        let arenaStride = PcapRecord.maxFrame
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: arenaStride * o.burst, alignment: 64)
-        defer { arena.deallocate() }
-        var burstIngress = o.ingress
-        var index = 0
+        let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
         var summary = ReplaySummary(counters: pipeline.counters)
-
-        func flush() {
-            guard burst.count > 0 else { return }
-            pipeline.process(burst, ingress: burstIngress, link: reader.linkType)
+        summary.inputError = CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
+            pipeline.process(burst, ingress: ingress, link: reader.linkType)
             for i in 0..<burst.count {
                 let v = burst.verdicts[i]
-                let frame = burst.frame(i)
-                if v.action == .accept { accepted?.write(frame, timestamp: burst.timestamps[i]) } else { dropped?.write(frame, timestamp: burst.timestamps[i]) }
-                verdicts?.write(index: index, verdict: v, port: burstIngress)
-                index += 1
+                let output = v.action == .accept ? accepted : dropped
+                output?.write(burst.frame(i), timestamp: burst.timestamps[i])
+                verdicts?.write(index: first + i, verdict: v, port: ingress)
             }
-            burst.count = 0
+            return true
         }
-
-        while true {
-            let next: (bytes: UnsafeRawBufferPointer, timestamp: UInt64)?
-            do { next = try reader.next() } catch {
-                summary.inputError = "\(error)"
-                break
-            }
-            guard let (bytes, ts) = next else { break }
-            let port = ingressPort(bytes, reader.linkType, o)
-            if port != burstIngress || burst.count == burst.capacity { flush(); burstIngress = port }
-            let slot = arena + arenaStride * burst.count
-            let n = min(bytes.count, arenaStride)
-            if n > 0 { slot.copyMemory(from: bytes.baseAddress!, byteCount: n) }
-            burst.frames[burst.count] = UnsafeRawPointer(slot)
-            burst.lengths[burst.count] = Int32(truncatingIfNeeded: n)   // n <= arenaStride
-            burst.timestamps[burst.count] = ts
-            burst.count += 1
-        }
-        flush()
         accepted?.flush(); dropped?.flush(); verdicts?.flush()
         summary.counters = pipeline.counters
         summary.frames = pipeline.counters.frames

@@ -16,6 +16,7 @@ final class VerdictWriter {
     /// Every piece, back to back in one allocation; each part is (offset, length) into it.
     private let pieces: UnsafeMutableRawPointer
     private let ruleParts: [(Int, Int)]
+    private let oldRuleParts: [(Int, Int)]   // --compare: the old policy's rules
     private let otherParts: [(Int, Int)]   // decided by the default, conntrack, a setting
     private let reasonParts: [(Int, Int)]
     private let stateParts: [(Int, Int)]
@@ -25,7 +26,8 @@ final class VerdictWriter {
 
     private enum Fixed: Int { case index, changed, unchanged, old, new, close }
 
-    init(path: String, policy: Policy) throws {
+    /// `oldPolicy` names the old verdicts' rules in `writePair` (by default, `policy`'s).
+    init(path: String, policy: Policy, oldPolicy: Policy? = nil) throws {
         file = try TextFile(path: path)
         var all: [UInt8] = []
         let longest = Self.lineRoom / 8   // a line has at most 7 pieces and the index's digits
@@ -34,9 +36,13 @@ final class VerdictWriter {
             all += b
             return (all.count - b.count, b.count)
         }
-        ruleParts = policy.rules.enumerated().map { i, r in
-            part(",\"rule\":{\"index\":\(i),\"name\":\(JSON.string(r.name))},\"decided_by\":\"rule\"")
+        func rules(_ p: Policy) -> [(Int, Int)] {
+            p.rules.enumerated().map { i, r in
+                part(",\"rule\":{\"index\":\(i),\"name\":\(JSON.string(r.name))},\"decided_by\":\"rule\"")
+            }
         }
+        ruleParts = rules(policy)
+        oldRuleParts = oldPolicy.map(rules) ?? ruleParts
         otherParts = ["default", "conntrack", "setting"].map { part(",\"rule\":null,\"decided_by\":\"\($0)\"") }
         reasonParts = Reason.allCases.map { r in part(",\"reason\":" + (r == .none ? "null" : JSON.string(r.name))) }
         stateParts = ConnState.allCases.map { part(",\"state\":\"\($0)\"") }
@@ -73,7 +79,7 @@ final class VerdictWriter {
         put(fixedParts[(old.action != new.action || old.rule != new.rule ? Fixed.changed : .unchanged).rawValue])
         put(fixedParts[Fixed.old.rawValue])
         putDecimal(index)
-        putObjectTail(old, port: port)
+        putObjectTail(old, port: port, rules: oldRuleParts)
         put(fixedParts[Fixed.new.rawValue])
         putDecimal(index)
         putObjectTail(new, port: port)
@@ -92,10 +98,12 @@ final class VerdictWriter {
         used += part.1
     }
 
-    private func putObjectTail(_ v: Verdict, port: Int) {
+    private func putObjectTail(_ v: Verdict, port: Int) { putObjectTail(v, port: port, rules: ruleParts) }
+
+    private func putObjectTail(_ v: Verdict, port: Int, rules: [(Int, Int)]) {
         put(actionParts[Int(v.action.rawValue)])
-        if v.rule >= 0 && Int(v.rule) < ruleParts.count {
-            put(ruleParts[Int(v.rule)])
+        if v.rule >= 0 && Int(v.rule) < rules.count {
+            put(rules[Int(v.rule)])
         } else {
             put(otherParts[v.rule == Verdict.byDefault ? 0 : v.rule == Verdict.byConntrack ? 1 : 2])
         }
