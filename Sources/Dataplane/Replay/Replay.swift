@@ -36,8 +36,8 @@ public enum Replay {
 
     /// The same, from a reader already open (`o.input` is then only its name).
     public static func run(_ config: Configuration, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
-        let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
-        let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
+        let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
+        let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
         let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }
         let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
         var summary = ReplaySummary(counters: pipeline.counters)
@@ -51,7 +51,7 @@ public enum Replay {
             }
             return true
         }
-        accepted?.flush(); dropped?.flush(); verdicts?.flush()
+        try accepted?.close(); try dropped?.close(); try verdicts?.close()
         summary.counters = pipeline.counters
         summary.frames = pipeline.counters.frames
         summary.flows = pipeline.conntrack.count

@@ -46,11 +46,15 @@ extension Replay {
                             + "from \(old.file)'s (\(old.portNames.joined(separator: ", "))); a comparison needs the same ports")
         }
         let reader = try PcapReader(path: o.input)
-        let changedOut = try c.changedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt) }
+        let changedOut = try c.changedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
         let verdicts = try c.verdictsOutput.map { try VerdictWriter(path: $0, policy: new.policy, oldPolicy: old.policy) }
         let before = Pipeline(policy: CompiledPolicy(old.policy), conntrack: old.conntrack, burstCapacity: o.burst)
         let after = Pipeline(policy: CompiledPolicy(new.policy), conntrack: new.conntrack, burstCapacity: o.burst)
         var oldVerdicts = [Verdict](repeating: Verdict(), count: o.burst)
+        // Counted by number while replaying, named once at the end: a changed frame costs a
+        // hash of two words, not two strings.
+        var actionPairs = [Int](repeating: 0, count: 9)
+        var deciderPairs: [Int64: Int] = [:]
         var summary = CompareSummary(old: ReplaySummary(counters: before.counters), new: ReplaySummary(counters: after.counters))
         let inputError = CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
             before.process(burst, ingress: ingress, link: reader.linkType)
@@ -61,9 +65,8 @@ extension Replay {
                 verdicts?.writePair(index: first + i, old: was, new: now, port: ingress)
                 guard was.action != now.action || was.rule != now.rule else { continue }
                 summary.changed += 1
-                summary.byAction["\(was.action) -> \(now.action)", default: 0] += 1
-                let pair = "\(decider(was, old.policy)) -> \(decider(now, new.policy))"
-                summary.byDecider[pair, default: 0] += 1
+                actionPairs[Int(was.action.rawValue) * 3 + Int(now.action.rawValue)] += 1
+                deciderPairs[deciderKey(was) << 32 | deciderKey(now), default: 0] += 1
                 changedOut?.write(burst.frame(i), timestamp: burst.timestamps[i])
                 if summary.firstChanged.count < c.describe {
                     let text = describe(burst.frame(i), link: reader.linkType)
@@ -73,7 +76,14 @@ extension Replay {
             }
             return true
         }
-        changedOut?.flush(); verdicts?.flush()
+        try changedOut?.close(); try verdicts?.close()
+        for (i, n) in actionPairs.enumerated() where n > 0 {
+            summary.byAction["\(Action(rawValue: UInt8(i / 3))!) -> \(Action(rawValue: UInt8(i % 3))!)"] = n
+        }
+        for (key, n) in deciderPairs {
+            let was = deciderVerdict(key >> 32), now = deciderVerdict(key & 0xFFFF_FFFF)
+            summary.byDecider["\(decider(was, old.policy)) -> \(decider(now, new.policy))", default: 0] += n
+        }
         for (side, pipeline) in [(0, before), (1, after)] {
             var s = ReplaySummary(counters: pipeline.counters)
             s.frames = pipeline.counters.frames
@@ -83,6 +93,17 @@ extension Replay {
             if side == 0 { summary.old = s } else { summary.new = s }
         }
         return summary
+    }
+
+    /// Who decided, as a number: a rule index, or a marker, or a setting's reason (32 bits).
+    static func deciderKey(_ v: Verdict) -> Int64 {
+        if v.rule >= Verdict.bySetting + 1 { return Int64(v.rule) + 3 }
+        return 1 << 24 | Int64(v.reason.rawValue)
+    }
+
+    static func deciderVerdict(_ key: Int64) -> Verdict {
+        if key & (1 << 24) != 0 { return Verdict(reason: Reason(rawValue: UInt8(key & 0xFF)) ?? .none) }
+        return Verdict(rule: Int32(key - 3))
     }
 
     /// Who decided a verdict, in words.

@@ -1,4 +1,7 @@
 import FirewallCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `vfwall replay --verdicts`: one JSON object per frame, written as bytes from pieces rendered
 /// once per policy (rule names, reasons, states, ports), so a line costs a few copies and the
@@ -7,12 +10,15 @@ import FirewallCore
 ///     {"index":1,"verdict":"accept","rule":null,"decided_by":"conntrack","reason":null,
 ///      "state":"established","ingress":"outside"}
 final class VerdictWriter {
-    private let file: TextFile
-    /// Lines gather here and go to the file in writes of about `flushAt` bytes.
-    private let buffer: UnsafeMutableRawPointer
+    private let path: String
+    private let fd: Int32
+    /// Lines gather in `buffer`, which goes to a background thread once past `flushAt` bytes.
+    private let output: BackgroundWriter
+    private var buffer: UnsafeMutableRawPointer
     private var used = 0
-    static let flushAt = 1 << 20
+    private var finished = false
     static let lineRoom = 4096   // no line is longer: names are at most a few hundred bytes
+    static let flushAt = BackgroundWriter.bufferBytes - lineRoom
     /// Every piece, back to back in one allocation; each part is (offset, length) into it.
     private let pieces: UnsafeMutableRawPointer
     private let ruleParts: [(Int, Int)]
@@ -28,7 +34,9 @@ final class VerdictWriter {
 
     /// `oldPolicy` names the old verdicts' rules in `writePair` (by default, `policy`'s).
     init(path: String, policy: Policy, oldPolicy: Policy? = nil) throws {
-        file = try TextFile(path: path)
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PcapError(path: path, message: "cannot create file: \(describeErrno(errno))") }
         var all: [UInt8] = []
         let longest = Self.lineRoom / 8   // a line has at most 7 pieces and the index's digits
         func part(_ s: String) -> (Int, Int) {
@@ -53,12 +61,12 @@ final class VerdictWriter {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, all.count), alignment: 16)
         storage.copyMemory(from: all, byteCount: all.count)
         pieces = storage
-        buffer = .allocate(byteCount: Self.flushAt + Self.lineRoom, alignment: 64)
+        output = BackgroundWriter(fd: fd)
+        buffer = output.take()
     }
 
     deinit {
-        flush()
-        buffer.deallocate()
+        _ = try? close()
         pieces.deallocate()
     }
 
@@ -87,9 +95,20 @@ final class VerdictWriter {
         if used >= Self.flushAt { flush() }
     }
 
-    func flush() {
-        file.write(UnsafeRawBufferPointer(start: buffer, count: used))
+    private func flush() {
+        output.handOver(buffer, count: used)
+        buffer = output.take()
         used = 0
+    }
+
+    /// Writes what is left, waits for it and closes the file; throws when a write failed.
+    func close() throws {
+        guard !finished else { return }
+        finished = true
+        output.handOver(buffer, count: used)
+        let error = output.finish()
+        Glibc.close(fd)
+        if error != 0 { throw PcapError(path: path, message: "cannot write: \(describeErrno(error))") }
     }
 
     @inline(__always)

@@ -152,13 +152,21 @@ public final class PcapReader {
     }
 }
 
-/// Writes a pcap file with nanosecond timestamps and a given link type.
+/// Writes a pcap file with nanosecond timestamps and a given link type. libpcap creates it and
+/// writes its header. Records then go through `pcap_dump` (`PcapPort` calls it on `dumper`
+/// directly), or, made `inBackground`, gather in buffers that a `BackgroundWriter` thread
+/// writes while the caller goes on: `pcap_dump` costs two stdio calls a frame, and a replay's
+/// outputs are several times the capture's size.
 public final class PcapWriter {
     public let path: String
     let dead: OpaquePointer
     let dumper: OpaquePointer
+    private let background: BackgroundWriter?
+    private var buffer: UnsafeMutableRawPointer?
+    private var used = 0
+    private var finished = false
 
-    public init(path: String, dlt: Int32, snaplen: Int32 = 262144) throws {
+    public init(path: String, dlt: Int32, snaplen: Int32 = 262144, inBackground: Bool = false) throws {
         self.path = path
         guard let d = pcap_open_dead_with_tstamp_precision(dlt, snaplen, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
             throw PcapError(path: path, message: "libpcap cannot write link type \(dlt)")
@@ -169,19 +177,63 @@ public final class PcapWriter {
             throw PcapError(path: path, message: "cannot create capture: \(msg)")
         }
         dead = d; dumper = w
+        if inBackground, let file = pcap_dump_file(w) {
+            pcap_dump_flush(w)   // the file header goes out first; records bypass stdio from here
+            let writer = BackgroundWriter(fd: fileno(file))
+            background = writer
+            buffer = writer.take()
+        } else {
+            background = nil
+        }
     }
 
     deinit {
+        _ = try? close()
         pcap_dump_close(dumper)
         pcap_close(dead)
     }
 
     public func write(_ frame: UnsafeRawBufferPointer, timestamp: UInt64) {
-        var h = PcapRecord.header(timestamp: timestamp, length: frame.count)
-        pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &h,
-                  frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        let length = Swift.min(frame.count, PcapRecord.maxFrame)
+        var h = PcapRecord.header(timestamp: timestamp, length: length)
+        guard let background, var out = buffer else {
+            pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &h,
+                      frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            return
+        }
+        if used + 16 + length > BackgroundWriter.bufferBytes {
+            background.handOver(out, count: used)
+            out = background.take()
+            buffer = out
+            used = 0
+        }
+        // The record header as libpcap writes it: four 32-bit words in host order.
+        let words = out + used
+        words.storeBytes(of: UInt32(truncatingIfNeeded: h.ts.tv_sec), as: UInt32.self)
+        words.storeBytes(of: UInt32(truncatingIfNeeded: h.ts.tv_usec), toByteOffset: 4, as: UInt32.self)
+        words.storeBytes(of: h.caplen, toByteOffset: 8, as: UInt32.self)
+        words.storeBytes(of: h.len, toByteOffset: 12, as: UInt32.self)
+        if let base = frame.baseAddress, length > 0 { (words + 16).copyMemory(from: base, byteCount: length) }
+        used += 16 + length
     }
 
-    /// Pushes buffered records to the file.
-    public func flush() { pcap_dump_flush(dumper) }
+    /// Pushes what `pcap_dump` buffered to the file (records written in the background reach it
+    /// at `close`).
+    public func flush() {
+        if background == nil { pcap_dump_flush(dumper) }
+    }
+
+    /// Writes what is left and waits for it; throws when a write failed (a full disk, say).
+    public func close() throws {
+        guard !finished else { return }
+        finished = true
+        guard let background, let out = buffer else {
+            pcap_dump_flush(dumper)
+            return
+        }
+        background.handOver(out, count: used)
+        buffer = nil
+        let error = background.finish()
+        if error != 0 { throw PcapError(path: path, message: "cannot write: \(describeErrno(error))") }
+    }
 }

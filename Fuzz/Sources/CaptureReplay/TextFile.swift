@@ -1,1 +1,0 @@
-../../../Sources/Dataplane/Replay/TextFile.swift
