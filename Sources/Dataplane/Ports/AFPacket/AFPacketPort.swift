@@ -74,10 +74,17 @@ public final class AFPacketPort: PacketPort {
         guard config.maxBurst >= 1, config.maxBurst <= 1024 else {
             throw PortError.invalid("port \(config.name): burst of \(config.maxBurst) requested, 1...1024 allowed")
         }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard config.rxBlockSize >= page, config.rxBlockSize % page == 0, config.rxBlockCount >= 2,
-              config.txSlotSize >= 128, config.txSlotSize % 16 == 0, config.txSlots >= 1 else {
-            throw PortError.invalid("port \(config.name): RX blocks must be page multiples (\(page)), at least 2; TX slots 16-byte multiples of 128 bytes or more")
+        // sysconf answers -1 when it cannot tell: then the smallest page there is.
+        let page = Swift.max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        // Upper bounds keep the UInt32 conversions and the ring-size products below from trapping.
+        guard config.rxBlockSize >= page, config.rxBlockSize <= 1 << 30, config.rxBlockSize % page == 0,
+              config.rxBlockCount >= 2, config.rxBlockCount <= 1 << 16,
+              config.rxBlockTimeoutMs >= 0, config.rxBlockTimeoutMs <= 60_000,
+              config.txSlotSize >= 128, config.txSlotSize <= 1 << 16, config.txSlotSize % 16 == 0,
+              config.txSlots >= 1, config.txSlots <= 1 << 20 else {
+            throw PortError.invalid("port \(config.name): RX blocks must be page multiples (\(page)) up to 1 GiB, 2 to "
+                                    + "65536 of them, retired within 0 to 60000 ms; TX slots 16-byte multiples of 128 to "
+                                    + "65536 bytes, 1 to 2^20 of them")
         }
         let index = try checked("if_nametoindex", iface) { clinux_interface_index(iface) }
 

@@ -79,7 +79,7 @@ struct PacketTxRing {
     /// Copies one frame into the next slot. `.full` when the kernel still owns it.
     @inline(__always)
     mutating func enqueue(_ frame: UnsafeRawPointer?, length: Int, errors: inout Int) -> Outcome {
-        guard length <= maxFrame, let frame else { return .tooLong }
+        guard length >= 0, length <= maxFrame, let frame else { return .tooLong }
         let slot = base + next &* slotSize
         var status = clinux_tp2_status(slot)
         if status == UInt32(TP_STATUS_WRONG_FORMAT) {

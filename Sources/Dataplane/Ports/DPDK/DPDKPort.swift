@@ -251,7 +251,9 @@ public final class DPDKPort: PacketPort {
         }
         source.lent[queue] = 0
         cdpdk_free_bulk(drop, UInt32(nDrop))
-        let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: nTx)))
+        // rte_eth_tx_burst takes at most what it is given; bounded anyway, as the counts below rely on it.
+        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
+                                                UInt16(truncatingIfNeeded: nTx))), nTx)
         if sent < nTx {
             // The ring took only the first `sent`: their bytes are what went out.
             for i in sent..<nTx { bytes &-= Int(lengths[i]) }
@@ -266,7 +268,8 @@ public final class DPDKPort: PacketPort {
     private func forwardAll(_ burst: FrameBurst, _ count: Int, _ received: UnsafeMutablePointer<OpaquePointer?>,
                             queue: Int, from source: DPDKPort) -> TxResult {
         source.lent[queue] = 0
-        let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), received, UInt16(truncatingIfNeeded: count)))
+        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), received,
+                                                UInt16(truncatingIfNeeded: count))), count)
         if sent < count { cdpdk_free_bulk(received + sent, UInt32(count &- sent)) }
         var bytes = 0
         for i in 0..<sent { bytes &+= Int(burst.lengths[i]) }
@@ -294,9 +297,10 @@ public final class DPDKPort: PacketPort {
                 }
                 i &+= 1
             }
-            let made = Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx))
+            let made = Swift.min(Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx)), n)
             errors &+= n &- made   // no mbuf left, or a frame larger than an mbuf
-            let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: made)))
+            let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
+                                                    UInt16(truncatingIfNeeded: made))), made)
             if sent < made { cdpdk_free_bulk(tx + sent, UInt32(made &- sent)) }
             for k in 0..<sent { bytes &+= Int(lengths[k]) }
             result.sent &+= sent
@@ -324,7 +328,7 @@ public final class DPDKPort: PacketPort {
     public func send(copying frames: [[UInt8]], queue: Int = 0) -> Int {
         guard let q = UInt16(exactly: queue), queue < queueCount else { return 0 }
         var mbufs = pool.mbufs(copying: frames).map { Optional($0) }
-        let sent = Int(cdpdk_tx_burst(portID, q, &mbufs, UInt16(clamping: mbufs.count)))
+        let sent = Swift.min(Int(cdpdk_tx_burst(portID, q, &mbufs, UInt16(clamping: mbufs.count))), mbufs.count)
         if sent < mbufs.count {
             mbufs.withUnsafeMutableBufferPointer { cdpdk_free_bulk($0.baseAddress! + sent, UInt32($0.count - sent)) }
         }

@@ -53,8 +53,9 @@ enum PcapRecord {
     /// Nanoseconds since 1970 of a record libpcap read with nanosecond precision (`fraction` is
     /// its tv_usec, in nanoseconds). Never traps:
     /// - seconds in -2^31..<0 are the pcap header's unsigned 32-bit field read as signed (libpcap
-    ///   1.10 does so when the file is in the machine's byte order): 2038 to 2106, taken unsigned;
-    /// - other negative seconds (a pcapng offset before 1970) give 0, the epoch;
+    ///   1.10 does so when the file is in the machine's byte order): 2038 to 2106, taken unsigned
+    ///   (a pcapng time up to 68 years before 1970 looks the same and reads the same way);
+    /// - other negative seconds (a pcapng time further before 1970) give 0, the epoch;
     /// - a fraction outside 0..<1e9 (a microsecond field of 1,000,000 or more, a nanosecond field
     ///   of 1e9 or more, in either byte order) gives 999,999,999: the record keeps its second;
     /// - past 2554 (nanoseconds beyond UInt64) saturates at UInt64.max.
@@ -64,8 +65,8 @@ enum PcapRecord {
         if s < 0 { s = s >= -0x8000_0000 ? s &+ 0x1_0000_0000 : 0 }
         let f = fraction >= 0 && fraction < 1_000_000_000 ? UInt64(truncatingIfNeeded: fraction) : 999_999_999
         guard s <= maxSeconds else { return .max }
-        let (t, overflow) = UInt64(truncatingIfNeeded: s).multipliedReportingOverflow(by: nanosPerSecond)
-            .partialValue.addingReportingOverflow(f)
+        // s <= maxSeconds: the product fits; the fraction may still carry past UInt64.max.
+        let (t, overflow) = (UInt64(truncatingIfNeeded: s) &* nanosPerSecond).addingReportingOverflow(f)
         return overflow ? .max : t
     }
 
