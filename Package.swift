@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 // vfwall: a user-space NFV firewall on SR-IOV VFs (DPDK), and vfplumb, which plumbs the VFs.
-// Arrows point one way: vfwall -> Dataplane -> FirewallCore; FirewallConfig -> FirewallCore;
-// vfplumb -> Plumbing. FirewallCore imports nothing but the standard library and CPrefetch (one
-// compiler builtin in a header: no OS, no library).
+// Arrows point one way: vfwall -> Dataplane -> DPDKPorts -> LinuxIO -> Ports -> FirewallCore;
+// vfwall -> FirewallConfig, Workloads, PolicyAnalysis -> FirewallCore; vfplumb -> Plumbing.
+// README.md's import table says exactly what each module imports (scripts/check-layout checks).
+// FirewallCore imports nothing but the standard library and CPrefetch (one compiler builtin).
 import PackageDescription
 
 // `pkg-config --cflags libdpdk` for DPDK 22.11 from apt, for the CDPDK target.
@@ -27,7 +28,7 @@ let package = Package(
         .library(name: "FirewallCore", targets: ["FirewallCore"]),
         .library(name: "Workloads", targets: ["Workloads"]),
         // The pipeline benchmark puts its flow tables on huge pages as `vfwall run` does.
-        .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "LinuxIO", targets: ["LinuxIO"]),
     ],
     // Pinned to exact versions: an application ships what it tested. Package.resolved is not
     // committed because it records commit ids, which differ between a mirror and the origin.
@@ -68,11 +69,20 @@ let package = Package(
             "FirewallCore", .product(name: "Yams", package: "Yams"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
+        // The port contract and the in-memory port (as swift-nio's NIOCore and EmbeddedChannel).
+        .target(name: "Ports", dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
+        // The Linux side: AF_PACKET and pcap ports, the control socket, huge pages, a lock TSan
+        // sees, background file writes, and the one syscall layer (swift-system's Errno).
+        .target(name: "LinuxIO", dependencies: ["Ports", "FirewallCore", "CPcap", "CLinux",
+                                                .product(name: "SystemPackage", package: "swift-system")]),
+        // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
+        .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
+        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "DPDKPorts", "FirewallCore", "FirewallConfig",
+                                                  "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
-            "Dataplane", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
+            "Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -84,7 +94,7 @@ let package = Package(
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "TestSupport"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "FirewallConfig"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (a seeded generator, spawning shells that start containers).

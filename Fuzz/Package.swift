@@ -2,11 +2,11 @@
 // libFuzzer targets for vfwall, in a package of their own so the sanitizer-instrumented build
 // never touches the main one. Build and run them with scripts/fuzz (see docs/hardening.md).
 //
-// FirewallCore, CPrefetch, FirewallConfig and CPcap are the root package's own source directories, reached
-// through the symlinks in Sources/ rather than a path dependency on "..": the root declares no library
-// products for them (SwiftPM itself would accept the root's unsafeFlags in a path dependency).
-// CaptureReplay holds symlinks to the four files of the root's Dataplane that read and replay captures
-// (PcapFile, Replay, TextFile, VerdictJSON): they need libpcap but not DPDK, which Dataplane links.
+// FirewallCore, CPrefetch, FirewallConfig, CPcap, CLinux, Ports and LinuxIO are the root package's
+// own source directories, reached through the symlinks in Sources/ rather than a path dependency on
+// "..": the root declares no library products for them (SwiftPM itself would accept the root's
+// unsafeFlags in a path dependency). CaptureReplay holds symlinks to the files of the root's
+// Dataplane that replay captures: they need libpcap but not DPDK, which Dataplane links.
 // Compiled here, FirewallCore gets the same fast-path flag as in the root, so the fuzzers exercise
 // the code as shipped, exclusivity checks off included.
 import PackageDescription
@@ -27,7 +27,12 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap"),
-        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "FirewallConfig", "CPcap"]),
+        .target(name: "CLinux"),
+        .target(name: "Ports", dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "LinuxIO", dependencies: ["Ports", "FirewallCore", "CPcap", "CLinux",
+                                                .product(name: "SystemPackage", package: "swift-system")]),
+        // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).
+        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "FirewallConfig", "LinuxIO"]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
         // One frame: parse, conntrack, both classifiers (they must agree), reject reply.
@@ -38,7 +43,7 @@ let package = Package(
         .executableTarget(name: "fuzz-config", dependencies: ["FirewallConfig", "FirewallCore", "FuzzSupport"]),
         // Whole capture files (pcap, pcapng) through the reader and Replay: frames or a PcapError.
         .executableTarget(name: "fuzz-capture",
-                          dependencies: ["CaptureReplay", "FirewallConfig", "FirewallCore", "FuzzSupport"]),
+                          dependencies: ["CaptureReplay", "LinuxIO", "FirewallConfig", "FirewallCore", "FuzzSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataplane
 import FirewallCore
+import LinuxIO
 import Workloads
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dataplane
+import DPDKPorts
 import FirewallCore
 import Workloads
 #if canImport(Glibc)

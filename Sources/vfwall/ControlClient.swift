@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataplane
 import FirewallConfig
+import LinuxIO
 #if canImport(Glibc)
 import Glibc
 #endif

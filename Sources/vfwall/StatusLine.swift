@@ -1,4 +1,5 @@
 import Dataplane
+import Ports
 #if canImport(Glibc)
 import Glibc
 #endif

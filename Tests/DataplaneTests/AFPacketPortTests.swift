@@ -1,6 +1,9 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallCore
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// Real AF_PACKET sockets on real veth pairs, in a namespace of the test's own.

@@ -1,7 +1,10 @@
-import XCTest
+@testable import DPDKPorts
+@testable import Dataplane
 import FirewallConfig
 import FirewallCore
-@testable import Dataplane
+@testable import LinuxIO
+@testable import Ports
+import XCTest
 
 /// Capture files as users hand them over: timestamps and lengths out of range, BSD loopback link
 /// types, and every seed of the fuzz-capture target through the real reader and `Replay`.

@@ -1,7 +1,10 @@
 import CDPDK
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallCore
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// DPDK's real poll-mode drivers on virtual devices (net_ring, net_null, net_pcap), without

@@ -1,5 +1,8 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallConfig
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// What `Engine.open` will do for a configuration, decided before anything is opened.

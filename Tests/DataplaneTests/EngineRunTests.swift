@@ -1,8 +1,11 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallConfig
 import FirewallCore
 import Foundation
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// The engine in this process on the pcap backend (no privileges needed): the live run over

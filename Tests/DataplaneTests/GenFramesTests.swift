@@ -1,5 +1,8 @@
+import DPDKPorts
 import Dataplane
 import FirewallCore
+import LinuxIO
+import Ports
 import XCTest
 
 /// The load generator's frames: sizes as RFC 2544 counts them, the stamp read back, a reply

@@ -1,6 +1,9 @@
-import FirewallCore
-import XCTest
+@testable import DPDKPorts
 @testable import Dataplane
+import FirewallCore
+@testable import LinuxIO
+@testable import Ports
+import XCTest
 
 final class HugePageRegionTests: XCTestCase {
     func testRegionIsAlignedToAHugePageAndUsable() throws {

@@ -1,7 +1,10 @@
-import XCTest
+@testable import DPDKPorts
+@testable import Dataplane
 import FirewallConfig
 import FirewallCore
-@testable import Dataplane
+@testable import LinuxIO
+@testable import Ports
+import XCTest
 
 /// The malformed-traffic corpus (scripts/make-malformed-corpus.py) through `vfwall replay` with the
 /// shipped configuration: nothing crashes, every frame is accounted for, and each frame lands

@@ -1,5 +1,8 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallCore
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 final class MemoryPortTests: XCTestCase {

@@ -1,6 +1,9 @@
+import DPDKPorts
 import Dataplane
 import FirewallCore
 import Glibc
+import LinuxIO
+import Ports
 import XCTest
 
 /// Frames and helpers shared by the port tests.

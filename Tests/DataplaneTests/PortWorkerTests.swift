@@ -1,6 +1,9 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallCore
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// Workers running the real pipeline between ports: memory, AF_PACKET on veths, DPDK on lcores.

@@ -1,7 +1,10 @@
+@testable import DPDKPorts
+@testable import Dataplane
 import FirewallConfig
 import FirewallCore
+@testable import LinuxIO
+@testable import Ports
 import XCTest
-@testable import Dataplane
 
 /// `--compare`, `--explain` and coverage on the shipped capture, against what
 /// scripts/make-sample-capture.py wrote down for each frame (captures/sample.expected.jsonl),

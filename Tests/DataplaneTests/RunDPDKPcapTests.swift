@@ -1,8 +1,11 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallConfig
 import FirewallCore
 import Foundation
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// `vfwall run` on the dpdk backend with net_pcap virtual devices: the shipped capture goes in

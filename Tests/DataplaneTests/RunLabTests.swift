@@ -1,6 +1,9 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import Foundation
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// The real `vfwall run` in the firewall namespace of a lab (client - firewall - server), on the

@@ -1,6 +1,9 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import Foundation
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import XCTest
 
 /// `vfwall run` refuses to start, opening nothing, on a bad configuration or a down port.

@@ -1,6 +1,9 @@
+@testable import DPDKPorts
 @testable import Dataplane
 import FirewallCore
 import Glibc
+@testable import LinuxIO
+@testable import Ports
 import Synchronization
 import XCTest
 

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import TestSupport
+import XCTest
 
 /// scripts/lab driven from a test: a uniquely named lab (`vt<pid>`), brought up in `init`,
 /// taken down by `down()` (the tests call it in a `defer`, so a failing test cleans up too).

@@ -2,6 +2,7 @@ import CaptureReplay
 import FirewallConfig
 import FirewallCore
 import FuzzSupport
+import LinuxIO
 #if canImport(Glibc)
 import Glibc
 #endif

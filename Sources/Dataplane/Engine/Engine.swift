@@ -1,6 +1,8 @@
 import FirewallConfig
 import FirewallCore
 import Glibc
+import LinuxIO
+import Ports
 
 /// The running firewall: two ports, one pinned worker per core (each with its own pipeline and
 /// conntrack shard, owning queue i of both ports), and the control side: stop, reload, stats.

@@ -1,5 +1,6 @@
 import FirewallConfig
 import Glibc
+import LinuxIO
 
 /// Why the engine would not start, or stopped starting: the message names the port or the key.
 public struct EngineError: Error, CustomStringConvertible, Equatable {

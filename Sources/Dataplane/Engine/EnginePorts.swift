@@ -1,5 +1,8 @@
 import CLinux
+import DPDKPorts
 import Glibc
+import LinuxIO
+import Ports
 
 /// The two ports of a plan, opened on its backend and checked up, with what they need kept
 /// alive (the DPDK mbuf pool, EAL). Opening is all or nothing: when a port cannot be opened or

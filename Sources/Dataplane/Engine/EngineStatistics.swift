@@ -1,4 +1,6 @@
 import FirewallCore
+import LinuxIO
+import Ports
 
 /// The counters of a running engine at one moment, summed over workers where that makes sense,
 /// and their JSON form for `vfwall stats`. Rule hits count since the policy was installed (a

@@ -1,4 +1,5 @@
 import FirewallCore
+import LinuxIO
 
 /// A capture read into bursts as a worker would receive them: frames copied into an arena
 /// (libpcap reuses its buffer), a burst ended where it is full or the ingress port changes, and
@@ -29,9 +30,13 @@ struct CaptureBursts {
             burst.count = 0
         }
 
+        var damage: String?
         while going {
             let next: (bytes: UnsafeRawBufferPointer, timestamp: UInt64)?
-            do { next = try reader.next() } catch { return "\(error)" }
+            do { next = try reader.next() } catch {
+                damage = "\(error)"   // the frames before the damage still count
+                break
+            }
             guard let (bytes, timestamp) = next else { break }
             let port = Replay.ingressPort(bytes, reader.linkType, options)
             let index = first + burst.count
@@ -48,6 +53,6 @@ struct CaptureBursts {
             burst.count += 1
         }
         flush()
-        return nil
+        return damage
     }
 }

@@ -1,5 +1,6 @@
 import FirewallConfig
 import FirewallCore
+import LinuxIO
 
 /// What to replay and where to put the results.
 public struct ReplayOptions {

@@ -1,5 +1,6 @@
 import FirewallConfig
 import FirewallCore
+import LinuxIO
 
 /// Where `Replay.compare` puts what it found.
 public struct CompareOptions {

@@ -1,5 +1,6 @@
 import FirewallConfig
 import FirewallCore
+import LinuxIO
 
 /// One frame of a replay, taken apart: how it parsed, its flow before and after it, and the
 /// verdict the pipeline gave (`vfwall replay --explain`).

@@ -1,4 +1,5 @@
 import FirewallCore
+import LinuxIO
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import FirewallCore
 import Glibc
+import LinuxIO
 
 /// `vfwall gen`'s loops over one AF_PACKET port: send at a rate (throughput), send probes and
 /// time their replies (latency), or answer probes (reflect, on the far side). Bursts of 32

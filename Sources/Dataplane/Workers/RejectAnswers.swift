@@ -1,4 +1,5 @@
 import FirewallCore
+import Ports
 
 /// Answers the rejected frames of a burst: a TCP RST or an ICMP unreachable (`RejectReply`),
 /// sent back out of the port the frame came in on, before the burst is transmitted (the reply

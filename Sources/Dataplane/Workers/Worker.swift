@@ -1,6 +1,8 @@
 import CLinux
 import FirewallCore
 import Glibc
+import LinuxIO
+import Ports
 
 /// How a worker loops.
 public struct WorkerOptions: Sendable {

@@ -1,6 +1,7 @@
 import CLinux
 import FirewallCore
 import Glibc
+import LinuxIO
 
 /// What a control thread tells the workers, and how they answer, without a lock on the fast
 /// path: the workers read two words per loop (run flag, policy generation) with acquire loads

@@ -1,6 +1,8 @@
 import CDPDK
 import CLinux
+import DPDKPorts
 import Glibc
+import Ports
 
 /// Where the workers of a group run.
 public enum WorkerPlacement: Sendable, Equatable {

@@ -1,5 +1,7 @@
 import CDPDK
 import FirewallCore
+import LinuxIO
+import Ports
 
 public struct RteAclError: Error, CustomStringConvertible {
     public var message: String

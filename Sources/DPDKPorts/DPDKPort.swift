@@ -1,5 +1,7 @@
 import CDPDK
 import FirewallCore
+import LinuxIO
+import Ports
 
 /// How to open a DPDK port.
 public struct DPDKPortConfig: Sendable {

@@ -1,5 +1,6 @@
 import FirewallCore
 import Glibc
+import Ports
 
 /// Flow-table memory on transparent huge pages: anonymous memory aligned to 2 MiB and marked
 /// `MADV_HUGEPAGE`, so a table of a million flows (128 MiB) is 64 TLB entries instead of 32,768

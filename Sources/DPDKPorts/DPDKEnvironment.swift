@@ -1,5 +1,7 @@
 import CDPDK
 import Glibc
+import LinuxIO
+import Ports
 
 /// DPDK's Environment Abstraction Layer: initialised once per process, before any DPDK port
 /// is opened, and cleaned up once at the end (EAL cannot be initialised again afterwards).
@@ -109,7 +111,7 @@ public enum DPDKEnvironment {
         return names
     }
 
-    static func requireInitialized() throws {
+    package static func requireInitialized() throws {
         guard isInitialized else { throw PortError.invalid("DPDK EAL is not initialised: call DPDKEnvironment.initialize first") }
     }
 }

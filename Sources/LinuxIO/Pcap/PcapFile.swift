@@ -1,5 +1,6 @@
 import CPcap
 import FirewallCore
+import Ports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +10,11 @@ public struct PcapError: Error, CustomStringConvertible {
     public var path: String
     public var message: String
     public var description: String { "\(path): \(message)" }
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 }
 
 /// The link types vfwall understands, by libpcap DLT value.
@@ -36,19 +42,19 @@ enum PcapLinkTypes {
 
 /// What vfwall takes from a record header libpcap hands over, and what it writes into one. The
 /// fields come from the file: none is trusted to be in range (docs/dataplane.md, "Capture files").
-enum PcapRecord {
+package enum PcapRecord {
     /// Longest frame kept: the longest IP packet (IPv6: 40 + 65535 bytes) behind two VLAN tags
     /// and a link header still fits, so the cut never changes a verdict. libpcap itself refuses
     /// records longer than 262144 bytes (a damaged capture) and cuts those past the file's
     /// snaplen to it; a record longer than this is cut here. `len`, the length on the wire, is
     /// not used: a record whose caplen exceeds it still gives its caplen bytes.
-    static let maxFrame = 65536 + 256
-    static let nanosPerSecond: UInt64 = 1_000_000_000
+    package static let maxFrame = 65536 + 256
+    package static let nanosPerSecond: UInt64 = 1_000_000_000
     /// The last second whose nanoseconds fit in a UInt64 (2554-07-21).
-    static let maxSeconds = Int(UInt64.max / nanosPerSecond)
+    package static let maxSeconds = Int(UInt64.max / nanosPerSecond)
 
     @inline(__always)
-    static func length(_ h: pcap_pkthdr) -> Int { Swift.min(Int(h.caplen), maxFrame) }
+    package static func length(_ h: pcap_pkthdr) -> Int { Swift.min(Int(h.caplen), maxFrame) }
 
     /// Nanoseconds since 1970 of a record libpcap read with nanosecond precision (`fraction` is
     /// its tv_usec, in nanoseconds). Never traps:
@@ -60,7 +66,7 @@ enum PcapRecord {
     ///   of 1e9 or more, in either byte order) gives 999,999,999: the record keeps its second;
     /// - past 2554 (nanoseconds beyond UInt64) saturates at UInt64.max.
     @inline(__always)
-    static func timestamp(seconds: Int, fraction: Int) -> UInt64 {
+    package static func timestamp(seconds: Int, fraction: Int) -> UInt64 {
         var s = seconds
         if s < 0 { s = s >= -0x8000_0000 ? s &+ 0x1_0000_0000 : 0 }
         let f = fraction >= 0 && fraction < 1_000_000_000 ? UInt64(truncatingIfNeeded: fraction) : 999_999_999
@@ -71,14 +77,14 @@ enum PcapRecord {
     }
 
     @inline(__always)
-    static func timestamp(_ h: pcap_pkthdr) -> UInt64 {
+    package static func timestamp(_ h: pcap_pkthdr) -> UInt64 {
         timestamp(seconds: Int(truncatingIfNeeded: h.ts.tv_sec), fraction: Int(truncatingIfNeeded: h.ts.tv_usec))
     }
 
     /// The header of a record written with nanosecond precision. The pcap format holds seconds in
     /// 32 bits: a later timestamp is written as the last nanosecond of 2106-02-07 06:28:15.
     @inline(__always)
-    static func header(timestamp: UInt64, length: Int) -> pcap_pkthdr {
+    package static func header(timestamp: UInt64, length: Int) -> pcap_pkthdr {
         var h = pcap_pkthdr()
         let seconds = timestamp / nanosPerSecond
         if seconds > UInt64(UInt32.max) {

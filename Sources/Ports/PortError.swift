@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Why a port could not be opened or set up. Fast-path methods never throw: they count.
 public enum PortError: Error, Equatable, CustomStringConvertible {
     /// A system call failed: `call` on `subject`, with the errno it returned.
@@ -10,9 +12,9 @@ public enum PortError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .system(call, subject, errno):
-            return "\(call) on \(subject) failed: \(describeErrno(errno)) (errno \(errno))"
+            return "\(call) on \(subject) failed: \(Errno(rawValue: errno)) (errno \(errno))"
         case let .dpdk(action, code):
-            return "cannot \(action): err=\(code) (\(describeErrno(-code)))"
+            return "cannot \(action): err=\(code) (\(Errno(rawValue: -code)))"
         case let .invalid(message):
             return message
         }

@@ -1,4 +1,5 @@
 import Glibc
+import Ports
 
 /// The control socket of a running vfwall: a Unix stream socket, owner-only (mode 0600), that
 /// answers one request per connection. The client writes one line (`stats` or `reload`) and
@@ -33,15 +34,15 @@ public final class ControlSocket {
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard path.utf8.count < capacity else {
-            throw EngineError("control socket path \(path) is longer than \(capacity - 1) bytes")
+            throw ControlSocketError("control socket path \(path) is longer than \(capacity - 1) bytes")
         }
         try Self.makeDirectory(of: path)
         if Self.answers(path) {
-            throw EngineError("control socket \(path) is in use: another vfwall is running with it (stop it, or set dataplane.control-socket)")
+            throw ControlSocketError("control socket \(path) is in use: another vfwall is running with it (stop it, or set dataplane.control-socket)")
         }
         unlink(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw EngineError("control socket \(path): socket() failed: \(describeErrno(errno))") }
+        guard s >= 0 else { throw ControlSocketError("control socket \(path): socket() failed: \(describeErrno(errno))") }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8)
             raw[path.utf8.count] = 0
@@ -57,7 +58,7 @@ public final class ControlSocket {
             let e = rc == 0 ? errno : bindErrno
             close(s)
             if rc == 0 { unlink(path) }
-            throw EngineError("control socket \(path): \(rc == 0 ? "listen" : "bind") failed: \(describeErrno(e))")
+            throw ControlSocketError("control socket \(path): \(rc == 0 ? "listen" : "bind") failed: \(describeErrno(e))")
         }
         fd = s
     }
@@ -74,7 +75,7 @@ public final class ControlSocket {
         }, context)
         guard rc == 0 else {
             Unmanaged<ControlSocket>.fromOpaque(context).release()
-            throw EngineError("control socket \(path): cannot start its thread: \(describeErrno(rc))")
+            throw ControlSocketError("control socket \(path): cannot start its thread: \(describeErrno(rc))")
         }
         thread = t
     }
@@ -121,12 +122,12 @@ public final class ControlSocket {
                 out += buffer[0..<n]
                 // The statistics of the largest policy are a few megabytes; more is not vfwall talking.
                 guard out.count <= maxAnswer else {
-                    throw EngineError("control socket \(path): answer longer than \(maxAnswer) bytes")
+                    throw ControlSocketError("control socket \(path): answer longer than \(maxAnswer) bytes")
                 }
                 continue
             }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw EngineError("control socket \(path): no answer: \(describeErrno(errno))") }
+            if n < 0 { throw ControlSocketError("control socket \(path): no answer: \(describeErrno(errno))") }
             break
         }
         return String(decoding: out, as: UTF8.self)
@@ -137,12 +138,12 @@ public final class ControlSocket {
 
     static func connect(_ path: String) throws -> Int32 {
         let c = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard c >= 0 else { throw EngineError("socket() failed: \(describeErrno(errno))") }
+        guard c >= 0 else { throw ControlSocketError("socket() failed: \(describeErrno(errno))") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
             close(c)
-            throw EngineError("control socket path \(path) is too long")
+            throw ControlSocketError("control socket path \(path) is too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8)
@@ -154,7 +155,7 @@ public final class ControlSocket {
         guard rc == 0 else {
             let e = errno
             close(c)
-            throw EngineError("cannot connect to the control socket \(path): \(describeErrno(e)) (is `vfwall run` running with this configuration?)")
+            throw ControlSocketError("cannot connect to the control socket \(path): \(describeErrno(e)) (is `vfwall run` running with this configuration?)")
         }
         return c
     }
@@ -173,7 +174,7 @@ public final class ControlSocket {
         // Parents first (e.g. /tmp/vfwall-<uid> or /run/vfwall), owner-only.
         try makeDirectory(of: dir)
         guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
-            throw EngineError("control socket directory \(dir): mkdir failed: \(describeErrno(errno))")
+            throw ControlSocketError("control socket directory \(dir): mkdir failed: \(describeErrno(errno))")
         }
     }
 
@@ -219,4 +220,11 @@ extension String {
         while let l = s.last, chars.contains(l) { s.removeLast() }
         return String(s)
     }
+}
+
+/// The control socket could not be set up, or a request through it failed.
+public struct ControlSocketError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

@@ -1,13 +1,14 @@
 #if canImport(Glibc)
 import Glibc
+import Ports
 #endif
 
 /// Writes a file from a thread of its own, so a replay's parse and verdicts on one core overlap
 /// the kernel's copying of its outputs on the other. The caller fills buffers of `bufferBytes`
 /// and hands them over in order; at most `depth` are in flight, then `handOver` waits.
-final class BackgroundWriter {
-    static let bufferBytes = 1 << 20
-    static let depth = 4
+package final class BackgroundWriter {
+    package static let bufferBytes = 1 << 20
+    package static let depth = 4
     private let fd: Int32
     private var mutex = pthread_mutex_t()
     private var changed = pthread_cond_t()
@@ -19,7 +20,7 @@ final class BackgroundWriter {
     private var failure: Int32 = 0
 
     /// Writes to `fd`, which stays the caller's to close after `finish`.
-    init(fd: Int32) {
+    package init(fd: Int32) {
         self.fd = fd
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&changed, nil)
@@ -39,7 +40,7 @@ final class BackgroundWriter {
     }
 
     /// An empty buffer to fill (waits while every buffer is in flight).
-    func take() -> UnsafeMutableRawPointer {
+    package func take() -> UnsafeMutableRawPointer {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while free.isEmpty { pthread_cond_wait(&changed, &mutex) }
@@ -47,7 +48,7 @@ final class BackgroundWriter {
     }
 
     /// Queues the first `count` bytes of `buffer` (from `take`) for writing.
-    func handOver(_ buffer: UnsafeMutableRawPointer, count: Int) {
+    package func handOver(_ buffer: UnsafeMutableRawPointer, count: Int) {
         pthread_mutex_lock(&mutex)
         full.append((buffer, count))
         pthread_cond_broadcast(&changed)
@@ -56,7 +57,7 @@ final class BackgroundWriter {
 
     /// Waits until everything handed over is written and stops the thread. Returns the errno of
     /// the first failed write, or 0.
-    func finish() -> Int32 {
+    package func finish() -> Int32 {
         pthread_mutex_lock(&mutex)
         closing = true
         pthread_cond_broadcast(&changed)

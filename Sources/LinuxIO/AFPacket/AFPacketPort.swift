@@ -1,6 +1,7 @@
 import CLinux
 import FirewallCore
 import Glibc
+import Ports
 
 /// How to open an AF_PACKET port.
 public struct AFPacketPortConfig: Sendable {

@@ -1,6 +1,7 @@
 import CLinux
 import CPcap
 import FirewallCore
+import Ports
 
 /// A port on capture files, for the `pcap` backend: it receives the frames of its input file,
 /// in order and with the capture's timestamps (so a live run over files decides exactly as

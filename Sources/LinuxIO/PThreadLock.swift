@@ -1,13 +1,14 @@
 import Glibc
+import Ports
 
 /// A value behind a pthread mutex, for the control side's shared state (never the fast path).
 /// Not the standard library's `Mutex`: ThreadSanitizer cannot see its futexes, but it does
 /// intercept pthread's mutex.
-final class PThreadLock<Value>: @unchecked Sendable {
+package final class PThreadLock<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -19,7 +20,7 @@ final class PThreadLock<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    package func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)

@@ -1,6 +1,7 @@
 import CLinux
 import FirewallCore
 import Glibc
+import Ports
 
 /// A TPACKET_V3 receive ring: the kernel fills fixed-size blocks with variable-size frames and
 /// hands a block to user space when it is full or after `retire_blk_tov`. We lend frames from

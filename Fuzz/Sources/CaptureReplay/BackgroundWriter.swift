@@ -1,1 +1,0 @@
-../../../Sources/Dataplane/Replay/BackgroundWriter.swift
