@@ -35,13 +35,16 @@ with tempfile.TemporaryDirectory() as tmp:
 
 def ingress(frame): return 1 if frame[6:12] == ROUTER_MAC else 0
 
-# fuzz-frame: mode byte (bits 0-1 link: 0 Ethernet; bit 2 ingress; bits 3-7 policy), frame.
+# fuzz-frame: mode byte (bits 0-1 link: 0 Ethernet, 3 raw IP, 1 and 2 cooked or with bit 7 NULL and
+# LOOP, as fuzzLinkType reads it; bit 2 ingress; bits 3-7 policy), frame.
 for i, fr in enumerate(sample[::8]):
     write("fuzz-frame", bytes([(ingress(fr) << 2) | ((i % 32) << 3)]) + fr)
 for fr in malformed[::6]:
     if len(fr) <= 2048:
         write("fuzz-frame", bytes([0]) + fr)
 write("fuzz-frame", bytes([3]) + sample[0][14:])   # the same packet as raw IP
+write("fuzz-frame", bytes([0x81]) + struct.pack("<I", 2) + sample[0][14:])   # BSD loopback NULL
+write("fuzz-frame", bytes([0x82]) + struct.pack(">I", 2) + sample[0][14:])   # BSD loopback LOOP
 
 # fuzz-pipeline: mode byte, then (control, length, frame) records; whole conversations in order.
 def records(frames, step=0, burst_every=0):

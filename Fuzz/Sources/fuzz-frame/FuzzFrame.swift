@@ -1,9 +1,10 @@
 import FirewallCore
 import FuzzSupport
 
-/// Input: one mode byte (link type, ingress, policy settings), then the frame. The frame goes
-/// through parse, conntrack observe/confirm and both classifiers, which must agree; an accepted
-/// packet's flow must then be found; a reject reply is built for it into a bounded buffer.
+/// Input: one mode byte (link type as `fuzzLinkType` reads it, ingress, policy settings), then the
+/// frame. The frame goes through parse, conntrack observe/confirm and both classifiers, which must
+/// agree; an accepted packet's flow must then be found; a reject reply is built for it into a
+/// bounded buffer.
 // Classified by the linear-scan reference here; the compiled classifier is compared with it below.
 let policies = (0..<32).map { m -> CompiledPolicy in
     let p = FuzzPolicies.policy(mode: UInt8(m))
@@ -11,7 +12,6 @@ let policies = (0..<32).map { m -> CompiledPolicy in
 }
 let compiled = [BitVectorClassifier(rules: FuzzPolicies.rules), BitVectorClassifier(rules: FuzzPolicies.rules.reversed())]
 let reply = UnsafeMutableRawPointer.allocate(byteCount: RejectReply.maxLength, alignment: 16)
-let links: [LinkType] = [.ethernet, .linuxCooked, .linuxCooked2, .rawIP]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFrame(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -26,7 +26,7 @@ public func fuzzFrame(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let frame = UnsafeRawBufferPointer(start: copy, count: n)
 
     var m = PacketMeta()
-    let reason = Parser.parse(frame, link: links[Int(mode & 3)], into: &m)
+    let reason = Parser.parse(frame, link: fuzzLinkType(mode: mode), into: &m)
     // The fast lane's key: only for frames the full parse takes, and the very key it gives.
     if let p = frame.baseAddress {
         var key = FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false)

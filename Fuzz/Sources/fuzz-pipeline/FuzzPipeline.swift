@@ -1,7 +1,8 @@
 import FirewallCore
 import FuzzSupport
 
-/// Input: a mode byte (link type, policy settings, table bounds), then records of
+/// Input: a mode byte (link type as `fuzzLinkType` reads it, policy settings, table bounds), then
+/// records of
 ///   control byte: bit 0 ingress, bit 1 ends the burst here, bit 2 installs the other policy
 ///                 (a reload) before this frame's burst, bits 3-7 time step;
 ///   length byte (frame length, 0-255, cut to what is left), frame bytes.
@@ -9,7 +10,6 @@ import FuzzSupport
 /// one verdict, counters add up, a malformed frame was never accepted, the tables hold together,
 /// and a twin pipeline classifying with the linear-scan reference, and without the fast lane
 /// (every frame parsed in full), gave the very same verdicts.
-let links: [LinkType] = [.ethernet, .linuxCooked, .linuxCooked2, .rawIP]
 // Compiled once: building classifiers per input would be most of the run time.
 let shipped = (0..<32).map { CompiledPolicy(FuzzPolicies.policy(mode: UInt8($0))) }
 let reference = (0..<32).map { m -> CompiledPolicy in
@@ -23,7 +23,7 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data = bytes else { return 0 }
     guard size >= 1 else { return 0 }
     let mode = data[0]
-    let link = links[Int(mode & 3)]
+    let link = fuzzLinkType(mode: mode)
     let modes = [Int(mode >> 2) & 31, Int(~mode >> 2) & 31]
     let policies = [shipped[modes[0]], shipped[modes[1]]]
     var current = 0
