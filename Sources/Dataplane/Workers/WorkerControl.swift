@@ -45,9 +45,6 @@ public final class WorkerControl: @unchecked Sendable {
     /// The policy generation worker `worker` has installed (0 before its loop first turned).
     public func installedGeneration(of worker: Int) -> UInt64 { clinux_load_acquire(beats + worker * 8 + 1) }
 
-    /// The generation of the latest policy handed to the workers (1: the one they were made with).
-    public var publishedGeneration: UInt64 { clinux_load_acquire(words + 1) }
-
     // MARK: control side
 
     /// Asks every worker to finish its current burst and return.
