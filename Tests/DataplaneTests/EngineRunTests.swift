@@ -94,6 +94,48 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(s.policyGeneration, 2)
     }
 
+    /// A reload answers only once every worker reports the new policy installed; a worker stuck
+    /// in a receive call is named when the deadline passes, and installs it once it turns again.
+    func testReloadIsAnsweredOnceEveryWorkerRunsTheNewPolicyAndNamesALaggard() throws {
+        let scratch = try RunScratch("engine-ack")
+        defer { scratch.remove() }
+        let base = try String(contentsOfFile: VFWallBinary.root + "/configs/default.yaml", encoding: .utf8)
+        let text = base.replacingOccurrences(of: "  cores: [0] ", with: "  cores: [0, 1]")
+        let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("two.yaml", text))
+        XCTAssertEqual(c.dataplane.cores, [0, 1])
+        // Worker i owns queue i of both ports; only worker 1's queue of the outside port is gated.
+        let inside = MemoryPort(name: "inside", queues: 2)
+        let outside = GatedPort(MemoryPort(name: "outside", queues: 2), state: .open, queues: [1])
+        let engine = try Engine(c, ports: [inside, outside], placement: .threads(cpus: [nil, nil]))
+        defer { outside.state = .open; engine.close() }
+        try engine.start()
+        func installed() -> [UInt64] { (0..<2).map { engine.control.installedGeneration(of: $0) } }
+
+        var fewer = c
+        fewer.policy.rules.removeLast()
+        XCTAssertEqual(engine.reload(with: fewer), .applied(rules: c.policy.rules.count - 1, notes: []))
+        XCTAssertEqual(installed(), [2, 2], "answered only after both workers installed it")
+
+        outside.state = .blocked
+        XCTAssertTrue(eventually(5) { outside.blockedCalls == 1 }, "worker 1 is stuck in a receive call")
+        let late = engine.reload(with: c, ackTimeoutMs: 1000)
+        XCTAssertEqual(late, .unacknowledged(rules: c.policy.rules.count, generation: 3, workers: [1], cores: [1],
+                                             timeoutMs: 1000))
+        XCTAssertTrue(late.answer.hasPrefix("error: policy generation 3"), late.answer)
+        XCTAssertTrue(late.answer.contains("worker 1 (core 1) did not install it within 1000 ms"), late.answer)
+        XCTAssertEqual(installed(), [3, 2], "the others run it")
+        let s = engine.statistics(fresh: false)
+        XCTAssertEqual(s.policyGeneration, 3)
+        XCTAssertEqual(s.workers.map(\.policyGeneration), [3, 2])
+        XCTAssertEqual(s.lastReloadError.map { "error: " + $0 }, late.answer)
+        let json = try RunStats(s.json())
+        let workers = json.json["workers"] as? [[String: Any]] ?? []
+        XCTAssertEqual(workers.compactMap { $0["policy_generation"] as? Int }, [3, 2], "vfwall stats shows them")
+
+        outside.state = .open
+        XCTAssertTrue(eventually(5) { installed() == [3, 3] }, "the laggard installs it once its loop turns")
+    }
+
     func testControlSocketIsOwnerOnlyAnswersAndRefusesASecondServer() throws {
         let scratch = try RunScratch("engine-socket")
         defer { scratch.remove() }

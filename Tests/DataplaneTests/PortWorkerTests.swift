@@ -135,8 +135,10 @@ final class PortWorkerTests: XCTestCase {
         XCTAssertEqual(Set(received(ports.client, expecting: 8)), Set(100..<108), "replies pass through conntrack")
 
         // Reload: accept everything; the blocked flows now pass, without a restart.
-        control.publish(Self.acceptAllPolicy())
-        usleep(50_000)
+        let generation = control.publish(Self.acceptAllPolicy())
+        waitFor("both workers to report the new policy installed") {
+            (0..<2).allSatisfy { control.installedGeneration(of: $0) >= generation }
+        }
         send(blocked, from: ports.client)
         XCTAssertEqual(Set(received(ports.server, expecting: 8)), Set(10..<18))
         XCTAssertEqual(ports.inside.statistics.dropped, 8)

@@ -148,18 +148,27 @@ final class RunLabTests: XCTestCase {
         let fw = try lab.startFirewall(config: config)
         XCTAssertTrue(eventually(20) { (try? ControlSocket.request("stats", path: socket)) != nil }, fw.errText)
         func count() -> Int { ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        /// Frames the firewall's workers dropped (rule hits restart with each policy, drops add up).
+        func dropped() -> Int {
+            (try? RunStats(try ControlSocket.request("stats", path: socket)))?.total("dropped") ?? -1
+        }
 
         let sender = try lab.start(lab.client, [Self.python, tool, "udp", RunTestLab.serverIP, "5000", "3000", "0.005"])
         XCTAssertTrue(eventually(10) { count() >= 20 }, "datagrams flow under the first policy (\(count()))")
 
         // Without the rule: the flow of datagrams stops, while the sender goes on.
         _ = try scratch.write("fw.yaml", Self.config("afpacket", socket: socket, prefix: lab.prefix, udp: false))
+        // The answer comes once the worker reports the new policy installed: from here on the
+        // firewall drops the datagrams. Those it forwarded before may still be on their way to the
+        // server: let 10 more be offered and dropped, then take the count; after 100 more (half a
+        // second of the sender's traffic), it must not have moved.
         let ok = try VFWallBinary.run(["reload", "--socket", socket])
         XCTAssertEqual(ok.status, 0, ok.err)
         XCTAssertTrue(ok.out.hasPrefix("ok: 3 rules"), ok.out)
-        usleep(500_000)
+        let atReload = dropped()
+        XCTAssertTrue(eventually(10) { dropped() >= atReload + 10 }, "the new policy drops the datagrams")
         let stopped = count()
-        usleep(1_000_000)
+        XCTAssertTrue(eventually(10) { dropped() >= atReload + 110 }, "the sender goes on")
         XCTAssertEqual(count(), stopped, "no datagram passes once the rule is gone")
         XCTAssertTrue(sender.isRunning, "the sender must still be sending for this to mean anything")
 
@@ -169,10 +178,13 @@ final class RunLabTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.err.contains("\(broken):"), bad.err)
         XCTAssertTrue(bad.err.contains("'dport'"), bad.err)
-        usleep(500_000)
+        let atRefusal = dropped()
+        XCTAssertTrue(eventually(10) { dropped() >= atRefusal + 50 }, "the sender goes on")
         XCTAssertEqual(count(), stopped, "the refused file (which would allow UDP 5000) did not take effect")
         let stats = try RunStats(try ControlSocket.request("stats", path: socket))
         XCTAssertEqual(stats.json["policy_generation"] as? Int, 2)
+        let workers = stats.json["workers"] as? [[String: Any]] ?? []
+        XCTAssertEqual(workers.compactMap { $0["policy_generation"] as? Int }, [2], "the worker runs generation 2")
         XCTAssertEqual(stats.json["failed_reloads"] as? Int, 1)
         XCTAssertTrue((stats.json["last_reload_error"] as? String ?? "").contains("'dport'"))
 

@@ -45,8 +45,10 @@ enum VFWallBinary {
             process.currentDirectoryURL = URL(fileURLWithPath: VFWallBinary.root)
             let base = NSTemporaryDirectory() + "vfrun-\(getpid())-\(UUID().uuidString.prefix(8))"
             outPath = base + ".out"; errPath = base + ".err"
-            FileManager.default.createFile(atPath: outPath, contents: nil)
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            for path in [outPath, errPath] where !FileManager.default.createFile(atPath: path, contents: nil) {
+                let why = [NSLocalizedDescriptionKey: "cannot create \(path)"]
+                throw NSError(domain: "vfwall", code: 1, userInfo: why)
+            }
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle(forWritingAtPath: errPath)
             process.standardInput = FileHandle.nullDevice

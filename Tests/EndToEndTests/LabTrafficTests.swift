@@ -31,6 +31,7 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(lab.exec("src", "ping -c 3 -i 0.2 -W 2 10.199.0.2").status, 0, "ping source -> sink")
         XCTAssertEqual(lab.exec("dst", "ping -c 3 -i 0.2 -W 2 10.199.0.1").status, 0, "ping sink -> source")
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.0.2 80").output, "tcp 80 ok")
+        let readBefore = datagramsRead(lab)
         lab.exec("src", "python3 scripts/lab.d/nettool.py udp 10.199.0.2 9000 20")
         // Blocked: rejected (the firewall's RST), dropped by the default, dropped by a rule.
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.0.2 23").output, "tcp 23 refused")
@@ -39,7 +40,12 @@ final class LabTrafficTests: XCTestCase {
         // Nothing but the allowed echo replies comes back the other way unasked.
         XCTAssertNotEqual(lab.exec("dst", "python3 scripts/lab.d/nettool.py tcp 10.199.0.1 80").output, "tcp 80 ok")
 
-        usleep(300_000)
+        // The sink counts a datagram when it reads it: wait until its namespace says the 20 were
+        // read (the 6666 ones never reach it) before asking for its counts.
+        var read = datagramsRead(lab)
+        let deadline = Date().addingTimeInterval(10)
+        while read < readBefore + 20 && Date() < deadline { read = datagramsRead(lab) }
+        XCTAssertEqual(read, readBefore + 20, "datagrams read in the sink's namespace")
         server.terminate()
         server.waitUntilExit()
         let received = String(decoding: (server.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -55,6 +61,16 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(hits(stats, rule: "drop-blocked-udp"), 20, "every datagram to 6666")
         let defaultHits = (stats["default"] as? [String: Any])?["hits"] as? Int ?? 0
         XCTAssertGreaterThanOrEqual(defaultHits, 2, "the SYN to 22 (and its retries), the sink's SYN to 80")
+    }
+
+    /// Datagrams applications in the sink's namespace have read: its `Udp: InDatagrams`, which
+    /// the kernel counts in recvmsg (not on arrival). -1 when unreadable.
+    private func datagramsRead(_ lab: LabUnderTest) -> Int {
+        let udp = lab.exec("dst", "cat /proc/net/snmp").output.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard udp.count == 2 else { return -1 }
+        let names = udp[0].split(separator: " "), values = udp[1].split(separator: " ")
+        guard let i = names.firstIndex(of: "InDatagrams"), i < values.count else { return -1 }
+        return Int(values[i]) ?? -1
     }
 
     /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).

@@ -9,7 +9,8 @@ import Ports
 ///
 ///     let engine = try Engine.open(configuration)   // ports open and up, or nothing is open
 ///     try engine.start()                            // workers run
-///     engine.reload()                               // re-reads the file; the old policy stays on error
+///     engine.reload()                               // re-reads the file; the old policy stays on error;
+///                                                   // answers once every worker runs the new one
 ///     engine.statistics()                           // ports, workers, rules, reasons, flows
 ///     engine.stop(); engine.close()                 // drain, then close ports (and EAL)
 ///
@@ -113,8 +114,13 @@ public final class Engine: @unchecked Sendable {
 
     /// What a reload did.
     public enum ReloadOutcome: Equatable, Sendable {
-        /// The new policy is in; `notes` lists changes that need a restart (ignored until then).
+        /// Every worker runs the new policy; `notes` lists changes that need a restart (ignored
+        /// until then).
         case applied(rules: Int, notes: [String])
+        /// The new policy (`generation`) was handed to the workers, but `workers` (on `cores`)
+        /// did not report it installed within `timeoutMs`: stalled, or far behind. The others
+        /// run it; a laggard installs it when its loop turns again.
+        case unacknowledged(rules: Int, generation: Int, workers: [Int], cores: [Int], timeoutMs: Int)
         /// Refused: the old policy stays.
         case refused(String)
 
@@ -123,31 +129,40 @@ public final class Engine: @unchecked Sendable {
             switch self {
             case let .applied(rules, notes):
                 return (["ok: \(rules) rules in force"] + notes.map { "note: \($0)" }).joined(separator: "\n")
+            case let .unacknowledged(rules, generation, workers, cores, timeoutMs):
+                let late = zip(workers, cores).map { "worker \($0) (core \($1))" }.joined(separator: ", ")
+                return "error: policy generation \(generation) (\(rules) rules) was handed to the workers, "
+                    + "but \(late) did not install it within \(timeoutMs) ms (stalled?); the others run it"
             case let .refused(message):
                 return "error: \(message)"
             }
         }
     }
 
+    /// How long a reload waits for every worker to report the new policy installed.
+    public static let reloadAckTimeoutMs = 5000
+
     /// Re-reads the configuration file and, if it is valid, swaps its policy in.
     @discardableResult
-    public func reload() -> ReloadOutcome {
+    public func reload(ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
         let file = configuration.file
         do {
-            return reload(with: try ConfigLoader.load(path: file))
+            return reload(with: try ConfigLoader.load(path: file), ackTimeoutMs: ackTimeoutMs)
         } catch {
             return refuse("\(error)")
         }
     }
 
     /// Compiles `new`'s policy off the fast path and hands it to every worker (each installs it
-    /// between two bursts). Refused when its ports differ (rules index them by position).
+    /// between two bursts and reports its generation). Answers once every running worker has
+    /// reported it, or after `ackTimeoutMs` naming the workers that did not. Refused when its
+    /// ports differ (rules index them by position).
     @discardableResult
-    public func reload(with new: Configuration) -> ReloadOutcome {
-        reloading.withLock { _ in apply(new) }
+    public func reload(with new: Configuration, ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
+        reloading.withLock { _ in apply(new, ackTimeoutMs: ackTimeoutMs) }
     }
 
-    private func apply(_ new: Configuration) -> ReloadOutcome {
+    private func apply(_ new: Configuration, ackTimeoutMs: Int) -> ReloadOutcome {
         let old = configuration
         guard new.portNames == old.portNames else {
             return refuse("\(new.file): the ports changed (\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))); changing ports needs a restart")
@@ -157,17 +172,27 @@ public final class Engine: @unchecked Sendable {
         if new.dataplane != old.dataplane { notes.append("dataplane settings changed; they take effect on restart") }
         if new.conntrack != old.conntrack { notes.append("conntrack settings changed; they take effect on restart") }
         let compiled = Self.compile(new.policy)
+        let generation = control.publish(compiled)
         state.withLock { s in
             var kept = new
             kept.ports = old.ports
             kept.dataplane = old.dataplane
             kept.conntrack = old.conntrack
             s.configuration = kept
-            s.policyGeneration += 1
+            s.policyGeneration = Int(generation)
             s.reloads += 1
             s.lastReloadError = nil
         }
-        control.publish(compiled)
+        // Workers not started yet install it on their first turn: nothing to wait for.
+        guard running else { return .applied(rules: new.policy.rules.count, notes: notes) }
+        let late = control.awaitInstalled(generation, workers: workers.count, timeoutMs: ackTimeoutMs)
+        guard late.isEmpty else {
+            let outcome = ReloadOutcome.unacknowledged(rules: new.policy.rules.count, generation: Int(generation),
+                                                       workers: late, cores: late.map { plan.cpus[$0] },
+                                                       timeoutMs: ackTimeoutMs)
+            state.withLock { $0.lastReloadError = String(outcome.answer.dropFirst("error: ".count)) }
+            return outcome
+        }
         return .applied(rules: new.policy.rules.count, notes: notes)
     }
 
@@ -199,6 +224,7 @@ public final class Engine: @unchecked Sendable {
             ports: ports.map { EngineStatistics.Port(name: $0.name, counters: $0.statistics, link: $0.linkState()) },
             workers: workers.map { w in
                 EngineStatistics.Worker(index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
+                                        policyGeneration: Int(control.installedGeneration(of: w.index)),
                                         counters: snapshots[w.index], flows: flows[w.index] ?? 0,
                                         rejectReplies: w.rejectReplies.sent,
                                         table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))

@@ -16,6 +16,9 @@ public struct EngineStatistics {
         public var index: Int
         public var cpu: Int
         public var queue: Int
+        /// The policy generation the worker reports installed (0 before its loop first turned);
+        /// below the engine's `policyGeneration` while a reload is still on its way to it.
+        public var policyGeneration: Int
         /// nil until the worker has published once.
         public var counters: PipelineCounters?
         public var flows: Int
@@ -128,6 +131,7 @@ public struct EngineStatistics {
         o["index"] = String(w.index)
         o["cpu"] = String(w.cpu)
         o["queue"] = String(w.queue)
+        o["policy_generation"] = String(w.policyGeneration)
         let c = w.counters
         o["frames"] = String(c?.frames ?? 0)
         o["accepted"] = String(c?.count(.accept) ?? 0)

@@ -24,7 +24,8 @@ public struct WorkerOptions: Sendable {
 /// One worker: owns queue `queue` of both ports of a pair, its pipeline (and with it its
 /// conntrack shard) and its burst arrays. Run to completion, both directions in turn:
 /// rx burst -> pipeline -> tx burst on the other port. The stop flag and the policy generation
-/// are read between bursts; nothing on the loop allocates, locks, logs or throws.
+/// are read between bursts (a new policy is installed there, and its generation reported back
+/// to the control); nothing on the loop allocates, locks, logs or throws.
 public final class Worker {
     public let index: Int
     public let queue: Int
@@ -89,7 +90,9 @@ public final class Worker {
         let rejects = self.rejects
         let sleep = options.idleSleepMicroseconds
         let idleLimit = options.idleRoundsBeforeSleep
-        var seenPolicy = control.policyGeneration
+        // 0: no generation seen yet, so the first turn installs whatever was published before
+        // the loop started (if anything) and reports the generation it runs.
+        var seenPolicy: UInt64 = 0
         var seenSnapshot = control.snapshotGeneration
         var idle = 0
         let me = index
@@ -105,8 +108,10 @@ public final class Worker {
             }
             let policyNow = control.policyGeneration
             if policyNow != seenPolicy {
-                seenPolicy = policyNow
-                if let p = control.currentPolicy() { pipeline.install(p) }
+                let current = control.currentPolicy()
+                if let p = current.policy { pipeline.install(p) }
+                seenPolicy = current.generation
+                control.acknowledge(policy: current.generation, worker: me)
             }
             let snapshotNow = control.snapshotGeneration
             if snapshotNow != seenSnapshot {
