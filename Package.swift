@@ -52,12 +52,16 @@ let package = Package(
                              "rte_bus_vdev", "rte_kvargs"].map { .linkedLibrary($0) }
         ),
 
+        // The XDP traffic generator and sink counter (raw BPF instructions, BPF_PROG_TEST_RUN with
+        // live frames, Linux >= 5.18) behind plain cxdpgen_* functions. libbpf from libbpf-dev.
+        .target(name: "CXDPGen", linkerSettings: [.linkedLibrary("bpf")]),
+
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         .target(name: "FirewallConfig", dependencies: ["FirewallCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK"]),
+        .target(name: "Dataplane", dependencies: ["FirewallCore", "FirewallConfig", "CPcap", "CLinux", "CDPDK", "CXDPGen"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
