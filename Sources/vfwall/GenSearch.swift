@@ -15,15 +15,19 @@ extension GenCommand {
         }
         // The highest rate: given, or what the generator sends flat out into this path.
         var top = maxRate ?? 0
+        var flatOut: RateSearch.Trial?
         if top <= 0 {
-            let t = try trial(0, seconds)
+            var t = try trial(0, seconds)
             top = t.sentRate
+            t.rate = top          // a trial like the others, at the rate it reached
+            flatOut = t
             printError(String(format: "search %@ B: flat out: sent %.4f Mpps, received %.4f Mpps (loss %.2f %%)",
                               mix.description, t.sentRate / 1e6, t.receivedRate / 1e6, t.lossRatio * 100))
         }
         var s = RateSearch(minRate: min(minRate, top / 2), maxRate: top,
                            phases: [.init(seconds: seconds, width: width * 4), .init(seconds: finalSeconds, width: width)],
                            targets: [0, pdrLoss], maxTrials: maxTrials)
+        if let flatOut { s.record(flatOut) }
         var n = 0
         let bounds = try s.run(measure: trial) { t, b in
             n += 1

@@ -53,6 +53,9 @@ public struct RateSearch {
         self.minRate = minRate; self.maxRate = maxRate; self.phases = phases; self.targets = targets; self.maxTrials = maxTrials
     }
 
+    /// Adds a trial run outside the search (a flat-out one at the rate it reached, say).
+    public mutating func record(_ t: Trial) { trials.append(t) }
+
     /// The bound for `target` from the trials so far, for a phase of `seconds`.
     public func bound(_ target: Double, seconds: Double) -> Bound {
         let failed = trials.filter { $0.lossRatio > target }.map(\.rate)
