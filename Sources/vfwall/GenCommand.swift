@@ -85,6 +85,7 @@ struct GenCommand: ParsableCommand {
         guard !(latency && reflect) else { throw ValidationError("--latency and --reflect exclude each other") }
         guard ["xdp", "afpacket", "auto"].contains(engine) else { throw ValidationError("--engine is xdp, afpacket or auto") }
         guard (1...50000).contains(flows) else { throw ValidationError("--flows must be in 1...50000") }
+        guard Int(sport) + flows <= 65536 else { throw ValidationError("--sport + --flows must stay below 65536") }
         guard !search || sinkIf != nil else { throw ValidationError("--search needs --sink-if (the counter at the sink)") }
         if latency || reflect || engine == "afpacket" {
             guard mix.parts.count == 1 else { throw ValidationError("--size imix needs the xdp engine (and no --latency/--reflect)") }
