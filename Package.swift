@@ -57,6 +57,10 @@ let package = Package(
                              "rte_bus_vdev", "rte_kvargs"].map { .linkedLibrary($0) }
         ),
 
+        // The XDP traffic generator and sink counter (raw BPF instructions, BPF_PROG_TEST_RUN with
+        // live frames, Linux >= 5.18) behind plain cxdpgen_* functions. libbpf from libbpf-dev.
+        .target(name: "CXDPGen", linkerSettings: [.linkedLibrary("bpf")]),
+
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
@@ -78,7 +82,7 @@ let package = Package(
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "DPDKPorts", "FirewallCore", "FirewallConfig",
-                                                  "CLinux", "CDPDK"]),
+                                                  "CLinux", "CDPDK", "CXDPGen"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [

@@ -32,7 +32,7 @@ public struct PortConfig: Equatable, Sendable {
 
 /// How the dataplane runs: backend, cores, burst size, EAL arguments.
 public struct DataplaneConfig: Equatable, Sendable {
-    public enum Backend: String, Sendable, CaseIterable { case dpdk, afpacket, pcap }
+    public enum Backend: String, Sendable, CaseIterable { case dpdk, afpacket, pcap, afXDP = "af_xdp" }
     public var backend: Backend = .afpacket
     /// One worker per listed core, pinned to it.
     public var cores: [Int] = [0]

@@ -25,6 +25,18 @@ final class EnginePlanTests: XCTestCase {
         XCTAssertEqual(p.ealArguments, [])
     }
 
+    func testAFXDPIsTheDPDKBackendOnNetAFXDP() throws {
+        let p = try plan("  inside: {interface: a}\n  outside: {interface: b}", "  backend: af_xdp\n  cores: [1]\n  eal: [--no-huge, --no-pci]")
+        XCTAssertEqual(p.backend, .dpdk)
+        XCTAssertEqual(p.ports, [.dpdk(name: "inside", device: "net_af_xdp0", vdevArguments: "iface=a", interface: nil),
+                                 .dpdk(name: "outside", device: "net_af_xdp1", vdevArguments: "iface=b", interface: nil)])
+        XCTAssertTrue(p.ealArguments.contains("--lcores"))
+        XCTAssertEqual(p.idleSleepMicroseconds, 0, "a poll-mode worker never sleeps")
+        let q = try plan("  inside: {interface: a, device: 'net_af_xdp7,iface=x,start_queue=1'}\n  outside: {interface: b}", "  backend: af_xdp")
+        XCTAssertEqual(q.ports.first, .dpdk(name: "inside", device: "net_af_xdp7", vdevArguments: "iface=x,start_queue=1", interface: nil))
+        XCTAssertTrue(refusal("  inside: {}\n  outside: {interface: b}", "  backend: af_xdp").contains("the af_xdp backend needs 'interface'"))
+    }
+
     func testRefusalsNameThePortAndTheKey() {
         XCTAssertEqual(refusal("  inside: {interface: a}\n  outside: {}", "  backend: afpacket"),
                        "t.yaml: port 'outside': the afpacket backend needs 'interface' (a Linux network interface)")

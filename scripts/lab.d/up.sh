@@ -3,7 +3,7 @@
 
 lab_up() {
     case "$mode" in direct|macvlan) ;; *) echo "lab: --mode direct|macvlan" >&2; exit 64 ;; esac
-    case "$backend" in afpacket|dpdk|kernel|nft) ;; *) echo "lab: --backend afpacket|dpdk|kernel|nft" >&2; exit 64 ;; esac
+    case "$backend" in afpacket|dpdk|afxdp|kernel|nft) ;; *) echo "lab: --backend afpacket|dpdk|afxdp|kernel|nft" >&2; exit 64 ;; esac
     [[ $(id -u) -eq 0 ]] || { echo "lab: needs root (namespaces, podman, vfplumb)" >&2; exit 1; }
     [[ ! -d "$state" ]] || { echo "lab: '$name' is already up ($state); scripts/lab down first" >&2; exit 1; }
     local image; image="$(scripts/make-image-rootfs)"
@@ -36,12 +36,23 @@ lab_up() {
     sed -e "s/^\(  backend:\) [a-z]*/\1 ${backend/kernel/afpacket}/" -e "s/^\(  cores:\) .*/\1 [$(( $(nproc) - 1 ))]/" \
         "$config" > "$state/etc/vfwall.yaml"
     [[ "$backend" == nft ]] && sed -i 's/^\(  backend:\) .*/\1 afpacket/' "$state/etc/vfwall.yaml"
+    # afxdp: the dpdk backend on DPDK's net_af_xdp (AF_XDP sockets, copy mode on a veth).
+    if [[ "$backend" == afxdp ]]; then
+        sed -i -e 's/^\(  backend:\) .*/\1 dpdk/' \
+            -e '/^    interface: inside/a\    device: net_af_xdp0,iface=inside' \
+            -e '/^    interface: outside/a\    device: net_af_xdp1,iface=outside' "$state/etc/vfwall.yaml"
+    fi
     local argv=(run --config /etc/vfwall/vfwall.yaml --no-status)
     [[ "$backend" == kernel || "$backend" == nft ]] && argv=(idle)
 
-    # The container: no network of its own, read-only root, only the three capabilities.
+    # The container: no network of its own, read-only root, only the three capabilities. afxdp
+    # needs more: net_af_xdp loads an XDP program (bpf()), which podman's seccomp profile allows
+    # only with CAP_SYS_ADMIN; vfwall's file capabilities cannot carry it (a binary with file
+    # capabilities it cannot all get fails to start), so that one runs as root in the container.
+    local who=(--cap-add NET_ADMIN,NET_RAW,IPC_LOCK --user vfwall)
+    [[ "$backend" == afxdp ]] && who=(--cap-add NET_ADMIN,NET_RAW,IPC_LOCK,SYS_ADMIN,BPF,PERFMON --user 0)
     "${podman[@]}" run -d --name "$fw" --network none --read-only \
-        --cap-drop all --cap-add NET_ADMIN,NET_RAW,IPC_LOCK --user vfwall \
+        --cap-drop all "${who[@]}" \
         -e VFWALL_WAIT_FOR="inside outside" -v "$state/etc:/etc/vfwall:ro" \
         --rootfs "$image" /usr/local/bin/vfwall-entrypoint "${argv[@]}" \
         >/dev/null 2>"$state/podman-run.log" </dev/null || { cat "$state/podman-run.log" >&2; return 1; }

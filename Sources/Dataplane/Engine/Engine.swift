@@ -41,8 +41,11 @@ public final class Engine: @unchecked Sendable {
 
     /// Plans, compiles the policy, opens the ports and waits for their links (up to
     /// `linkWaitSeconds`). Throws `EngineError` naming the key or port; nothing stays open then.
-    public static func open(_ configuration: Configuration, linkWaitSeconds: Double = 3) throws -> Engine {
-        let plan = try EnginePlan.make(configuration)
+    /// `busyPoll`: idle workers never sleep (AF_PACKET workers otherwise sleep between polls
+    /// once idle, to leave the core to others; DPDK workers always poll).
+    public static func open(_ configuration: Configuration, linkWaitSeconds: Double = 3, busyPoll: Bool = false) throws -> Engine {
+        var plan = try EnginePlan.make(configuration)
+        if busyPoll { plan.idleSleepMicroseconds = 0 }
         let policy = compile(configuration.policy)
         let opened = try EnginePorts.open(plan, linkWaitSeconds: linkWaitSeconds)
         let placement: WorkerPlacement = plan.backend == .dpdk ? .dpdkLcores : .threads(cpus: plan.cpus.map { Optional($0) })

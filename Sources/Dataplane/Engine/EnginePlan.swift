@@ -66,10 +66,23 @@ public struct EnginePlan: Equatable, Sendable {
                 ports.append(.pcap(name: p.name, input: p.rxPcap, output: p.txPcap))
             case .dpdk:
                 ports.append(try dpdkPort(p, queues: d.cores.count, number: &vdevNumber, what: port, eal: d.eal))
+            case .afXDP:
+                // af_xdp is the dpdk backend on DPDK's net_af_xdp: `interface` names the Linux
+                // interface (a `device` given anyway wins, as under dpdk).
+                var q = p
+                if (q.device ?? "").isEmpty, let iface = q.interface, !iface.isEmpty {
+                    while d.eal.contains(where: { $0.hasPrefix("net_af_xdp\(vdevNumber)") }) { vdevNumber += 1 }
+                    q.device = "net_af_xdp\(vdevNumber),iface=\(iface)"
+                    vdevNumber += 1
+                } else if (q.device ?? "").isEmpty {
+                    throw EngineError("\(port): the af_xdp backend needs 'interface' (the Linux interface for net_af_xdp)")
+                }
+                ports.append(try dpdkPort(q, queues: d.cores.count, number: &vdevNumber, what: port, eal: d.eal))
             }
         }
-        return EnginePlan(backend: d.backend, ports: ports, cpus: d.cores, burst: d.burst,
-                          ealArguments: d.backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
+        let backend: DataplaneConfig.Backend = d.backend == .afXDP ? .dpdk : d.backend
+        return EnginePlan(backend: backend, ports: ports, cpus: d.cores, burst: d.burst,
+                          ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
                           idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
                           controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file))
     }

@@ -37,7 +37,7 @@ final class EnginePorts {
         switch plan.backend {
         case .afpacket: opened = try openAFPacket(plan)
         case .pcap: opened = try openPcap(plan)
-        case .dpdk: opened = try openDPDK(plan)
+        case .dpdk, .afXDP: opened = try openDPDK(plan)   // a plan says dpdk for af_xdp
         }
         do {
             try checkLinks(plan, opened.ports, waitSeconds: linkWaitSeconds)
