@@ -65,8 +65,9 @@ let package = Package(
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
-        // Benchmark workloads, kept out of the core: synthetic traffic and policies, ClassBench sets.
-        .target(name: "Workloads", dependencies: ["FirewallCore"], swiftSettings: fastPath),
+        // Benchmark workloads and load generation, kept out of the core and the engine: synthetic
+        // traffic and policies, ClassBench sets, the generators (AF_PACKET, XDP) and the NDR search.
+        .target(name: "Workloads", dependencies: ["FirewallCore", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
         // Static analysis of a policy's rule list (vfwall check --lint): never on the packet path.
         .target(name: "PolicyAnalysis", dependencies: ["FirewallCore"]),
         .target(name: "FirewallConfig", dependencies: [
@@ -82,7 +83,7 @@ let package = Package(
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "DPDKPorts", "FirewallCore", "FirewallConfig",
-                                                  "CLinux", "CDPDK", "CXDPGen"]),
+                                                  "CLinux", "CDPDK"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
@@ -94,14 +95,15 @@ let package = Package(
             "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads", "TestSupport"]),
-        .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "TestSupport"]),
+        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads"]),
+        .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig",
+                                                       "Workloads"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
-        // Helpers shared by test targets (a seeded generator, spawning shells that start containers).
+        // Helpers shared by test targets (spawning shells that start containers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

@@ -28,7 +28,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FirewallCore", package: "vfwall"),
                 .product(name: "Workloads", package: "vfwall"),
-                .product(name: "Dataplane", package: "vfwall"),
+                .product(name: "LinuxIO", package: "vfwall"),
             ],
             path: "Benchmarks/PipelineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

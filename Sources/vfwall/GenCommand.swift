@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import Workloads
 import FirewallCore
 import Foundation
 

@@ -1,4 +1,5 @@
 import Dataplane
+import Workloads
 import Foundation
 
 /// `vfwall gen --search`: the NDR/PDR search (Dataplane's RateSearch) over a sender and the

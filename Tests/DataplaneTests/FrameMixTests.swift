@@ -1,4 +1,5 @@
 import Dataplane
+@testable import Workloads
 import XCTest
 
 /// The XDP generator's frame sizes, the IMIX and the spread of flows (pure: no BPF).

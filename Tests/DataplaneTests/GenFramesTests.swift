@@ -1,5 +1,6 @@
 import DPDKPorts
 import Dataplane
+@testable import Workloads
 import FirewallCore
 import LinuxIO
 import Ports

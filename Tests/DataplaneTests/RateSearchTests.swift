@@ -1,4 +1,5 @@
 import Dataplane
+@testable import Workloads
 import XCTest
 
 /// The NDR/PDR search against simulated paths: no clock, no network; each simulated trial
@@ -10,7 +11,7 @@ final class RateSearchTests: XCTestCase {
         var capacity: Double
         var noise = 0.0
         var sendCeiling = Double.infinity
-        var rng = SeededRNG(seed: 17)
+        var rng = SplitMix64(seed: 17)
         mutating func trial(_ rate: Double, _ secs: Double) -> RateSearch.Trial {
             let offered = min(rate, sendCeiling)
             let cap = capacity * (1 + noise * (Double(rng.next() % 2001) / 1000 - 1))
@@ -55,7 +56,7 @@ final class RateSearchTests: XCTestCase {
     func testNoisyPathStaysConservativeAndBounded() {
         for seed in [1, 2, 3, 99] as [UInt64] {
             var path = LossyPath(capacity: 1_000_000, noise: 0.03)
-            path.rng = SeededRNG(seed: seed)
+            path.rng = SplitMix64(seed: seed)
             var s = RateSearch(minRate: 1000, maxRate: 4_000_000, phases: phases, maxTrials: 30)
             let b = s.run { path.trial($0, $1) }
             XCTAssertLessThanOrEqual(s.trials.count, 30)
@@ -80,18 +81,5 @@ final class RateSearchTests: XCTestCase {
         XCTAssertEqual(b[0].lower, 0)
         XCTAssertEqual(b[1].lower, 0)
         XCTAssertLessThanOrEqual(s.trials.count, 40)
-    }
-}
-
-/// SplitMix64, for seeded noise.
-struct SeededRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Dataplane
+@testable import Workloads
 import XCTest
 
 /// Root only: the XDP generator sends N frames into a veth pair in a namespace of its own and

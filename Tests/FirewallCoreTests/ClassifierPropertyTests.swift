@@ -1,6 +1,5 @@
 import XCTest
 @testable import FirewallCore
-import TestSupport
 import Workloads
 
 /// Random rule sets and headers built from a few shared values, so prefixes nest and overlap,

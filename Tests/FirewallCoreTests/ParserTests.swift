@@ -1,4 +1,4 @@
-import TestSupport
+import Workloads
 import XCTest
 @testable import FirewallCore
 

@@ -1,6 +1,6 @@
 import FirewallCore
 import PolicyAnalysis
-import TestSupport
+import Workloads
 import XCTest
 
 /// The lint's shadowed and redundant claims against brute force: random small policies, and

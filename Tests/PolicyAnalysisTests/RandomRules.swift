@@ -1,5 +1,5 @@
 import FirewallCore
-import TestSupport
+import Workloads
 
 /// Random small policies over a few shared values (prefixes nest, ranges share edges), and every
 /// packet shape they can tell apart: one value from each elementary interval of every field.

@@ -6,8 +6,8 @@
 // One benchmark iteration is 64 bursts of 32 frames: packets per second = 2048 x throughput.
 // Allocations per iteration must be 0 (the fast-path rule); setup happens before measuring.
 import Benchmark
-import Dataplane
 import FirewallCore
+import LinuxIO
 import Workloads
 
 let workloads: [(String, PipelineWorkload.Mode, Int, FrameSource)] = [

@@ -1,4 +1,5 @@
-/// Deterministic generator (Steele, Lea, Flood: SplitMix64), so a failing seed can be replayed.
+/// A seeded generator (Steele, Lea, Flood: SplitMix64): the same seed gives the same flows,
+/// frames and random policies, so a failing seed can be replayed.
 public struct SplitMix64: RandomNumberGenerator {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }

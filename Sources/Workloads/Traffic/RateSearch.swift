@@ -10,6 +10,14 @@
 /// rate lies in [lower, upper), and (upper - lower) / upper is the search's error bound.
 /// No clock here: trials are a closure, so tests drive it with a simulated path.
 public struct RateSearch {
+    /// `v` with four decimals ("0.5000"), without Foundation.
+    static func fixed4(_ v: Double) -> String {
+        guard v.isFinite else { return "\(v)" }
+        let scaled = Int64((abs(v) * 10_000).rounded())
+        let fraction = String(scaled % 10_000)
+        return (v < 0 ? "-" : "") + "\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
+    }
+
     public struct Trial: Sendable {
         public var rate: Double            // asked, frames/s
         public var seconds: Double         // trial length asked
@@ -36,8 +44,8 @@ public struct RateSearch {
         public var offered: Double = 0
         public var relativeWidth: Double { upper.map { $0 > 0 ? ($0 - lower) / $0 : 0 } ?? 0 }
         public var description: String {
-            let u = upper.map { String(format: "%.4f", $0 / 1e6) } ?? "max"
-            return String(format: "[%.4f, %@) Mpps", lower / 1e6, u)
+            let u = upper.map { RateSearch.fixed4($0 / 1e6) } ?? "max"
+            return "[\(RateSearch.fixed4(lower / 1e6)), \(u)) Mpps"
         }
     }
 
