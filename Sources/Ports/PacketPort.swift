@@ -71,6 +71,7 @@ public struct TxResult: Equatable, Sendable {
     /// Accepted, but the TX ring had no room (or the frame did not fit): freed.
     public var txFull: Int
 
+    @inlinable
     public init(sent: Int = 0, dropped: Int = 0, txFull: Int = 0) {
         self.sent = sent
         self.dropped = dropped

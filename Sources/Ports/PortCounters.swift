@@ -11,7 +11,7 @@ public struct PortCounters {
         case rx, rxBytes, tx, txBytes, dropped, txFull, errors
     }
     /// UInt64 slots per queue: a 64-byte cache line.
-    static let stride = 8
+    @usableFromInline static let stride = 8
 
     @usableFromInline let base: UnsafeMutablePointer<UInt64>
     public let queues: Int
@@ -25,8 +25,9 @@ public struct PortCounters {
 
     public func deallocate() { UnsafeMutableRawPointer(base).deallocate() }
 
-    /// Adds `n` to `field` of `queue`. Only the queue's owner may call this.
-    @inline(__always)
+    /// Adds `n` to `field` of `queue`. Only the queue's owner may call this. Inlinable: the ports
+    /// that count on their fast path live in other modules.
+    @inlinable @inline(__always)
     public func add(_ field: Field, _ n: Int, queue: Int) {
         clinux_counter_add(base + (queue &* Self.stride &+ field.rawValue), UInt64(truncatingIfNeeded: n))
     }
