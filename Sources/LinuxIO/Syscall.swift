@@ -18,7 +18,7 @@ package func checked(_ call: String, _ subject: String, _ body: () -> Int32) thr
 }
 
 /// Monotonic time in nanoseconds: the timestamps of frames from backends that carry none.
-@inlinable @inline(__always)
+@inline(__always)
 public func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
