@@ -108,15 +108,8 @@ enum ExplainReport {
     static func port(_ i: Int, _ policy: Policy) -> String { i < policy.portNames.count ? policy.portNames[i] : "port \(i)" }
 
     static func flowText(_ m: PacketMeta) -> String {
-        let names: [UInt8: String] = [1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp"]
-        let sep = m.isV6 ? " port " : ":"
-        var text = (names[m.proto] ?? "proto \(m.proto)") + " " + m.src.text(v6: m.isV6)
-        if m.hasPorts { text += "\(sep)\(m.sport)" }
-        text += " -> " + m.dst.text(v6: m.isV6)
-        if m.hasPorts { text += "\(sep)\(m.dport)" }
-        if m.hasICMP { text += " type \(m.icmpType) code \(m.icmpCode)" }
-        if m.proto == IPProto.tcp && m.hasL4 { text += " flags 0x" + String(m.tcpFlags, radix: 16) }
-        return text
+        let flags = m.proto == IPProto.tcp && m.hasL4 ? " flags 0x" + String(m.tcpFlags, radix: 16) : ""
+        return Replay.describe(m) + flags
     }
 
     static func flow(_ entry: FlowEntry?) -> String {

@@ -121,6 +121,11 @@ extension Replay {
         let reason = Parser.parseAny(frame, link: link, into: &m)
         guard reason == .none else { return "(\(reason.name))" }
         guard m.ipVersion == 4 || m.ipVersion == 6 else { return "(not IP)" }
+        return describe(m)
+    }
+
+    /// A parsed IP packet's 5-tuple (and ICMP type and code) in words.
+    public static func describe(_ m: PacketMeta) -> String {
         let names: [UInt8: String] = [1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp"]
         let proto = names[m.proto] ?? "proto \(m.proto)"
         let sep = m.isV6 ? " port " : ":"
