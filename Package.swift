@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
         // Benchmark workloads and load generation, kept out of the core and the engine: synthetic
         // traffic and policies, ClassBench sets, the generators (AF_PACKET, XDP) and the NDR search.
-        .target(name: "Workloads", dependencies: ["FirewallCore", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
+        .target(name: "Workloads", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
         // Static analysis of a policy's rule list (vfwall check --lint): never on the packet path.
         .target(name: "PolicyAnalysis", dependencies: ["FirewallCore"]),
         .target(name: "FirewallConfig", dependencies: [
@@ -82,8 +82,8 @@ let package = Package(
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
-        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "DPDKPorts", "FirewallCore", "FirewallConfig",
-                                                  "CLinux", "CDPDK"]),
+        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "FirewallConfig",
+                                                  "CLinux"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [

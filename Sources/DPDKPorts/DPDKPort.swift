@@ -32,16 +32,18 @@ public struct DPDKPortConfig: Sendable {
 
 /// A DPDK ethdev port: a VF on its poll-mode driver, or any virtual device.
 ///
-/// Zero copy between DPDK ports: a received burst is a set of mbufs; `transmit` hands the
-/// accepted ones to the other port's TX queue as they are and frees the rest in bulk. From a
-/// non-DPDK source, accepted frames are copied into mbufs from this port's pool.
+/// Zero copy between DPDK ports: a received burst is a set of mbufs (the burst's `handles`);
+/// `send(taking:)` hands the accepted ones to this port's TX queue as they are, and the
+/// receiver's `release` frees the rest in bulk. Frames of other ports are copied into mbufs
+/// from this port's pool.
 public final class DPDKPort: PacketPort {
     public let name: String
     public let device: String
     public let portID: UInt16
     public let queueCount: Int
     public var linkType: LinkType { .ethernet }
-    public var backend: PortBackend { .dpdk }
+    /// Every DPDK port of the process: one EAL, whose mbufs any port can send.
+    public var zeroCopyDomain: ObjectIdentifier? { ObjectIdentifier(DPDKPort.self) }
     public let macAddress: MACAddress?
     public let counters: PortCounters
     public let driver: String
@@ -53,7 +55,7 @@ public final class DPDKPort: PacketPort {
     let pool: MbufPool
 
     /// Per queue, `maxBurst` slots each: the mbufs of the burst lent out by `rxBurst` (index i
-    /// is frame i of the burst), and scratch arrays for `transmit`.
+    /// is frame i of the burst, and the burst's `handles`), and scratch arrays for the sends.
     private let rxMbufs: UnsafeMutablePointer<OpaquePointer?>
     private let txMbufs: UnsafeMutablePointer<OpaquePointer?>
     private let freeMbufs: UnsafeMutablePointer<OpaquePointer?>
@@ -102,7 +104,7 @@ public final class DPDKPort: PacketPort {
             // any other failure is real.
             if rc < 0 && rc != -95 /* ENOTSUP */ {
                 _ = cdpdk_port_stop(id)
-                throw PortError.dpdk(action: "enable promiscuous mode on \(what)", code: rc)
+                throw PortError.promiscuousRefused(port: what, code: rc)
             }
         }
         var mac = [UInt8](repeating: 0, count: 6)
@@ -206,6 +208,7 @@ public final class DPDKPort: PacketPort {
         let n = Swift.min(Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst,
                                              want, burst.frames, burst.lengths, &bytes)), Int(want))
         burst.count = n
+        burst.handles = rxMbufs + queue &* maxBurst
         guard n > 0 else { return 0 }
         lent[queue] = n
         let now = monotonicNanoseconds()
@@ -215,113 +218,73 @@ public final class DPDKPort: PacketPort {
         return n
     }
 
-    public func release(_ burst: FrameBurst, queue: Int) {
-        freeLent(queue: queue)
-    }
-
-    @discardableResult
-    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
-        if source.backend == .dpdk {
-            return forward(burst, queue: queue, from: unsafeDowncast(source, to: DPDKPort.self))
-        }
-        return copy(burst, queue: queue, from: source)
-    }
-
-    /// Zero copy: accepted mbufs go to this port's TX queue, the others back to their pool.
-    @inline(__always)
-    private func forward(_ burst: FrameBurst, queue: Int, from source: DPDKPort) -> TxResult {
-        let received = source.rxMbufs + queue &* source.maxBurst
-        let tx = txMbufs + queue &* maxBurst
+    public func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {
+        guard let taken else { return freeLent(queue: queue) }
+        // The accepted mbufs belong to the sender now: free only the refused ones.
+        let lentNow = lent[queue]
+        let received = rxMbufs + queue &* maxBurst
         let drop = freeMbufs + queue &* maxBurst
-        let lengths = txLengths + queue &* maxBurst
-        let count = Swift.min(burst.count, source.lent[queue])
-        let verdicts = burst.verdicts
-        var accepted = 0
-        while accepted < count && verdicts[accepted].action == .accept { accepted &+= 1 }
-        if accepted == count { return forwardAll(burst, count, received, queue: queue, from: source) }
-        var nTx = 0, nDrop = 0, bytes = 0
-        for i in 0..<count {
-            if burst.verdicts[i].action == .accept {
-                tx[nTx] = received[i]
-                lengths[nTx] = burst.lengths[i]
-                bytes &+= Int(burst.lengths[i])
-                nTx &+= 1
-            } else {
-                drop[nDrop] = received[i]
-                nDrop &+= 1
+        var n = 0
+        for k in 0..<Swift.min(taken.refusedCount, maxBurst) {
+            let i = Int(taken.refused[k])
+            if i < lentNow {
+                drop[n] = received[i]
+                n &+= 1
             }
         }
-        source.lent[queue] = 0
-        cdpdk_free_bulk(drop, UInt32(nDrop))
-        // rte_eth_tx_burst takes at most what it is given; bounded anyway, as the counts below rely on it.
-        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
-                                                UInt16(truncatingIfNeeded: nTx))), nTx)
-        if sent < nTx {
-            // The ring took only the first `sent`: their bytes are what went out.
-            for i in sent..<nTx { bytes &-= Int(lengths[i]) }
-            cdpdk_free_bulk(tx + sent, UInt32(nTx &- sent))
-        }
-        return record(sent: sent, bytes: bytes, txFull: nTx &- sent, dropped: nDrop, errors: 0, queue: queue, source: source)
+        lent[queue] = 0
+        if n > 0 { cdpdk_free_bulk(drop, UInt32(n)) }
     }
 
-    /// A burst whose every frame was accepted (the common case): the received mbufs go to the
-    /// TX ring as they are, with no split into sent and freed.
-    @inline(__always)
-    private func forwardAll(_ burst: FrameBurst, _ count: Int, _ received: UnsafeMutablePointer<OpaquePointer?>,
-                            queue: Int, from source: DPDKPort) -> TxResult {
-        source.lent[queue] = 0
-        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), received,
-                                                UInt16(truncatingIfNeeded: count))), count)
-        if sent < count { cdpdk_free_bulk(received + sent, UInt32(count &- sent)) }
+    /// Zero copy: the accepted mbufs of a DPDK port's burst go to this port's TX queue as they
+    /// are; those the ring does not take are freed.
+    public func send(taking burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
+        guard let handles = burst.handles else { return send(copying: burst, split, queue: queue) }
+        let count = split.acceptedCount
+        let tx: UnsafeMutablePointer<OpaquePointer?>
+        if split.acceptsAll {
+            tx = handles   // the common case: the received array as it is
+        } else {
+            tx = txMbufs + queue &* maxBurst
+            for k in 0..<Swift.min(count, maxBurst) { tx[k] = handles[Int(split.accepted[k])] }
+        }
+        let want = Swift.min(count, maxBurst)
+        // rte_eth_tx_burst takes at most what it is given; bounded anyway, the counts rely on it.
+        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
+                                                UInt16(truncatingIfNeeded: want))), want)
+        if sent < want { cdpdk_free_bulk(tx + sent, UInt32(want &- sent)) }
         var bytes = 0
-        for i in 0..<sent { bytes &+= Int(burst.lengths[i]) }
-        return record(sent: sent, bytes: bytes, txFull: count &- sent, dropped: 0, errors: 0, queue: queue, source: source)
+        for k in 0..<sent { bytes &+= Int(burst.lengths[Int(split.accepted[k])]) }
+        return SendResult(sent: sent, sentBytes: bytes, txFull: want &- sent)
     }
 
     /// From another backend: accepted frames are copied into mbufs of this port's pool.
-    private func copy(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+    public func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
         let tx = txMbufs + queue &* maxBurst
         let frames = copyFrames + queue &* maxBurst
         let lengths = txLengths + queue &* maxBurst
-        var result = TxResult()
-        var bytes = 0, errors = 0
-        var i = 0
-        while i < burst.count {
+        var result = SendResult()
+        var k = 0
+        while k < split.acceptedCount {
             // Gather up to maxBurst accepted frames, copy them, send them.
             var n = 0
-            while i < burst.count && n < maxBurst {
-                if burst.verdicts[i].action == .accept {
-                    frames[n] = burst.frames[i]
-                    lengths[n] = burst.lengths[i]
-                    n &+= 1
-                } else {
-                    result.dropped &+= 1
-                }
-                i &+= 1
+            while k < split.acceptedCount && n < maxBurst {
+                let i = Int(split.accepted[k])
+                frames[n] = burst.frames[i]
+                lengths[n] = burst.lengths[i]
+                n &+= 1
+                k &+= 1
             }
             let made = Swift.min(Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx)), n)
-            errors &+= n &- made   // no mbuf left, or a frame larger than an mbuf
+            result.errors &+= n &- made   // no mbuf left, or a frame larger than an mbuf
             let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
                                                     UInt16(truncatingIfNeeded: made))), made)
             if sent < made { cdpdk_free_bulk(tx + sent, UInt32(made &- sent)) }
-            for k in 0..<sent { bytes &+= Int(lengths[k]) }
+            for j in 0..<sent { result.sentBytes &+= Int(lengths[j]) }
             result.sent &+= sent
             result.txFull &+= made &- sent
         }
-        source.release(burst, queue: queue)
-        return record(sent: result.sent, bytes: bytes, txFull: result.txFull, dropped: result.dropped,
-                     errors: errors, queue: queue, source: source)
-    }
-
-    @inline(__always)
-    private func record(sent: Int, bytes: Int, txFull: Int, dropped: Int, errors: Int, queue: Int,
-                       source: PacketPort) -> TxResult {
-        counters.add(.tx, sent, queue: queue)
-        counters.add(.txBytes, bytes, queue: queue)
-        if txFull > 0 { counters.add(.txFull, txFull, queue: queue) }
-        if errors > 0 { counters.add(.errors, errors, queue: queue) }
-        if dropped > 0 { source.counters.add(.dropped, dropped, queue: queue) }
-        return TxResult(sent: sent, dropped: dropped, txFull: txFull &+ errors)
+        return result
     }
 
     /// Sends copies of `frames` on `queue` (slow path: tests, and the replies of `reject`).

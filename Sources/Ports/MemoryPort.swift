@@ -11,7 +11,6 @@ public final class MemoryPort: PacketPort {
     public let name: String
     public let queueCount: Int
     public let linkType: LinkType
-    public var backend: PortBackend { .memory }
     public let macAddress: MACAddress?
     public let counters: PortCounters
     /// What `linkState()` reports; tests flip it.
@@ -25,7 +24,7 @@ public final class MemoryPort: PacketPort {
 
     /// - Parameters:
     ///   - rxSlots: frames each RX queue can hold before `inject` refuses more.
-    ///   - txSlots: frames each TX queue can hold before `transmit` counts `txFull`.
+    ///   - txSlots: frames each TX queue can hold before a send counts `txFull`.
     public init(name: String, queues: Int = 1, rxSlots: Int = 1024, txSlots: Int = 1024,
                 slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil) {
         precondition(queues > 0 && rxSlots > 0 && txSlots > 0 && slotSize > 0, "sizes are positive")
@@ -112,31 +111,24 @@ public final class MemoryPort: PacketPort {
         return n
     }
 
-    @discardableResult
-    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+    public func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
         let ring = tx + queue
-        var result = TxResult()
-        var bytes = 0
-        for i in 0..<burst.count {
-            guard burst.verdicts[i].action == .accept else { result.dropped &+= 1; continue }
+        var result = SendResult()
+        for k in 0..<split.acceptedCount {
+            let i = Int(split.accepted[k])
             let length = Int(burst.lengths[i])
             let frame = UnsafeRawBufferPointer(start: burst.frames[i], count: length)
             if ring.pointee.push(frame, time: burst.timestamps[i]) {
                 result.sent &+= 1
-                bytes &+= length
+                result.sentBytes &+= length
             } else {
                 result.txFull &+= 1
             }
         }
-        counters.add(.tx, result.sent, queue: queue)
-        counters.add(.txBytes, bytes, queue: queue)
-        counters.add(.txFull, result.txFull, queue: queue)
-        source.counters.add(.dropped, result.dropped, queue: queue)
-        source.release(burst, queue: queue)
         return result
     }
 
-    public func release(_ burst: FrameBurst, queue: Int) {
+    public func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {
         rx[queue].returnLent()
     }
 }

@@ -5,17 +5,22 @@ import FirewallCore
 ///
 /// The loop of a worker that owns queue `q` of both ports of a pair:
 ///
-///     let n = inside.rxBurst(queue: q, into: &burst)      // frames borrowed from `inside`
+///     let n = inside.rxBurst(queue: q, into: &burst)      // frames lent by `inside`
 ///     if n == 0 { continue }
 ///     pipeline.process(burst, ingress: 0, link: inside.linkType)
-///     outside.transmit(burst, queue: q, from: inside)     // every frame ends here
+///     forwarder.forward(burst, from: inside, to: outside, queue: q)   // every frame ends here
 ///
-/// Ownership: the frames of a received burst belong to the receiving port until `transmit`
-/// (on any port) or `release` gives them back; they stay valid until then, and at the latest
-/// until the next `rxBurst` on the same queue. Queue `q` of a port is used by one thread
-/// at a time: the worker that owns it. Counters of queue `q` are written by that worker only.
+/// Ownership: the frames of a received burst are lent by the receiving port until `release`
+/// gives them back, and stay valid until then (at the latest until the next `rxBurst` on the
+/// same queue). Sending is separate: `send(copying:)` copies accepted frames and leaves them
+/// with the receiver; `send(taking:)`, only between ports of one `zeroCopyDomain`, takes them
+/// (each is sent or freed by the sender) and the receiver then releases only the others.
+/// `BurstForwarder` is the one step that splits a burst by verdict, sends, releases and counts;
+/// ports count only what they receive.
 ///
-/// The fast-path methods never allocate, throw, log or block.
+/// Queue `q` of a port is used by one thread at a time: the worker that owns it. Counters of
+/// queue `q` are written by that worker only. The fast-path methods never allocate, throw, log
+/// or block.
 public protocol PacketPort: AnyObject {
     /// What the configuration calls the port (`inside`, `net_ring0`, `veth1` ...).
     var name: String { get }
@@ -23,8 +28,9 @@ public protocol PacketPort: AnyObject {
     var queueCount: Int { get }
     /// What the first byte of a received frame is.
     var linkType: LinkType { get }
-    /// Which backend drives the port; `transmit` uses it to find zero-copy paths.
-    var backend: PortBackend { get }
+    /// Ports of one domain send each other's frames by handle, without a copy (DPDK ports of
+    /// one EAL: mbufs of shared pools). nil: frames are copied.
+    var zeroCopyDomain: ObjectIdentifier? { get }
     /// The port's own MAC address, when it has one.
     var macAddress: MACAddress? { get }
     /// Per-queue counters (rx, tx, dropped, txFull, errors); see `statistics` for totals.
@@ -34,19 +40,22 @@ public protocol PacketPort: AnyObject {
     func linkState() -> LinkState
 
     /// Fills `burst` with up to `burst.capacity` frames received on `queue` (frames, lengths,
-    /// timestamps), sets `burst.count` and returns it. Returns 0 when nothing is waiting.
+    /// timestamps, handles), sets `burst.count` and returns it; counts rx. Returns 0 when
+    /// nothing is waiting.
     func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int
 
-    /// Sends out of this port, on TX queue `queue`, the frames of `burst` whose verdict is
-    /// `.accept`; `burst` was received by `source` on its queue `queue` (possibly `self`).
-    /// Every frame of the burst ends here: sent, or freed and counted (`dropped` on the
-    /// source for a verdict other than accept, `txFull` here when the TX ring had no room).
-    @discardableResult
-    func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult
+    /// Copies the frames `split.accepted` of `burst` onto TX queue `queue`. The frames stay
+    /// their owner's. Counts nothing: the caller counts the result.
+    func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult
 
-    /// Gives the frames of a received burst back to this port without sending them (after a
-    /// copying transmit, or at shutdown). Counts nothing.
-    func release(_ burst: FrameBurst, queue: Int)
+    /// Hands the frames `split.accepted` of `burst`, received by a port of this port's
+    /// `zeroCopyDomain`, to TX queue `queue` by handle: each becomes this port's, sent or freed.
+    /// Counts nothing.
+    func send(taking burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult
+
+    /// Gives back the frames of `burst` this port lent on `queue`: all of them, or, when `taken`
+    /// is the split of a `send(taking:)`, only its refused frames. Counts nothing.
+    func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?)
 
     /// Stops receiving and sending and frees what the port holds. Idempotent.
     func close()
@@ -55,20 +64,47 @@ public protocol PacketPort: AnyObject {
 extension PacketPort {
     /// Totals over all queues, plus what the backend itself reports.
     public var statistics: PortStatistics { counters.totals() }
+
+    /// No zero copy unless a port says so.
+    public var zeroCopyDomain: ObjectIdentifier? { nil }
+
+    /// A port without a zero-copy domain is never asked to take frames; if it is, it copies.
+    public func send(taking burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
+        send(copying: burst, split, queue: queue)
+    }
+
+    /// Gives back every frame of `burst` lent on `queue` (nothing was taken).
+    public func release(_ burst: FrameBurst, queue: Int) {
+        release(burst, queue: queue, exceptTakenBy: nil)
+    }
 }
 
-/// Which backend drives a port.
-public enum PortBackend: UInt8, Sendable {
-    case dpdk, afPacket, pcap, memory
+/// What a port's `send` did with the frames it was given.
+public struct SendResult: Equatable, Sendable {
+    /// Handed to the TX ring, and their bytes.
+    public var sent: Int
+    public var sentBytes: Int
+    /// The TX ring had no room: freed (or left with their owner, when copied).
+    public var txFull: Int
+    /// Lost to the backend: too long for a slot, no buffer to copy into.
+    public var errors: Int
+
+    @inlinable
+    public init(sent: Int = 0, sentBytes: Int = 0, txFull: Int = 0, errors: Int = 0) {
+        self.sent = sent
+        self.sentBytes = sentBytes
+        self.txFull = txFull
+        self.errors = errors
+    }
 }
 
-/// What `transmit` did with a burst.
+/// What forwarding a burst did, over both ports.
 public struct TxResult: Equatable, Sendable {
     /// Accepted and handed to the TX ring.
     public var sent: Int
     /// Not accepted by the pipeline: freed.
     public var dropped: Int
-    /// Accepted, but the TX ring had no room (or the frame did not fit): freed.
+    /// Accepted, but the TX ring had no room (or the frame could not be sent): freed.
     public var txFull: Int
 
     @inlinable

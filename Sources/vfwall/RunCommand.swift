@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import DPDKPorts
 import FirewallConfig
 import LinuxIO
 #if canImport(Glibc)
@@ -68,7 +69,7 @@ struct RunCommand: ParsableCommand {
         do { socket = try ControlSocket(path: plan.controlSocket) { box.answer($0) } } catch { try fail("\(error)") }
         let engine: Engine
         do {
-            engine = try Engine.open(c, linkWaitSeconds: linkWait, busyPoll: busyPoll)
+            engine = try Engine.open(c, devices: DPDKDevices(), linkWaitSeconds: linkWait, busyPoll: busyPoll)
             try engine.start()
         } catch {
             socket.stop()

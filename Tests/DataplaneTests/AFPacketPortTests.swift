@@ -19,7 +19,7 @@ final class AFPacketPortTests: XCTestCase {
         var total = TxResult()
         while memory.rxBurst(queue: 0, into: &burst) > 0 {
             burst.setVerdicts { _ in .accept }
-            let r = port.transmit(burst, queue: 0, from: memory)
+            let r = port.forward(burst, queue: 0, from: memory)
             total.sent += r.sent
             total.dropped += r.dropped
             total.txFull += r.txFull
@@ -80,7 +80,7 @@ final class AFPacketPortTests: XCTestCase {
                 continue
             }
             burst.setVerdicts { i in (PortTestFrames.index(of: Array(burst.frame(i))) ?? 1) % 4 == 0 ? .accept : .drop }
-            let r = outside.transmit(burst, queue: 0, from: inside)
+            let r = outside.forward(burst, queue: 0, from: inside)
             forwarded += r.sent + r.dropped
         }
         let arrived = receive(server, expected: 25)

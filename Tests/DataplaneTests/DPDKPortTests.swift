@@ -67,7 +67,7 @@ final class DPDKPortTests: XCTestCase {
         var results = TxResult()
         let received = drain(a, burst: &burst) { burst in
             burst.setVerdicts { i in PortTestFrames.index(of: Array(burst.frame(i)))! % 2 == 0 ? .accept : .drop }
-            let r = b.transmit(burst, queue: 0, from: a)
+            let r = b.forward(burst, queue: 0, from: a)
             results.sent += r.sent
             results.dropped += r.dropped
             results.txFull += r.txFull
@@ -96,7 +96,7 @@ final class DPDKPortTests: XCTestCase {
             XCTAssertEqual(a.send(copying: (0..<32).map { PortTestFrames.udp(index: round * 32 + $0) }), 32)
             XCTAssertEqual(a.rxBurst(queue: 0, into: &burst), 32)
             burst.setVerdicts { _ in .accept }
-            let r = b.transmit(burst, queue: 0, from: a)
+            let r = b.forward(burst, queue: 0, from: a)
             results.sent += r.sent
             results.txFull += r.txFull
         }
@@ -120,7 +120,7 @@ final class DPDKPortTests: XCTestCase {
                 XCTAssertEqual(port.rxBurst(queue: q, into: &burst), 32, "net_null always has frames")
                 XCTAssertEqual(burst.lengths[0], 64)
                 burst.setVerdicts { $0 < 30 ? .accept : .drop }
-                XCTAssertEqual(port.transmit(burst, queue: q, from: port), TxResult(sent: 30, dropped: 2, txFull: 0))
+                XCTAssertEqual(port.forward(burst, queue: q, from: port), TxResult(sent: 30, dropped: 2, txFull: 0))
             }
         }
         XCTAssertEqual(port.counters.statistics(queue: 1).rx, 320)
@@ -142,7 +142,7 @@ final class DPDKPortTests: XCTestCase {
         let port = try DPDKPort(DPDKPortConfig(device: name), pool: pool)
         let received = drain(port, burst: &burst) { burst in
             burst.setVerdicts { i in PortTestFrames.index(of: Array(burst.frame(i)))! % 5 == 0 ? .drop : .accept }
-            port.transmit(burst, queue: 0, from: port)
+            port.forward(burst, queue: 0, from: port)
         }
         port.close()   // closing flushes the output capture
         XCTAssertEqual(received, 50)
@@ -159,12 +159,12 @@ final class DPDKPortTests: XCTestCase {
         memory.inject(frames)
         XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 20)
         burst.setVerdicts { $0 < 15 ? .accept : .drop }
-        XCTAssertEqual(ring.transmit(burst, queue: 0, from: memory), TxResult(sent: 15, dropped: 5))
+        XCTAssertEqual(ring.forward(burst, queue: 0, from: memory), TxResult(sent: 15, dropped: 5))
         XCTAssertEqual(memory.statistics.dropped, 5)
         // And back: the ring returns them; the memory port copies them and frees the mbufs.
         XCTAssertEqual(ring.rxBurst(queue: 0, into: &burst), 15)
         burst.setVerdicts { _ in .accept }
-        XCTAssertEqual(memory.transmit(burst, queue: 0, from: ring), TxResult(sent: 15))
+        XCTAssertEqual(memory.forward(burst, queue: 0, from: ring), TxResult(sent: 15))
         XCTAssertEqual(memory.takeTransmitted(), Array(frames[0..<15]))
         XCTAssertEqual(pool.inUse, 0)
     }
@@ -215,10 +215,10 @@ final class DPDKPortTests: XCTestCase {
         memory.inject(frames)
         XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 32)
         burst.setVerdicts { _ in .accept }
-        peer.transmit(burst, queue: 0, from: memory)
+        peer.forward(burst, queue: 0, from: memory)
         XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 18)
         burst.setVerdicts { _ in .accept }
-        peer.transmit(burst, queue: 0, from: memory)
+        peer.forward(burst, queue: 0, from: memory)
 
         // DPDK receives them and sends every other one back out of b5, to a5.
         var got: [[UInt8]] = []
@@ -228,7 +228,7 @@ final class DPDKPortTests: XCTestCase {
             let ours = burst.copies()
             got += ours.filter { PortTestFrames.index(of: $0) != nil }
             burst.setVerdicts { i in (PortTestFrames.index(of: ours[i]) ?? 1) % 2 == 0 ? .accept : .drop }
-            dpdk.transmit(burst, queue: 0, from: dpdk)
+            dpdk.forward(burst, queue: 0, from: dpdk)
         }
         XCTAssertEqual(got, frames)
         var back: [[UInt8]] = []

@@ -41,7 +41,7 @@ final class GatedPort: PacketPort {
     var name: String { inner.name }
     var queueCount: Int { inner.queueCount }
     var linkType: LinkType { inner.linkType }
-    var backend: PortBackend { inner.backend }
+    var zeroCopyDomain: ObjectIdentifier? { inner.zeroCopyDomain }
     var macAddress: MACAddress? { inner.macAddress }
     var counters: PortCounters { inner.counters }
     func linkState() -> LinkState { inner.linkState() }
@@ -65,9 +65,11 @@ final class GatedPort: PacketPort {
         }
     }
 
-    func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
-        inner.transmit(burst, queue: queue, from: source)
+    func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
+        inner.send(copying: burst, split, queue: queue)
     }
-    func release(_ burst: FrameBurst, queue: Int) { inner.release(burst, queue: queue) }
+    func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {
+        inner.release(burst, queue: queue, exceptTakenBy: taken)
+    }
     func close() { inner.close() }
 }

@@ -35,13 +35,13 @@ final class MemoryPortTests: XCTestCase {
         defer { burst.deallocate() }
         XCTAssertEqual(inside.rxBurst(queue: 0, into: &burst), 30)
         burst.setVerdicts { $0 % 2 == 0 ? .accept : ($0 % 4 == 1 ? .drop : .reject) }
-        let result = outside.transmit(burst, queue: 0, from: inside)
+        let result = outside.forward(burst, queue: 0, from: inside)
         XCTAssertEqual(result, TxResult(sent: 10, dropped: 15, txFull: 5))
         XCTAssertEqual(outside.takeTransmitted().map { PortTestFrames.index(of: $0) }, (0..<10).map { $0 * 2 })
         XCTAssertEqual(inside.statistics.dropped, 15)
         XCTAssertEqual(outside.statistics.tx, 10)
         XCTAssertEqual(outside.statistics.txFull, 5)
-        XCTAssertEqual(inside.pendingReceive(), 0, "transmit released the burst")
+        XCTAssertEqual(inside.pendingReceive(), 0, "forwarding released the burst")
     }
 
     func testOversizedAndOverflowingInjectionIsRefused() {

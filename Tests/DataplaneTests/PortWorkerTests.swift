@@ -108,7 +108,7 @@ final class PortWorkerTests: XCTestCase {
             memory.inject(frames)
             while memory.rxBurst(queue: 0, into: &burst) > 0 {
                 burst.setVerdicts { _ in .accept }
-                port.transmit(burst, queue: 0, from: memory)
+                port.forward(burst, queue: 0, from: memory)
             }
         }
         func received(_ port: AFPacketPort, expecting n: Int) -> [Int] {
@@ -166,7 +166,7 @@ final class PortWorkerTests: XCTestCase {
                             conntrack: ConntrackSettings(), control: control,
                             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
-        try group.start(.dpdkLcores)
+        try group.start(.backend(DPDKOpenedDevices(ports: [inside, outside], pool: nil, ownsEnvironment: false)))
         waitFor("the capture to go through") { inside.statistics.rx == 60 }
         group.stop()
         inside.close()

@@ -43,12 +43,14 @@ public final class Engine: @unchecked Sendable {
     /// `linkWaitSeconds`). Throws `EngineError` naming the key or port; nothing stays open then.
     /// `busyPoll`: idle workers never sleep (AF_PACKET workers otherwise sleep between polls
     /// once idle, to leave the core to others; DPDK workers always poll).
-    public static func open(_ configuration: Configuration, linkWaitSeconds: Double = 3, busyPoll: Bool = false) throws -> Engine {
+    /// `devices` opens DPDK ports (the program passes the DPDK side's `DPDKDevices()`).
+    public static func open(_ configuration: Configuration, devices: DeviceBackend? = nil, linkWaitSeconds: Double = 3,
+                            busyPoll: Bool = false) throws -> Engine {
         var plan = try EnginePlan.make(configuration)
         if busyPoll { plan.idleSleepMicroseconds = 0 }
         let policy = compile(configuration.policy)
-        let opened = try EnginePorts.open(plan, linkWaitSeconds: linkWaitSeconds)
-        let placement: WorkerPlacement = plan.backend == .dpdk ? .dpdkLcores : .threads(cpus: plan.cpus.map { Optional($0) })
+        let opened = try EnginePorts.open(plan, devices: devices, linkWaitSeconds: linkWaitSeconds)
+        let placement: WorkerPlacement = opened.devices.map { .backend($0) } ?? .threads(cpus: plan.cpus.map { Optional($0) })
         return Engine(configuration, plan: plan, policy: policy, ports: opened, placement: placement)
     }
 

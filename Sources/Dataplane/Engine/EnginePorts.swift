@@ -1,43 +1,45 @@
 import CLinux
-import DPDKPorts
 import Glibc
 import LinuxIO
 import Ports
 
 /// The two ports of a plan, opened on its backend and checked up, with what they need kept
-/// alive (the DPDK mbuf pool, EAL). Opening is all or nothing: when a port cannot be opened or
+/// alive (for DPDK, the `OpenedDevices` of the program's `DeviceBackend`). Opening is all or nothing: when a port cannot be opened or
 /// its link stays down, whatever was opened is closed again before the error is thrown, so a
 /// refused start leaves nothing behind (fail closed).
 final class EnginePorts {
     let ports: [PacketPort]
     /// What the operator should know but that does not stop the start (a VF not promiscuous).
-    private(set) var warnings: [String] = []
-    private let pool: MbufPool?
-    private let usesEAL: Bool
+    var warnings: [String] { devices?.warnings ?? [] }
+    /// The backend's ports and threads, when a `DeviceBackend` opened them.
+    let devices: OpenedDevices?
     private var closed = false
 
-    init(ports: [PacketPort], pool: MbufPool? = nil, usesEAL: Bool = false) {
+    init(ports: [PacketPort]) {
         self.ports = ports
-        self.pool = pool
-        self.usesEAL = usesEAL
+        devices = nil
     }
 
-    /// Closes the ports, then frees the pool and releases EAL. Idempotent.
+    init(devices: OpenedDevices) {
+        ports = devices.ports
+        self.devices = devices
+    }
+
+    /// Closes the ports (and the backend behind them). Idempotent.
     func close() {
         guard !closed else { return }
         closed = true
-        for p in ports { p.close() }
-        pool?.free()
-        if usesEAL { DPDKEnvironment.cleanup() }
+        if let devices { devices.close() } else { for p in ports { p.close() } }
     }
 
     /// Opens every port of `plan` and waits up to `linkWaitSeconds` for each link to be up.
-    static func open(_ plan: EnginePlan, linkWaitSeconds: Double) throws -> EnginePorts {
+    /// `devices` opens DPDK ports; without it a dpdk plan is refused.
+    static func open(_ plan: EnginePlan, devices: DeviceBackend?, linkWaitSeconds: Double) throws -> EnginePorts {
         let opened: EnginePorts
         switch plan.backend {
         case .afpacket: opened = try openAFPacket(plan)
         case .pcap: opened = try openPcap(plan)
-        case .dpdk, .afXDP: opened = try openDPDK(plan)   // a plan says dpdk for af_xdp
+        case .dpdk, .afXDP: opened = try openDevices(plan, devices)   // a plan says dpdk for af_xdp
         }
         do {
             try checkLinks(plan, opened.ports, waitSeconds: linkWaitSeconds)
@@ -88,50 +90,21 @@ final class EnginePorts {
         return EnginePorts(ports: ports)
     }
 
-    private static func openDPDK(_ plan: EnginePlan) throws -> EnginePorts {
+    private static func openDevices(_ plan: EnginePlan, _ backend: DeviceBackend?) throws -> EnginePorts {
+        guard let backend else {
+            throw EngineError("the dpdk backend is not available to this engine (no DeviceBackend given)")
+        }
+        let requests = plan.ports.compactMap { p -> DeviceRequest? in
+            guard case let .dpdk(name, device, vdevArguments, _) = p else { return nil }
+            return DeviceRequest(name: name, device: device, vdevArguments: vdevArguments)
+        }
         do {
-            try DPDKEnvironment.initialize(arguments: plan.ealArguments)
+            return EnginePorts(devices: try backend.open(environment: plan.ealArguments, devices: requests,
+                                                         queues: plan.workers, burst: plan.burst))
         } catch {
             throw EngineError("\(error)")
         }
-        var ports: [PacketPort] = []
-        var pool: MbufPool?
-        do {
-            for case let .dpdk(name, device, vdevArguments?, _) in plan.ports {
-                do { try DPDKEnvironment.createVirtualDevice(name: device, arguments: vdevArguments) } catch {
-                    throw EngineError("port '\(name)': \(error)")
-                }
-            }
-            // Enough mbufs for every descriptor of every queue, the bursts in flight and the caches.
-            let queues = plan.workers * plan.ports.count
-            let needed = queues * (1024 + 1024 + 2 * plan.burst) + plan.workers * 256 + 1024
-            var count = 8191
-            while count < needed { count = count * 2 + 1 }
-            pool = try MbufPool(name: "vfwall_mbufs", count: count, cacheSize: 256)
-            for case let .dpdk(name, device, _, _) in plan.ports {
-                do {
-                    ports.append(try DPDKPort(DPDKPortConfig(device: device, name: name, queues: plan.workers,
-                                                             maxBurst: plan.burst), pool: pool!))
-                } catch {
-                    let hint = "\(error)".contains("promiscuous") ? trustHint : ""
-                    throw EngineError("port '\(name)' (device \(device)): \(error)\(hint)")
-                }
-            }
-        } catch {
-            ports.forEach { $0.close() }
-            pool?.free()
-            DPDKEnvironment.cleanup()
-            throw error is EngineError ? error : EngineError("\(error)")
-        }
-        let opened = EnginePorts(ports: ports, pool: pool, usesEAL: true)
-        for case let port as DPDKPort in ports where !port.promiscuous && EnginePlan.normalizedPCIAddress(port.device) != nil {
-            opened.warnings.append("port '\(port.name)' (\(port.device), \(port.driver)): promiscuous mode is off, so it receives only frames for its own MAC\(trustHint)")
-        }
-        return opened
     }
-
-    /// What a VF needs from its PF to carry other hosts' frames.
-    static let trustHint = "; a VF needs its PF to trust it and not check spoofing: vfplumb attach ... --trust on --spoofchk off (ip link set PF vf N trust on spoofchk off)"
 
     /// Fails, naming the port, when a link is still down after `waitSeconds`. For net_af_packet
     /// the Linux interface behind it is checked too (the PMD reports its link up regardless).

@@ -71,7 +71,7 @@ public final class Worker {
 
     /// Replies sent for rejected frames (and refused by a full TX ring), over both ports.
     public var rejectReplies: (sent: UInt64, txFull: UInt64) {
-        (rejects.source.counters.total(.tx), rejects.source.counters.total(.txFull))
+        (rejects.replies.total(.tx), rejects.replies.total(.txFull))
     }
 
     func markStarted() { clinux_store_release(startWord, 1) }
@@ -81,10 +81,15 @@ public final class Worker {
     /// (every received frame sent or freed: nothing is left lent out).
     public func run() {
         var burst = FrameBurst(capacity: options.burst)
-        defer { burst.deallocate() }
+        var forwarder = BurstForwarder(capacity: options.burst)
+        defer {
+            burst.deallocate()
+            forwarder.deallocate()
+        }
         let a = inside, b = outside
         let aIn = insideIngress, bIn = outsideIngress
         let q = queue
+        let abZeroCopy = BurstForwarder.zeroCopy(from: a, to: b), baZeroCopy = BurstForwarder.zeroCopy(from: b, to: a)
         let pipeline = self.pipeline
         let control = self.control
         let rejects = self.rejects
@@ -98,8 +103,10 @@ public final class Worker {
         let me = index
         while control.running {
             control.beat(me)
-            let moved = Self.pass(from: a, to: b, ingress: aIn, queue: q, pipeline, rejects, &burst)
-                &+ Self.pass(from: b, to: a, ingress: bIn, queue: q, pipeline, rejects, &burst)
+            let moved = Self.pass(from: a, to: b, zeroCopy: abZeroCopy, ingress: aIn, queue: q, pipeline, rejects,
+                                  &burst, &forwarder)
+                &+ Self.pass(from: b, to: a, zeroCopy: baZeroCopy, ingress: bIn, queue: q, pipeline, rejects,
+                             &burst, &forwarder)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
@@ -124,13 +131,14 @@ public final class Worker {
 
     /// One direction, one burst. Returns the frames handled.
     @inline(__always)
-    static func pass(from rx: PacketPort, to tx: PacketPort, ingress: Int, queue: Int,
-                     _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst) -> Int {
+    static func pass(from rx: PacketPort, to tx: PacketPort, zeroCopy: Bool, ingress: Int, queue: Int,
+                     _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst,
+                     _ forwarder: inout BurstForwarder) -> Int {
         let n = rx.rxBurst(queue: queue, into: &burst)
         if n == 0 { return 0 }
         pipeline.process(burst, ingress: ingress, link: rx.linkType)
         if pipeline.rejectedInLastBurst > 0 { rejects.answer(burst, from: rx, queue: queue) }
-        tx.transmit(burst, queue: queue, from: rx)
+        forwarder.forward(burst, from: rx, to: tx, queue: queue, zeroCopy: zeroCopy)
         return n
     }
 

@@ -1,15 +1,21 @@
-import CDPDK
 import CLinux
-import DPDKPorts
 import Glibc
 import Ports
 
 /// Where the workers of a group run.
-public enum WorkerPlacement: Sendable, Equatable {
+public enum WorkerPlacement: Equatable {
     /// One POSIX thread per worker, pinned to the CPU at the worker's index (nil: not pinned).
     case threads(cpus: [Int?])
-    /// DPDK's worker lcores (the `-l`/`--lcores` EAL arguments), in order, main lcore excluded.
-    case dpdkLcores
+    /// The threads of the backend that opened the ports (DPDK: EAL's worker lcores, in order).
+    case backend(OpenedDevices)
+
+    public static func == (a: WorkerPlacement, b: WorkerPlacement) -> Bool {
+        switch (a, b) {
+        case let (.threads(x), .threads(y)): return x == y
+        case let (.backend(x), .backend(y)): return x === y
+        default: return false
+        }
+    }
 }
 
 /// Starts workers, pinned, and waits for them. Stopping goes through the shared `WorkerControl`.
@@ -17,7 +23,7 @@ public final class WorkerGroup {
     public let workers: [Worker]
     public let control: WorkerControl
     private var threads: [pthread_t] = []
-    private var lcores: [UInt32] = []
+    private var backend: OpenedDevices?
     private var started = false
 
     public init(workers: [Worker], control: WorkerControl) {
@@ -26,7 +32,7 @@ public final class WorkerGroup {
     }
 
     /// Starts every worker; throws (after stopping the ones started) when a thread cannot be
-    /// created or pinned, or when EAL has fewer worker lcores than there are workers.
+    /// created or pinned, or when the backend cannot run them all (EAL has too few lcores).
     public func start(_ placement: WorkerPlacement) throws {
         precondition(!started, "a worker group starts once")
         started = true
@@ -55,26 +61,14 @@ public final class WorkerGroup {
                 let cpu = cpus.indices.contains(bad.index) ? cpus[bad.index].map(String.init) ?? "-" : "-"
                 throw PortError.system(call: "pthread_setaffinity_np(cpu \(cpu))", subject: "worker \(bad.index)", errno: bad.pinError)
             }
-        case .dpdkLcores:
-            try DPDKEnvironment.requireInitialized()
-            var lcore = cdpdk_next_lcore(UInt32.max, true)
-            for worker in workers {
-                guard lcore < cdpdk_max_lcores() else {
-                    stop()
-                    throw PortError.invalid("\(workers.count) workers but EAL has only \(lcores.count) worker lcores: give EAL more cores (-l/--lcores)")
-                }
-                let context = Unmanaged.passRetained(ThreadContext(worker: worker, cpu: nil)).toOpaque()
-                let rc = cdpdk_remote_launch({ raw in
-                    Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue().run()
-                    return 0
-                }, context, lcore)
-                if rc < 0 {
-                    Unmanaged<ThreadContext>.fromOpaque(context).release()
-                    stop()
-                    throw PortError.dpdk(action: "launch worker \(worker.index) on lcore \(lcore)", code: rc)
-                }
-                lcores.append(lcore)
-                lcore = cdpdk_next_lcore(lcore, true)
+        case let .backend(devices):
+            backend = devices
+            let workers = self.workers
+            do {
+                try devices.launch(workers: workers.count) { i in ThreadContext(worker: workers[i], cpu: nil).run() }
+            } catch {
+                stop()
+                throw error
             }
         }
     }
@@ -89,8 +83,7 @@ public final class WorkerGroup {
     public func wait() {
         for t in threads { pthread_join(t, nil) }
         threads.removeAll()
-        for l in lcores { _ = cdpdk_wait_lcore(l) }
-        lcores.removeAll()
+        backend?.waitForWorkers()
     }
 
     private func waitUntilStarted() {

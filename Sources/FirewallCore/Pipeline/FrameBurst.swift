@@ -16,6 +16,10 @@ public struct FrameBurst {
     public let timestamps: UnsafeMutablePointer<UInt64>
     /// Filled by `Pipeline.process`: one verdict per frame.
     public let verdicts: UnsafeMutablePointer<Verdict>
+    /// The receiving port's own handle of each frame (DPDK: its mbuf), in the port's memory and
+    /// valid until the frames are released; nil when the port's frames need none. Set by
+    /// `rxBurst`; the core never reads it. A port of the same zero-copy domain sends by handle.
+    public var handles: UnsafeMutablePointer<OpaquePointer?>?
 
     public init(capacity: Int) {
         precondition(capacity > 0, "a burst holds at least one frame")
@@ -29,6 +33,7 @@ public struct FrameBurst {
         timestamps.initialize(repeating: 0, count: capacity)
         verdicts = .allocate(capacity: capacity)
         verdicts.initialize(repeating: Verdict(), count: capacity)
+        handles = nil
     }
 
     /// Frees the arrays; the burst must not be used afterwards.

@@ -54,7 +54,6 @@ public final class AFPacketPort: PacketPort {
     public let interfaceIndex: Int32
     public let queueCount: Int
     public var linkType: LinkType { .ethernet }
-    public var backend: PortBackend { .afPacket }
     public let macAddress: MACAddress?
     public let counters: PortCounters
     /// The PACKET_FANOUT group id (0 with one queue).
@@ -232,36 +231,27 @@ public final class AFPacketPort: PacketPort {
         return n
     }
 
-    public func release(_ burst: FrameBurst, queue: Int) {
+    public func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {
         rx[queue].retireExhaustedBlock()
     }
 
-    @discardableResult
-    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
+    public func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
         let ring = tx + queue
-        var result = TxResult()
-        var bytes = 0, errors = 0, tooLong = 0
-        for i in 0..<burst.count {
-            guard burst.verdicts[i].action == .accept else { result.dropped &+= 1; continue }
+        var result = SendResult()
+        for k in 0..<split.acceptedCount {
+            let i = Int(split.accepted[k])
             let length = Int(burst.lengths[i])
-            switch ring.pointee.enqueue(burst.frames[i], length: length, errors: &errors) {
+            switch ring.pointee.enqueue(burst.frames[i], length: length, errors: &result.errors) {
             case .queued:
                 result.sent &+= 1
-                bytes &+= length
+                result.sentBytes &+= length
             case .full:
                 result.txFull &+= 1
             case .tooLong:
-                tooLong &+= 1
+                result.errors &+= 1
             }
         }
         if result.sent > 0 { ring.pointee.kick() }
-        source.release(burst, queue: queue)
-        counters.add(.tx, result.sent, queue: queue)
-        counters.add(.txBytes, bytes, queue: queue)
-        if result.txFull > 0 { counters.add(.txFull, result.txFull, queue: queue) }
-        if errors &+ tooLong > 0 { counters.add(.errors, errors &+ tooLong, queue: queue) }
-        if result.dropped > 0 { source.counters.add(.dropped, result.dropped, queue: queue) }
-        result.txFull &+= tooLong   // accepted but not sent, as DPDKPort reports it
         return result
     }
 }

@@ -14,7 +14,6 @@ public final class PcapPort: PacketPort {
     public let name: String
     public var queueCount: Int { 1 }
     public let linkType: LinkType
-    public var backend: PortBackend { .pcap }
     public var macAddress: MACAddress? { nil }
     public let counters: PortCounters
     public let inputPath: String?
@@ -109,7 +108,7 @@ public final class PcapPort: PacketPort {
         return n
     }
 
-    public func release(_ burst: FrameBurst, queue: Int) {}
+    public func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {}
 
     @inline(__always)
     private static func dump(_ dumper: UnsafeMutablePointer<UInt8>, _ burst: FrameBurst, _ i: Int) {
@@ -117,20 +116,14 @@ public final class PcapPort: PacketPort {
         pcap_dump(dumper, &h, burst.frames[i]?.assumingMemoryBound(to: UInt8.self))
     }
 
-    @discardableResult
-    public func transmit(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
-        var result = TxResult()
-        var bytes = 0
-        for i in 0..<burst.count {
-            guard burst.verdicts[i].action == .accept else { result.dropped &+= 1; continue }
+    public func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
+        var result = SendResult()
+        for k in 0..<split.acceptedCount {
+            let i = Int(split.accepted[k])
             if let dumpHandle { Self.dump(dumpHandle, burst, i) }
             result.sent &+= 1
-            bytes &+= Int(burst.lengths[i])
+            result.sentBytes &+= Int(burst.lengths[i])
         }
-        counters.add(.tx, result.sent, queue: 0)
-        counters.add(.txBytes, bytes, queue: 0)
-        if result.dropped > 0 { source.counters.add(.dropped, result.dropped, queue: queue) }
-        source.release(burst, queue: queue)
         return result
     }
 }

@@ -1,6 +1,7 @@
 import FirewallCore
 import Glibc
 import LinuxIO
+import Ports
 
 /// `vfwall gen`'s loops over one AF_PACKET port: send at a rate (throughput), send probes and
 /// time their replies (latency), or answer probes (reflect, on the far side). Bursts of 32
@@ -14,19 +15,21 @@ public final class TrafficGenerator {
     let buffers: UnsafeMutableRawPointer
     let slot = 2048
     var burst: FrameBurst
+    var sender: BurstForwarder
 
     public init(interface: String) throws {
         port = try AFPacketPort(AFPacketPortConfig(interface: interface, name: "gen", rxBlockTimeoutMs: 1,
                                                    txSlots: 1024, promiscuous: false))
         buffers = .allocate(byteCount: slot * burstSize, alignment: 64)
         burst = FrameBurst(capacity: burstSize)
-        for i in 0..<burstSize { burst.verdicts[i].action = .accept }
+        sender = BurstForwarder(capacity: burstSize)
     }
 
     deinit {
         port.close()
         buffers.deallocate()
         burst.deallocate()
+        sender.deallocate()
     }
 
     /// Sends `size`-byte data frames at `rate` frames per second (0: as fast as the port takes
@@ -52,7 +55,7 @@ public final class TrafficGenerator {
                 GenFrames.stamp(buffers + i * slot, sequence: seq &+ UInt32(i), nanos: now)
             }
             burst.count = want
-            let r = port.transmit(burst, queue: 0, from: port)
+            let r = sender.send(burst, to: port, queue: 0)
             sent += r.sent
             seq &+= UInt32(r.sent)
             if r.sent < want { usleep(20) }   // the ring is full: let the kernel drain it
@@ -80,7 +83,7 @@ public final class TrafficGenerator {
             if now >= nextSend && now < end {
                 GenFrames.stamp(buffers, sequence: UInt32(truncatingIfNeeded: result.sent), nanos: now)
                 burst.count = 1
-                if port.transmit(burst, queue: 0, from: port).sent == 1 { result.sent += 1 }
+                if sender.send(burst, to: port, queue: 0).sent == 1 { result.sent += 1 }
                 nextSend += interval
             }
             let n = port.rxBurst(queue: 0, into: &rx)
@@ -117,7 +120,7 @@ public final class TrafficGenerator {
             port.release(rx, queue: 0)
             if out > 0 {
                 burst.count = out
-                answered += port.transmit(burst, queue: 0, from: port).sent
+                answered += sender.send(burst, to: port, queue: 0).sent
             }
         }
         return answered
