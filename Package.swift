@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // vfwall: a user-space NFV firewall on SR-IOV VFs (DPDK), and vfplumb, which plumbs the VFs.
-// Arrows point one way: vfwall -> Dataplane -> DPDKPorts -> LinuxIO -> Ports -> FirewallCore;
-// vfwall -> FirewallConfig, Workloads, PolicyAnalysis -> FirewallCore; vfplumb -> Plumbing.
+// Arrows point one way: vfwall -> EngineConfig -> Dataplane -> LinuxIO -> Ports -> FirewallCore;
+// EngineConfig -> FirewallConfig; vfwall -> DPDKPorts -> LinuxIO, Ports (the engine links no DPDK);
+// vfwall -> Workloads, PolicyAnalysis -> FirewallCore; vfplumb -> Plumbing.
 // README.md's import table says exactly what each module imports (scripts/check-layout checks).
 // FirewallCore imports nothing but the standard library and CPrefetch (one compiler builtin).
 import PackageDescription
@@ -82,12 +83,15 @@ let package = Package(
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
-        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "FirewallConfig",
-                                                  "CLinux"]),
+        // The engine (plan, ports, workers, reload, statistics) and replay: it takes a plan, a
+        // policy and a policy source, and links neither YAML nor DPDK.
+        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CLinux"]),
+        // vfwall's YAML configuration mapped to the engine's plan and policy source.
+        .target(name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
         .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
 
         .executableTarget(name: "vfwall", dependencies: [
-            "Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
+            "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -99,7 +103,7 @@ let package = Package(
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig",
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig",
                                                        "Workloads"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),

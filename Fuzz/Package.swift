@@ -6,7 +6,7 @@
 // own source directories, reached through the symlinks in Sources/ rather than a path dependency on
 // "..": the root declares no library products for them (SwiftPM itself would accept the root's
 // unsafeFlags in a path dependency). CaptureReplay holds symlinks to the files of the root's
-// Dataplane that replay captures: they need libpcap but not DPDK, which Dataplane links.
+// Dataplane that replay captures, so a fuzzer builds them without the engine and its workers.
 // Compiled here, FirewallCore gets the same fast-path flag as in the root, so the fuzzers exercise
 // the code as shipped, exclusivity checks off included.
 import PackageDescription

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import EngineConfig
 import FirewallCore
 import LinuxIO
 import Workloads

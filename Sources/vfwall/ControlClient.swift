@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import EngineConfig
 import FirewallConfig
 import LinuxIO
 #if canImport(Glibc)

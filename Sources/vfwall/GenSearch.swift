@@ -1,4 +1,5 @@
 import Dataplane
+import EngineConfig
 import Workloads
 import Foundation
 

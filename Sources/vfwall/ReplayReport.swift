@@ -1,4 +1,5 @@
 import Dataplane
+import EngineConfig
 import FirewallCore
 
 /// The human summary of a replay: totals, per rule, per reason.

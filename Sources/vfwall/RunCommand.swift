@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import EngineConfig
 import DPDKPorts
 import FirewallConfig
 import LinuxIO

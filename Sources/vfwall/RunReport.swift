@@ -1,4 +1,5 @@
 import Dataplane
+import EngineConfig
 import FirewallCore
 
 /// The final statistics `vfwall run` prints when it stops: ports, workers, rules, reasons.

@@ -1,4 +1,5 @@
 import Dataplane
+import EngineConfig
 import Ports
 #if canImport(Glibc)
 import Glibc

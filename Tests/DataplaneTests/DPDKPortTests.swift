@@ -1,6 +1,7 @@
 import CDPDK
 @testable import DPDKPorts
 @testable import Dataplane
+import EngineConfig
 import FirewallCore
 import Glibc
 @testable import LinuxIO

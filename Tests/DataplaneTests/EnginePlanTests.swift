@@ -1,5 +1,6 @@
 @testable import DPDKPorts
 @testable import Dataplane
+@testable import EngineConfig
 import FirewallConfig
 @testable import LinuxIO
 @testable import Ports

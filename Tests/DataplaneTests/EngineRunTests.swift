@@ -1,5 +1,6 @@
 @testable import DPDKPorts
 @testable import Dataplane
+import EngineConfig
 import FirewallConfig
 import FirewallCore
 import Foundation
@@ -73,8 +74,8 @@ final class EngineRunTests: XCTestCase {
         fewer.dataplane.burst = 8
         XCTAssertEqual(engine.reload(with: fewer), .applied(rules: c.policy.rules.count - 1,
                                                            notes: ["dataplane settings changed; they take effect on restart"]))
-        XCTAssertEqual(engine.configuration.policy.rules.count, c.policy.rules.count - 1)
-        XCTAssertEqual(engine.configuration.dataplane.burst, c.dataplane.burst, "the running dataplane stays")
+        XCTAssertEqual(engine.policy.rules.count, c.policy.rules.count - 1)
+        XCTAssertEqual(engine.plan.burst, c.dataplane.burst, "the running dataplane stays")
 
         var renamed = c
         renamed.ports[1].name = "wan"
@@ -86,7 +87,7 @@ final class EngineRunTests: XCTestCase {
         _ = try scratch.write("pcap.yaml", "rules:\n  - name: x\n    dport: [\n")
         guard case let .refused(error) = engine.reload() else { return XCTFail("a broken file must be refused") }
         XCTAssertTrue(error.hasPrefix(scratch.path("pcap.yaml") + ":"), error)
-        XCTAssertEqual(engine.configuration.policy.rules.count, c.policy.rules.count - 1)
+        XCTAssertEqual(engine.policy.rules.count, c.policy.rules.count - 1)
         let s = engine.statistics(fresh: false)
         XCTAssertEqual(s.reloads, 1)
         XCTAssertEqual(s.failedReloads, 2)

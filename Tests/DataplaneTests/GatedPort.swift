@@ -1,4 +1,5 @@
 @testable import Dataplane
+import EngineConfig
 @testable import LinuxIO
 @testable import Ports
 import FirewallCore

@@ -1,5 +1,6 @@
 import DPDKPorts
 import Dataplane
+import EngineConfig
 @testable import Workloads
 import FirewallCore
 import LinuxIO

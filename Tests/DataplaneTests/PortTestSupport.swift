@@ -1,5 +1,6 @@
 import DPDKPorts
 import Dataplane
+import EngineConfig
 import FirewallCore
 import Glibc
 import LinuxIO

@@ -1,4 +1,5 @@
 import Dataplane
+import EngineConfig
 @testable import Workloads
 import XCTest
 

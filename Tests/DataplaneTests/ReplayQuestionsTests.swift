@@ -1,5 +1,6 @@
 @testable import DPDKPorts
 @testable import Dataplane
+import EngineConfig
 import FirewallConfig
 import FirewallCore
 @testable import LinuxIO

@@ -1,5 +1,6 @@
 @testable import DPDKPorts
 @testable import Dataplane
+import EngineConfig
 import Foundation
 import Glibc
 @testable import LinuxIO

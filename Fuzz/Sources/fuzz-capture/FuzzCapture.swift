@@ -78,7 +78,8 @@ public func fuzzCapture(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     o.burst = [1, 7, 32][size % 3]
     o.ingressByMAC = [(mac: [2, 0, 0, 0, 0, 0xFE], port: 1)]
     do {
-        let s = try Replay.run(config, o, reader: again)
+        let s = try Replay.run(ReplayPolicy(location: config.file, policy: config.policy, conntrack: config.conntrack),
+                               o, reader: again)
         check(s.frames == frames, "replay counted \(s.frames) frames, the reader \(frames)")
         check(s.accepted + s.dropped + s.rejected == s.frames, "frames \(s.frames) != accepted + dropped + rejected")
         check(s.counters.reasons.reduce(0, &+) == s.frames, "the reasons do not sum to the frames")

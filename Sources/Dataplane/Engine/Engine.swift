@@ -1,15 +1,23 @@
-import FirewallConfig
 import FirewallCore
 import Glibc
 import LinuxIO
 import Ports
 
+/// Where the engine's policy comes from, read again on reload (vfwall: its configuration file).
+public protocol PolicySource: Sendable {
+    /// Names the source in statistics and messages (a file path).
+    var location: String { get }
+    /// Reads the source again: the plan it describes (to tell what would need a restart) and
+    /// its policy. Throws an error naming what is wrong and where (file:line:column).
+    func load() throws -> (plan: EnginePlan, policy: Policy)
+}
+
 /// The running firewall: two ports, one pinned worker per core (each with its own pipeline and
 /// conntrack shard, owning queue i of both ports), and the control side: stop, reload, stats.
 ///
-///     let engine = try Engine.open(configuration)   // ports open and up, or nothing is open
+///     let engine = try Engine.open(plan: plan, policy: policy, source: file)   // ports up, or none open
 ///     try engine.start()                            // workers run
-///     engine.reload()                               // re-reads the file; the old policy stays on error;
+///     engine.reload()                               // re-reads the source; the old policy stays on error;
 ///                                                   // answers once every worker runs the new one
 ///     engine.statistics()                           // ports, workers, rules, reasons, flows
 ///     engine.stop(); engine.close()                 // drain, then close ports (and EAL)
@@ -18,6 +26,7 @@ import Ports
 /// serialised by a lock; nothing here is on the workers' fast path.
 public final class Engine: @unchecked Sendable {
     public let plan: EnginePlan
+    public let source: PolicySource
     public let ports: [PacketPort]
     public let workers: [Worker]
     public let control: WorkerControl
@@ -27,45 +36,39 @@ public final class Engine: @unchecked Sendable {
     private let opened: EnginePorts
     private let state: PThreadLock<ControlState>
     /// Held for a whole reload, so two (SIGHUP and the socket) cannot interleave their
-    /// publish and their record of the configuration in force.
+    /// publish and their record of the policy in force.
     private let reloading = PThreadLock<Int>(0)
     private var running = false
 
     struct ControlState {
-        var configuration: Configuration
+        var policy: Policy
         var policyGeneration = 1
         var reloads = 0
         var failedReloads = 0
         var lastReloadError: String?
     }
 
-    /// Plans, compiles the policy, opens the ports and waits for their links (up to
-    /// `linkWaitSeconds`). Throws `EngineError` naming the key or port; nothing stays open then.
-    /// `busyPoll`: idle workers never sleep (AF_PACKET workers otherwise sleep between polls
-    /// once idle, to leave the core to others; DPDK workers always poll).
-    /// `devices` opens DPDK ports (the program passes the DPDK side's `DPDKDevices()`).
-    public static func open(_ configuration: Configuration, devices: DeviceBackend? = nil, linkWaitSeconds: Double = 3,
-                            busyPoll: Bool = false) throws -> Engine {
-        var plan = try EnginePlan.make(configuration)
-        if busyPoll { plan.idleSleepMicroseconds = 0 }
-        let policy = compile(configuration.policy)
+    /// Compiles the policy, opens the plan's ports and waits for their links (up to
+    /// `linkWaitSeconds`). `devices` opens DPDK ports (the program passes the DPDK side's
+    /// `DPDKDevices()`). Throws `EngineError` naming the port; nothing stays open then.
+    public static func open(plan: EnginePlan, policy: Policy, source: PolicySource, devices: DeviceBackend? = nil,
+                            linkWaitSeconds: Double = 3) throws -> Engine {
         let opened = try EnginePorts.open(plan, devices: devices, linkWaitSeconds: linkWaitSeconds)
-        let placement: WorkerPlacement = opened.devices.map { .backend($0) } ?? .threads(cpus: plan.cpus.map { Optional($0) })
-        return Engine(configuration, plan: plan, policy: policy, ports: opened, placement: placement)
+        let placement: WorkerPlacement = opened.devices.map { .backend($0) }
+            ?? .threads(cpus: plan.cpus.map { Optional($0) })
+        return Engine(plan: plan, policy: policy, source: source, ports: opened, placement: placement)
     }
 
     /// An engine over ports opened elsewhere (tests: memory ports). `ports` are closed by `close()`.
-    public convenience init(_ configuration: Configuration, ports: [PacketPort], placement: WorkerPlacement,
-                            idleSleepMicroseconds: UInt32 = 100) throws {
-        var plan = try EnginePlan.make(configuration)
-        plan.idleSleepMicroseconds = idleSleepMicroseconds
-        self.init(configuration, plan: plan, policy: Self.compile(configuration.policy),
-                  ports: EnginePorts(ports: ports), placement: placement)
+    public convenience init(plan: EnginePlan, policy: Policy, source: PolicySource, ports: [PacketPort],
+                            placement: WorkerPlacement) {
+        self.init(plan: plan, policy: policy, source: source, ports: EnginePorts(ports: ports), placement: placement)
     }
 
-    private init(_ configuration: Configuration, plan: EnginePlan, policy: CompiledPolicy, ports opened: EnginePorts,
+    private init(plan: EnginePlan, policy: Policy, source: PolicySource, ports opened: EnginePorts,
                  placement: WorkerPlacement) {
         self.plan = plan
+        self.source = source
         self.opened = opened
         self.ports = opened.ports
         self.placement = placement
@@ -73,12 +76,13 @@ public final class Engine: @unchecked Sendable {
         self.control = control
         let options = WorkerOptions(burst: plan.burst, idleSleepMicroseconds: plan.idleSleepMicroseconds,
                                     idleRoundsBeforeSleep: 1024)
+        let compiled = Self.compile(policy)
         workers = (0..<plan.workers).map { i in
-            Worker(index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0, outsideIngress: 1,
-                   policy: policy, conntrack: configuration.conntrack, control: control, options: options)
+            Worker(index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0,
+                   outsideIngress: 1, policy: compiled, conntrack: plan.conntrack, control: control, options: options)
         }
         group = WorkerGroup(workers: workers, control: control)
-        state = PThreadLock(ControlState(configuration: configuration))
+        state = PThreadLock(ControlState(policy: policy))
         startedAt = monotonicNanoseconds()
     }
 
@@ -87,7 +91,8 @@ public final class Engine: @unchecked Sendable {
         CompiledPolicy(policy, classifier: BitVectorClassifier(rules: policy.rules))
     }
 
-    public var configuration: Configuration { state.withLock { $0.configuration } }
+    /// The policy in force.
+    public var policy: Policy { state.withLock { $0.policy } }
 
     /// Things found at open that do not stop the start but that the operator should read.
     public var warnings: [String] { opened.warnings }
@@ -147,58 +152,69 @@ public final class Engine: @unchecked Sendable {
     /// How long a reload waits for every worker to report the new policy installed.
     public static let reloadAckTimeoutMs = 5000
 
-    /// Re-reads the configuration file and, if it is valid, swaps its policy in.
+    /// Re-reads the policy source and, if it is valid, swaps its policy in.
     @discardableResult
     public func reload(ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
-        let file = configuration.file
+        reload(from: source.load, ackTimeoutMs: ackTimeoutMs)
+    }
+
+    /// Swaps in what `load` returns; refused, keeping the running policy, when it throws.
+    @discardableResult
+    public func reload(from load: () throws -> (plan: EnginePlan, policy: Policy),
+                       ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
         do {
-            return reload(with: try ConfigLoader.load(path: file), ackTimeoutMs: ackTimeoutMs)
+            let (newPlan, newPolicy) = try load()
+            return reload(plan: newPlan, policy: newPolicy, ackTimeoutMs: ackTimeoutMs)
         } catch {
             return refuse("\(error)")
         }
     }
 
-    /// Compiles `new`'s policy off the fast path and hands it to every worker (each installs it
+    /// Compiles `policy` off the fast path and hands it to every worker (each installs it
     /// between two bursts and reports its generation). Answers once every running worker has
-    /// reported it, or after `ackTimeoutMs` naming the workers that did not. Refused when its
-    /// ports differ (rules index them by position).
+    /// reported it, or after `ackTimeoutMs` naming the workers that did not. Refused when the
+    /// ports of `plan` differ from the running plan's (rules index them by position); other plan
+    /// changes are noted and wait for a restart.
     @discardableResult
-    public func reload(with new: Configuration, ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
-        reloading.withLock { _ in apply(new, ackTimeoutMs: ackTimeoutMs) }
+    public func reload(plan new: EnginePlan, policy: Policy, ackTimeoutMs: Int = Engine.reloadAckTimeoutMs)
+        -> ReloadOutcome {
+        reloading.withLock { _ in apply(new, policy, ackTimeoutMs: ackTimeoutMs) }
     }
 
-    private func apply(_ new: Configuration, ackTimeoutMs: Int) -> ReloadOutcome {
-        let old = configuration
+    private func apply(_ new: EnginePlan, _ policy: Policy, ackTimeoutMs: Int) -> ReloadOutcome {
+        let old = plan
         guard new.portNames == old.portNames else {
-            return refuse("\(new.file): the ports changed (\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))); changing ports needs a restart")
+            let change = "\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))"
+            return refuse("\(source.location): the ports changed (\(change)); changing ports needs a restart")
         }
         var notes: [String] = []
         if new.ports != old.ports { notes.append("port settings changed; they take effect on restart") }
-        if new.dataplane != old.dataplane { notes.append("dataplane settings changed; they take effect on restart") }
+        // The idle sleep is the program's choice at start (--busy-poll), not the source's.
+        var dataplane = new
+        dataplane.ports = old.ports
+        dataplane.conntrack = old.conntrack
+        dataplane.idleSleepMicroseconds = old.idleSleepMicroseconds
+        if dataplane != old { notes.append("dataplane settings changed; they take effect on restart") }
         if new.conntrack != old.conntrack { notes.append("conntrack settings changed; they take effect on restart") }
-        let compiled = Self.compile(new.policy)
+        let compiled = Self.compile(policy)
         let generation = control.publish(compiled)
         state.withLock { s in
-            var kept = new
-            kept.ports = old.ports
-            kept.dataplane = old.dataplane
-            kept.conntrack = old.conntrack
-            s.configuration = kept
+            s.policy = policy
             s.policyGeneration = Int(generation)
             s.reloads += 1
             s.lastReloadError = nil
         }
         // Workers not started yet install it on their first turn: nothing to wait for.
-        guard running else { return .applied(rules: new.policy.rules.count, notes: notes) }
+        guard running else { return .applied(rules: policy.rules.count, notes: notes) }
         let late = control.awaitInstalled(generation, workers: workers.count, timeoutMs: ackTimeoutMs)
         guard late.isEmpty else {
-            let outcome = ReloadOutcome.unacknowledged(rules: new.policy.rules.count, generation: Int(generation),
+            let outcome = ReloadOutcome.unacknowledged(rules: policy.rules.count, generation: Int(generation),
                                                        workers: late, cores: late.map { plan.cpus[$0] },
                                                        timeoutMs: ackTimeoutMs)
             state.withLock { $0.lastReloadError = String(outcome.answer.dropFirst("error: ".count)) }
             return outcome
         }
-        return .applied(rules: new.policy.rules.count, notes: notes)
+        return .applied(rules: policy.rules.count, notes: notes)
     }
 
     private func refuse(_ message: String) -> ReloadOutcome {
@@ -222,7 +238,7 @@ public final class Engine: @unchecked Sendable {
         let snapshots = control.snapshots()
         let flows = control.flowCounts()
         return EngineStatistics(
-            configFile: s.configuration.file, backend: plan.backend.rawValue, policy: s.configuration.policy,
+            configFile: source.location, backend: plan.backend.rawValue, policy: s.policy,
             policyGeneration: s.policyGeneration, reloads: s.reloads, failedReloads: s.failedReloads,
             lastReloadError: s.lastReloadError,
             uptimeSeconds: Double(monotonicNanoseconds() - startedAt) / 1e9,

@@ -39,7 +39,7 @@ final class EnginePorts {
         switch plan.backend {
         case .afpacket: opened = try openAFPacket(plan)
         case .pcap: opened = try openPcap(plan)
-        case .dpdk, .afXDP: opened = try openDevices(plan, devices)   // a plan says dpdk for af_xdp
+        case .dpdk: opened = try openDevices(plan, devices)   // af_xdp too: DPDK's net_af_xdp
         }
         do {
             try checkLinks(plan, opened.ports, waitSeconds: linkWaitSeconds)

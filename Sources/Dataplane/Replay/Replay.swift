@@ -1,4 +1,3 @@
-import FirewallConfig
 import FirewallCore
 import LinuxIO
 
@@ -16,6 +15,19 @@ public struct ReplayOptions {
     public init(input: String) { self.input = input }
 }
 
+/// A policy to replay under, with its flow-table settings and where it came from (messages).
+public struct ReplayPolicy: Sendable {
+    public var location: String
+    public var policy: Policy
+    public var conntrack: ConntrackSettings
+
+    public init(location: String, policy: Policy, conntrack: ConntrackSettings) {
+        self.location = location
+        self.policy = policy
+        self.conntrack = conntrack
+    }
+}
+
 /// The outcome of a replay. `frames == accepted + dropped + rejected`, always.
 public struct ReplaySummary {
     public var frames: UInt64 = 0
@@ -31,12 +43,12 @@ public struct ReplaySummary {
 
 /// Runs every frame of a capture through the pipeline, in bursts, as a worker would.
 public enum Replay {
-    public static func run(_ config: Configuration, _ o: ReplayOptions) throws -> ReplaySummary {
+    public static func run(_ config: ReplayPolicy, _ o: ReplayOptions) throws -> ReplaySummary {
         try run(config, o, reader: PcapReader(path: o.input))
     }
 
     /// The same, from a reader already open (`o.input` is then only its name).
-    public static func run(_ config: Configuration, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
+    public static func run(_ config: ReplayPolicy, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
         let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
         let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
         let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }

@@ -1,4 +1,3 @@
-import FirewallConfig
 import FirewallCore
 import LinuxIO
 
@@ -40,11 +39,11 @@ public struct CompareSummary {
 extension Replay {
     /// Replays one capture through two policies side by side, each with its own conntrack, and
     /// reports every frame whose verdict (action or deciding rule) differs.
-    public static func compare(_ old: Configuration, _ new: Configuration, _ o: ReplayOptions,
+    public static func compare(_ old: ReplayPolicy, _ new: ReplayPolicy, _ o: ReplayOptions,
                                _ c: CompareOptions) throws -> CompareSummary {
-        guard old.portNames == new.portNames else {
-            throw PcapError(path: new.file, message: "its ports (\(new.portNames.joined(separator: ", "))) differ "
-                            + "from \(old.file)'s (\(old.portNames.joined(separator: ", "))); a comparison needs the same ports")
+        guard old.policy.portNames == new.policy.portNames else {
+            throw PcapError(path: new.location, message: "its ports (\(new.policy.portNames.joined(separator: ", "))) differ "
+                            + "from \(old.location)'s (\(old.policy.portNames.joined(separator: ", "))); a comparison needs the same ports")
         }
         let reader = try PcapReader(path: o.input)
         let changedOut = try c.changedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }

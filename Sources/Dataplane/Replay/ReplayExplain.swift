@@ -1,4 +1,3 @@
-import FirewallConfig
 import FirewallCore
 import LinuxIO
 
@@ -23,7 +22,7 @@ public struct FrameExplanation {
 extension Replay {
     /// Replays the capture up to frame `index` (0-based, as in `--verdicts`), which runs alone
     /// in its burst, and explains it; nil when the capture has fewer frames.
-    public static func explain(_ config: Configuration, _ o: ReplayOptions, frame index: Int) throws -> FrameExplanation? {
+    public static func explain(_ config: ReplayPolicy, _ o: ReplayOptions, frame index: Int) throws -> FrameExplanation? {
         let reader = try PcapReader(path: o.input)
         let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
         var found: FrameExplanation?
