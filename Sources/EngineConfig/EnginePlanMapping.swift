@@ -53,7 +53,7 @@ extension EnginePlan {
                           ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
                           idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
                           controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file),
-                          conntrack: c.conntrack)
+                          conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds)
     }
 
     /// A DPDK port from `device` (a PCI address, a vdev name, or a vdev with arguments) or, with

@@ -199,11 +199,14 @@ public final class ControlSocket {
         return String(decoding: line, as: UTF8.self).trimmed(" \t\r")
     }
 
+    /// Writes with MSG_NOSIGNAL: a peer that hung up must not raise SIGPIPE in the firewall.
     static func writeAll(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeMutableBytes {
+                send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 && n <= bytes.count - offset { offset += n; continue }
             if n < 0 && errno == EINTR { continue }
             return

@@ -3,7 +3,6 @@ import Dataplane
 import EngineConfig
 import DPDKPorts
 import FirewallConfig
-import LinuxIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,68 +60,45 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         ControlSignals.block()   // before any thread exists: every thread inherits the mask
         let c = try loadConfiguration(config)
-        let plan: EnginePlan
+        var plan: EnginePlan
         do { plan = try EnginePlan.make(c) } catch { try fail("\(error)") }
+        if busyPoll { plan.idleSleepMicroseconds = 0 }
 
         // The socket first: a second vfwall on the same socket is refused before it touches a port.
-        let box = EngineBox()
-        let socket: ControlSocket
-        do { socket = try ControlSocket(path: plan.controlSocket) { box.answer($0) } } catch { try fail("\(error)") }
+        let log = { (line: String) in printError("vfwall: \(line)") }
+        let service: ControlService
+        do { service = try ControlService(path: plan.controlSocket, log: log) } catch { try fail("\(error)") }
         let engine: Engine
         do {
-            engine = try Engine.open(c, devices: DPDKDevices(), linkWaitSeconds: linkWait, busyPoll: busyPoll)
-            try engine.start()
+            engine = try Engine.open(plan: plan, policy: c.policy, source: ConfigurationFile(c.file),
+                                     devices: DPDKDevices(), linkWaitSeconds: linkWait)
         } catch {
-            socket.stop()
+            service.stop()
             try fail("\(error)")
         }
-        box.engine = engine
-        do { try socket.start() } catch {
+        do {
+            try engine.start()
+            try service.serve(engine)
+        } catch {
             engine.close()
-            socket.stop()
+            service.stop()
             try fail("\(error)")
         }
-        for w in engine.warnings { printError("vfwall: warning: \(w)") }
-        printError("vfwall: running (\(describe(engine))); control socket \(socket.path)")
+        for w in engine.warnings { log("warning: \(w)") }
+        log("running (\(describe(engine))); control socket \(service.path)")
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
-        var lastTick = clockNanos()
-        var stopSignal: Int32?
-        let watch = c.dataplane.stallMilliseconds > 0
-            ? StallWatch(control: engine.control, workers: engine.workers.count, limitMilliseconds: UInt64(c.dataplane.stallMilliseconds), now: lastTick)
-            : nil
-        var stalled: [Int] = []
-        while true {
-            if let s = ControlSignals.next(timeoutMs: 100) {
-                switch s {
-                case let .stop(n): stopSignal = n
-                case .reload: report(engine.reload(), via: "SIGHUP")
-                }
-                if stopSignal != nil { break }
-            }
-            if engine.inputsExhausted { break }
-            let now = clockNanos()
-            if now - lastTick >= 1_000_000_000 {
-                status.update(engine, seconds: Double(now - lastTick) / 1e9)
-                lastTick = now
-                // Fail closed: a stuck worker forwards nothing already; say so and stop rather than
-                // quietly black-holing its share of the flows (a supervisor restarts us).
-                stalled = watch?.stalled(now: now) ?? []
-                if !stalled.isEmpty { break }
-            }
-        }
+        let end = engine.supervise(tick: { status.update(engine, seconds: $0) }, log: log)
         status.finish()
-        socket.stop()
-        if !stalled.isEmpty {
+        service.stop()
+        if case .stalled = end {
             // No join: a stuck worker might never return. Exiting releases its queues to nobody,
             // so nothing passes unfiltered; a supervisor (the container's restart policy) restarts us.
-            let names = stalled.map { "worker \($0) (core \(engine.plan.cpus[$0]))" }.joined(separator: ", ")
-            printError("vfwall: \(names) made no progress for \(c.dataplane.stallMilliseconds) ms; exiting with status 3")
+            log("\(end.description); exiting with status 3")
             Glibc.exit(3)
         }
         engine.stop()
-        let why = stopSignal.map { $0 == SIGINT ? "SIGINT" : "SIGTERM" } ?? "inputs exhausted"
-        printError("vfwall: stopping (\(why)); workers drained")
+        log("stopping (\(end.description)); workers drained")
         print(RunReport.render(engine.statistics(fresh: false)))
         engine.close()
     }
@@ -138,32 +114,8 @@ struct RunCommand: ParsableCommand {
         return "\(e.plan.backend.rawValue): \(ports.joined(separator: ", ")); \(e.workers.count) worker(s) on cores \(e.plan.cpus.map(String.init).joined(separator: ","))"
     }
 
-    func report(_ outcome: Engine.ReloadOutcome, via: String) {
-        printError("vfwall: reload (\(via)): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
-    }
-
     func fail(_ message: String) throws -> Never {
         printError("vfwall run: \(message)")
         throw ExitCode(1)
-    }
-}
-
-/// The engine the control socket's handler answers for; set once before the socket's thread
-/// starts (pthread_create orders that write before the thread's reads).
-final class EngineBox: @unchecked Sendable {
-    var engine: Engine?
-
-    func answer(_ request: String) -> String {
-        guard let engine else { return "error: not running yet\n" }
-        switch request {
-        case "stats":
-            return engine.statistics().json() + "\n"
-        case "reload":
-            let outcome = engine.reload()
-            printError("vfwall: reload (control socket): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
-            return outcome.answer + "\n"
-        default:
-            return "error: unknown request '\(request)' (stats, reload)\n"
-        }
     }
 }

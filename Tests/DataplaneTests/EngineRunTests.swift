@@ -165,6 +165,34 @@ final class EngineRunTests: XCTestCase {
         again.stop()
     }
 
+    /// The engine's control side without the CLI: its protocol over a real socket, and the
+    /// supervision loop ending when the pcap inputs run out.
+    func testControlServiceAnswersTheEnginesProtocolAndSuperviseEndsWithTheInput() throws {
+        let scratch = try RunScratch("engine-service")
+        defer { scratch.remove() }
+        let c = try pcapConfiguration(scratch)
+        let lines = PThreadLock<[String]>([])
+        let service = try ControlService(path: scratch.path("service.sock")) { line in lines.withLock { $0.append(line) } }
+        defer { service.stop() }
+
+        let engine = try Engine.open(c)
+        defer { engine.close() }
+        try service.serve(engine)
+        XCTAssertTrue(try ControlSocket.request("reload", path: service.path).hasPrefix("ok: "))
+        XCTAssertTrue(try ControlSocket.request("stats", path: service.path).contains("\"policy_generation\""))
+        XCTAssertEqual(try ControlSocket.request("shutdown", path: service.path),
+                       "error: unknown request 'shutdown' (stats, reload)\n")
+        let logged = lines.withLock { $0 }
+        XCTAssertEqual(logged.count, 1)
+        XCTAssertTrue(logged.first?.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")
+
+        try engine.start()
+        XCTAssertEqual(engine.supervise(), RunEnd.inputsExhausted)
+        engine.stop()
+        let frames = try Replay.run(c, ReplayOptions(input: Self.sample)).frames
+        XCTAssertEqual(engine.statistics(fresh: false).ports[0].counters.rx, frames, "every frame was read")
+    }
+
     /// Binds a Unix socket at `path` and closes it without removing the file, as a crash would.
     static func leaveStaleSocket(at path: String) {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)

@@ -44,11 +44,14 @@ public struct EnginePlan: Equatable, Sendable {
     public var controlSocket: String
     /// Each worker's flow table.
     public var conntrack: ConntrackSettings
+    /// A worker whose loop has not turned for this long stops the run (0: never).
+    public var stallMilliseconds: Int
 
     public var workers: Int { cpus.count }
 
     public init(backend: Backend, ports: [PortPlan], cpus: [Int], burst: Int, ealArguments: [String],
-                idleSleepMicroseconds: UInt32, controlSocket: String, conntrack: ConntrackSettings) {
+                idleSleepMicroseconds: UInt32, controlSocket: String, conntrack: ConntrackSettings,
+                stallMilliseconds: Int = 0) {
         self.backend = backend
         self.ports = ports
         self.cpus = cpus
@@ -57,6 +60,7 @@ public struct EnginePlan: Equatable, Sendable {
         self.idleSleepMicroseconds = idleSleepMicroseconds
         self.controlSocket = controlSocket
         self.conntrack = conntrack
+        self.stallMilliseconds = stallMilliseconds
     }
 
     /// The port names, in the order rules index them.
