@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "LinuxIO", dependencies: ["Ports", "FirewallCore", "CPcap", "CLinux",
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).
-        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "FirewallConfig", "LinuxIO"]),
+        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "Ports", "LinuxIO"]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
         // One frame: parse, conntrack, both classifiers (they must agree), reject reply.

@@ -1,58 +1,69 @@
 import FirewallCore
 import LinuxIO
+import Ports
 
-/// A capture read into bursts as a worker would receive them: frames copied into an arena
-/// (libpcap reuses its buffer), a burst ended where it is full or the ingress port changes, and
-/// around `isolating` (that frame alone in its burst, so its conntrack state can be looked at
-/// just before and after it).
+/// A capture's ingress map: a frame enters on the port its source MAC is listed for
+/// (`--ingress-mac`), else on the default port; and a run ends around `isolating` (that frame
+/// alone, so its conntrack state can be looked at just before and after it).
+struct CaptureIngress: IngressMap {
+    let options: ReplayOptions
+    let isolating: Int?
+    /// Frames of the capture before the current burst.
+    private(set) var framesBefore = 0
+
+    init(_ options: ReplayOptions, isolating: Int? = nil) {
+        self.options = options
+        self.isolating = isolating
+    }
+
+    mutating func run(_ burst: FrameBurst, link: LinkType, from start: Int) -> (ingress: Int, end: Int) {
+        let port = Replay.ingressPort(burst.frame(start), link, options)
+        var end = start + 1
+        while end < burst.count && !isBoundary(framesBefore + end)
+                && Replay.ingressPort(burst.frame(end), link, options) == port {
+            end += 1
+        }
+        if end == burst.count { framesBefore += burst.count }
+        return (port, end)
+    }
+
+    /// Whether a run must start at frame `index` of the capture.
+    private func isBoundary(_ index: Int) -> Bool {
+        guard let isolating else { return false }
+        return index == isolating || index == isolating + 1
+    }
+}
+
+/// A capture read as `vfwall run` reads it on the pcap backend (a `PcapPort`), in bursts cut
+/// into runs of one ingress: for the replays that do not forward (compare, explain).
 struct CaptureBursts {
     let reader: PcapReader
     let options: ReplayOptions
     var isolating: Int?
 
-    /// Calls `body(burst, ingress, index of its first frame)` for each burst until it returns
+    /// Calls `body(run, ingress, index of its first frame)` for each run until it returns
     /// false. Returns the error that stopped the reading part way, if any.
-    func forEach(_ body: (FrameBurst, Int, Int) -> Bool) -> String? {
-        let capacity = options.burst
-        var burst = FrameBurst(capacity: capacity)
+    func forEach(_ body: (FrameBurst, Int, Int) -> Bool) throws -> String? {
+        let capture = try PcapPort(name: "capture", reader: reader, output: nil, maxBurst: options.burst)
+        defer { capture.close() }
+        var burst = FrameBurst(capacity: options.burst)
         defer { burst.deallocate() }
-        let stride = PcapRecord.maxFrame
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: stride * capacity, alignment: 64)
-        defer { arena.deallocate() }
-        var ingress = options.ingress
+        var ingress = CaptureIngress(options, isolating: isolating)
         var first = 0
-        var going = true
-
-        func flush() {
-            guard burst.count > 0, going else { return }
-            going = body(burst, ingress, first)
-            first += burst.count
-            burst.count = 0
-        }
-
-        var damage: String?
-        while going {
-            let next: (bytes: UnsafeRawBufferPointer, timestamp: UInt64)?
-            do { next = try reader.next() } catch {
-                damage = "\(error)"   // the frames before the damage still count
-                break
+        while true {
+            let n = capture.rxBurst(queue: 0, into: &burst)
+            if n == 0 { break }
+            var start = 0
+            while start < n {
+                let (port, runEnd) = ingress.run(burst, link: capture.linkType, from: start)
+                let end = max(start + 1, min(n, runEnd))
+                let run = FrameBurst(viewing: burst, from: start, count: end - start)
+                guard body(run, port, first + start) else { return capture.inputError }
+                start = end
             }
-            guard let (bytes, timestamp) = next else { break }
-            let port = Replay.ingressPort(bytes, reader.linkType, options)
-            let index = first + burst.count
-            if port != ingress || burst.count == capacity || index == isolating || index == (isolating ?? -2) + 1 {
-                flush()
-                ingress = port
-            }
-            let slot = arena + stride * burst.count
-            let n = min(bytes.count, stride)
-            if n > 0 { slot.copyMemory(from: bytes.baseAddress!, byteCount: n) }
-            burst.frames[burst.count] = UnsafeRawPointer(slot)
-            burst.lengths[burst.count] = Int32(truncatingIfNeeded: n)   // n <= stride
-            burst.timestamps[burst.count] = timestamp
-            burst.count += 1
+            first += n
+            capture.release(burst, queue: 0)
         }
-        flush()
-        return damage
+        return capture.inputError
     }
 }

@@ -1,5 +1,6 @@
 import FirewallCore
 import LinuxIO
+import Ports
 
 /// What to replay and where to put the results.
 public struct ReplayOptions {
@@ -41,7 +42,9 @@ public struct ReplaySummary {
     public var rejected: UInt64 { counters.count(.reject) }
 }
 
-/// Runs every frame of a capture through the pipeline, in bursts, as a worker would.
+/// Runs every frame of a capture through the pipeline as a worker would: read by a `PcapPort`,
+/// decided and forwarded by the worker's own pass (`WorkerPass`), the accepted frames written by
+/// the output port; the dropped ones and the verdicts are written as the pass hears them.
 public enum Replay {
     public static func run(_ config: ReplayPolicy, _ o: ReplayOptions) throws -> ReplaySummary {
         try run(config, o, reader: PcapReader(path: o.input))
@@ -49,23 +52,33 @@ public enum Replay {
 
     /// The same, from a reader already open (`o.input` is then only its name).
     public static func run(_ config: ReplayPolicy, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
-        let accepted = try o.acceptedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
-        let dropped = try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
-        let verdicts = try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) }
+        let capture = try PcapPort(name: "capture", reader: reader, output: nil, maxBurst: o.burst)
+        defer { capture.close() }
+        let accepted = try PcapPort(name: "accepted", reader: nil, output: o.acceptedOutput, outputDLT: reader.dlt,
+                                    maxBurst: o.burst, outputInBackground: true)
+        defer { accepted.close() }
+        var outputs = ReplayOutputs(
+            dropped: try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) },
+            verdicts: try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) })
         let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
-        var summary = ReplaySummary(counters: pipeline.counters)
-        summary.inputError = CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
-            pipeline.process(burst, ingress: ingress, link: reader.linkType)
-            for i in 0..<burst.count {
-                let v = burst.verdicts[i]
-                let output = v.action == .accept ? accepted : dropped
-                output?.write(burst.frame(i), timestamp: burst.timestamps[i])
-                verdicts?.write(index: first + i, verdict: v, port: ingress)
-            }
-            return true
+        let rejects = RejectAnswers(burst: o.burst, queues: 1)
+        var burst = FrameBurst(capacity: o.burst)
+        var forwarder = BurstForwarder(capacity: o.burst)
+        defer {
+            rejects.deallocate()
+            burst.deallocate()
+            forwarder.deallocate()
         }
-        try accepted?.close(); try dropped?.close(); try verdicts?.close()
-        summary.counters = pipeline.counters
+        var ingress = CaptureIngress(o)
+        while !capture.inputExhausted {
+            _ = WorkerPass.pass(from: capture, to: accepted, zeroCopy: false, ingress: &ingress, queue: 0, pipeline,
+                            rejects, &burst, &forwarder, &outputs)
+        }
+        try accepted.finishOutput()
+        try outputs.dropped?.close()
+        try outputs.verdicts?.close()
+        var summary = ReplaySummary(counters: pipeline.counters)
+        summary.inputError = capture.inputError
         summary.frames = pipeline.counters.frames
         summary.flows = pipeline.conntrack.count
         summary.flowsCreated = pipeline.conntrack.created
@@ -76,5 +89,22 @@ public enum Replay {
         guard link == .ethernet, frame.count >= 12, !o.ingressByMAC.isEmpty else { return o.ingress }
         for (mac, port) in o.ingressByMAC where mac.elementsEqual(frame[6..<12]) { return port }
         return o.ingress
+    }
+}
+
+/// What a replay writes beside the accepted frames: the others, and one verdict per frame.
+struct ReplayOutputs: DecisionObserver {
+    let dropped: PcapWriter?
+    let verdicts: VerdictWriter?
+    /// Frames of the capture before the current run.
+    var framesBefore = 0
+
+    mutating func decided(_ run: FrameBurst, ingress: Int, link: LinkType) {
+        for i in 0..<run.count {
+            let verdict = run.verdicts[i]
+            if verdict.action != .accept { dropped?.write(run.frame(i), timestamp: run.timestamps[i]) }
+            verdicts?.write(index: framesBefore + i, verdict: verdict, port: ingress)
+        }
+        framesBefore += run.count
     }
 }

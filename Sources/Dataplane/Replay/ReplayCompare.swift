@@ -56,7 +56,7 @@ extension Replay {
         var actionPairs = [Int](repeating: 0, count: 9)
         var deciderPairs: [Int64: Int] = [:]
         var summary = CompareSummary(old: ReplaySummary(counters: before.counters), new: ReplaySummary(counters: after.counters))
-        let inputError = CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
+        let inputError = try CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
             before.process(burst, ingress: ingress, link: reader.linkType)
             for i in 0..<burst.count { oldVerdicts[i] = burst.verdicts[i] }
             after.process(burst, ingress: ingress, link: reader.linkType)

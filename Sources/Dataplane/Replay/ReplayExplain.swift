@@ -35,7 +35,7 @@ extension Replay {
             return entry.expires > time ? entry : nil
         }
 
-        let error = CaptureBursts(reader: reader, options: o, isolating: index).forEach { burst, ingress, first in
+        let error = try CaptureBursts(reader: reader, options: o, isolating: index).forEach { burst, ingress, first in
             guard first == index else {
                 pipeline.process(burst, ingress: ingress, link: reader.linkType)
                 return true

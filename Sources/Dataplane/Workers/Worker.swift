@@ -87,7 +87,8 @@ public final class Worker {
             forwarder.deallocate()
         }
         let a = inside, b = outside
-        let aIn = insideIngress, bIn = outsideIngress
+        var aIn = PortIngress(insideIngress), bIn = PortIngress(outsideIngress)
+        var quiet = NoObserver()
         let q = queue
         let abZeroCopy = BurstForwarder.zeroCopy(from: a, to: b), baZeroCopy = BurstForwarder.zeroCopy(from: b, to: a)
         let pipeline = self.pipeline
@@ -103,10 +104,10 @@ public final class Worker {
         let me = index
         while control.running {
             control.beat(me)
-            let moved = Self.pass(from: a, to: b, zeroCopy: abZeroCopy, ingress: aIn, queue: q, pipeline, rejects,
-                                  &burst, &forwarder)
-                &+ Self.pass(from: b, to: a, zeroCopy: baZeroCopy, ingress: bIn, queue: q, pipeline, rejects,
-                             &burst, &forwarder)
+            let moved = WorkerPass.pass(from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
+                                  &burst, &forwarder, &quiet)
+                &+ WorkerPass.pass(from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
+                             &burst, &forwarder, &quiet)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
@@ -127,19 +128,6 @@ public final class Worker {
             }
         }
         publishCounters(generation: control.snapshotGeneration)
-    }
-
-    /// One direction, one burst. Returns the frames handled.
-    @inline(__always)
-    static func pass(from rx: PacketPort, to tx: PacketPort, zeroCopy: Bool, ingress: Int, queue: Int,
-                     _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst,
-                     _ forwarder: inout BurstForwarder) -> Int {
-        let n = rx.rxBurst(queue: queue, into: &burst)
-        if n == 0 { return 0 }
-        pipeline.process(burst, ingress: ingress, link: rx.linkType)
-        if pipeline.rejectedInLastBurst > 0 { rejects.answer(burst, from: rx, queue: queue) }
-        forwarder.forward(burst, from: rx, to: tx, queue: queue, zeroCopy: zeroCopy)
-        return n
     }
 
     /// Copies the pipeline's counters to the control's mailbox (off the fast path: on request).

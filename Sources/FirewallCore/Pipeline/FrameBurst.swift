@@ -36,6 +36,20 @@ public struct FrameBurst {
         handles = nil
     }
 
+    /// A view of frames `start ..< start + count` of `burst`: the same arrays, so verdicts
+    /// written through it land in `burst`. Never deallocated itself; valid while `burst` is.
+    @inlinable
+    public init(viewing burst: FrameBurst, from start: Int, count: Int) {
+        precondition(start >= 0 && count > 0 && start + count <= burst.capacity, "a view inside the burst")
+        capacity = count
+        self.count = count
+        frames = burst.frames + start
+        lengths = burst.lengths + start
+        timestamps = burst.timestamps + start
+        verdicts = burst.verdicts + start
+        handles = burst.handles.map { $0 + start }
+    }
+
     /// Frees the arrays; the burst must not be used afterwards.
     public func deallocate() {
         frames.deallocate()

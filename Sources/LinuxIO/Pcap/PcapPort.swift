@@ -23,9 +23,11 @@ public final class PcapPort: PacketPort {
 
     private let reader: PcapReader?
     private var writer: PcapWriter?
-    /// libpcap's handles, kept as plain pointers so the fast path touches no reference count.
+    /// libpcap's read handle and the writer, unmanaged, so the fast path touches no reference count.
     private let readHandle: OpaquePointer?
-    private let dumpHandle: UnsafeMutablePointer<UInt8>?
+    private let output: Unmanaged<PcapWriter>?
+    /// Why the input ended early (a damaged capture): set once, when it happens.
+    public private(set) var inputError: String?
     /// The bytes of the burst lent out: pcap_next_ex reuses its buffer, so frames are copied.
     private let arena: UnsafeMutableRawPointer
     private let arenaSlots: Int
@@ -36,18 +38,28 @@ public final class PcapPort: PacketPort {
 
     /// Opens `input` for reading and creates `output` (frames written with link type
     /// `outputDLT`, by default the input's). Throws `PcapError` naming the file.
-    public init(name: String, input: String?, output: String?, outputDLT: Int32? = nil, maxBurst: Int = 64) throws {
+    public convenience init(name: String, input: String?, output: String?, outputDLT: Int32? = nil,
+                            maxBurst: Int = 64) throws {
+        try self.init(name: name, reader: input.map { try PcapReader(path: $0) }, output: output,
+                      outputDLT: outputDLT, maxBurst: maxBurst)
+    }
+
+    /// Reads from `reader`, already open (a replay's capture); `outputInBackground` writes the
+    /// output from a thread of its own (`PcapWriter`), for outputs larger than the input.
+    public init(name: String, reader: PcapReader?, output: String?, outputDLT: Int32? = nil, maxBurst: Int = 64,
+                outputInBackground: Bool = false) throws {
         self.name = name
-        inputPath = input
+        inputPath = reader?.path
         outputPath = output
-        let reader = try input.map { try PcapReader(path: $0) }
-        let writer = try output.map { try PcapWriter(path: $0, dlt: outputDLT ?? reader?.dlt ?? DLT_EN10MB) }
+        let writer = try output.map {
+            try PcapWriter(path: $0, dlt: outputDLT ?? reader?.dlt ?? DLT_EN10MB, inBackground: outputInBackground)
+        }
         self.reader = reader
         self.writer = writer
         dlt = reader?.dlt ?? DLT_EN10MB
         linkType = reader?.linkType ?? .ethernet
         readHandle = reader?.handle
-        dumpHandle = writer.map { UnsafeMutableRawPointer($0.dumper).assumingMemoryBound(to: UInt8.self) }
+        self.output = writer.map { Unmanaged.passUnretained($0) }
         counters = PortCounters(queues: 1)
         arenaSlots = max(1, maxBurst)
         arena = .allocate(byteCount: arenaSlots * Self.slotSize, alignment: 64)
@@ -55,12 +67,18 @@ public final class PcapPort: PacketPort {
         state.initialize(to: reader == nil ? 1 : 0)
     }
 
+    /// Writes what is left of the output and closes it; throws when a write failed (a full
+    /// disk). `close()` does the same but cannot say so.
+    public func finishOutput() throws {
+        try writer?.close()
+    }
+
     deinit { close() }
 
     public func close() {
         guard !closed else { return }
         closed = true
-        writer?.flush()
+        try? writer?.close()
         writer = nil   // closes the file
         arena.deallocate()
         state.deallocate()
@@ -85,7 +103,13 @@ public final class PcapPort: PacketPort {
             let rc = pcap_next_ex(readHandle, &header, &data)
             if rc != 1 {
                 // End of file, or damage (counted as one error): nothing more comes from here.
-                if rc != PCAP_ERROR_BREAK { counters.add(.errors, 1, queue: 0) }
+                if rc != PCAP_ERROR_BREAK {
+                    counters.add(.errors, 1, queue: 0)
+                    if inputError == nil {
+                        let why = "damaged capture: \(String(cString: pcap_geterr(readHandle)))"
+                        inputError = PcapError(path: inputPath ?? name, message: why).description
+                    }
+                }
                 if n == 0 { clinux_store_release(state, 1) }
                 break
             }
@@ -110,17 +134,11 @@ public final class PcapPort: PacketPort {
 
     public func release(_ burst: FrameBurst, queue: Int, exceptTakenBy taken: BurstSplit?) {}
 
-    @inline(__always)
-    private static func dump(_ dumper: UnsafeMutablePointer<UInt8>, _ burst: FrameBurst, _ i: Int) {
-        var h = PcapRecord.header(timestamp: burst.timestamps[i], length: Int(burst.lengths[i]))
-        pcap_dump(dumper, &h, burst.frames[i]?.assumingMemoryBound(to: UInt8.self))
-    }
-
     public func send(copying burst: FrameBurst, _ split: BurstSplit, queue: Int) -> SendResult {
         var result = SendResult()
         for k in 0..<split.acceptedCount {
             let i = Int(split.accepted[k])
-            if let dumpHandle { Self.dump(dumpHandle, burst, i) }
+            output?._withUnsafeGuaranteedRef { $0.write(burst.frame(i), timestamp: burst.timestamps[i]) }
             result.sent &+= 1
             result.sentBytes &+= Int(burst.lengths[i])
         }

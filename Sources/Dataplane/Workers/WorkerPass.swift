@@ -1,0 +1,71 @@
+import FirewallCore
+import Ports
+
+/// Which policy port the frames of a received burst entered on, run by run.
+public protocol IngressMap {
+    /// The ingress of frame `start` of `burst` and where its run ends: the first index after it
+    /// with another ingress, or `burst.count`. Called for consecutive runs, burst after burst.
+    mutating func run(_ burst: FrameBurst, link: LinkType, from start: Int) -> (ingress: Int, end: Int)
+}
+
+/// A worker's map: every frame of a port enters on that port.
+public struct PortIngress: IngressMap {
+    public let port: Int
+
+    public init(_ port: Int) { self.port = port }
+
+    @inline(__always)
+    public mutating func run(_ burst: FrameBurst, link: LinkType, from start: Int) -> (ingress: Int, end: Int) {
+        (port, burst.count)
+    }
+}
+
+/// Hears each run of a burst just before and just after the pipeline decides it (replay's
+/// outputs, explain's flow state). The worker's is `NoObserver`, which the compiler removes.
+public protocol DecisionObserver {
+    mutating func willDecide(_ run: FrameBurst, ingress: Int, link: LinkType)
+    mutating func decided(_ run: FrameBurst, ingress: Int, link: LinkType)
+}
+
+extension DecisionObserver {
+    @inline(__always)
+    public mutating func willDecide(_ run: FrameBurst, ingress: Int, link: LinkType) {}
+}
+
+public struct NoObserver: DecisionObserver {
+    public init() {}
+    @inline(__always)
+    public mutating func decided(_ run: FrameBurst, ingress: Int, link: LinkType) {}
+}
+
+/// The one pass of a worker over one direction.
+enum WorkerPass {
+    /// One direction, one burst: receive, decide (run by run of one ingress), answer the
+    /// rejected frames, forward. Returns the frames handled. `vfwall run`'s workers and
+    /// `vfwall replay` both go through here, so a replay decides what a run decides.
+    @inline(__always)
+    static func pass<Ingress: IngressMap, Observer: DecisionObserver>(
+        from rx: PacketPort, to tx: PacketPort, zeroCopy: Bool, ingress: inout Ingress, queue: Int,
+        _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst,
+        _ forwarder: inout BurstForwarder, _ observer: inout Observer
+    ) -> Int {
+        let n = rx.rxBurst(queue: queue, into: &burst)
+        if n == 0 { return 0 }
+        let link = rx.linkType
+        var rejected = 0
+        var start = 0
+        while start < n {
+            let (port, runEnd) = ingress.run(burst, link: link, from: start)
+            let end = Swift.max(start &+ 1, Swift.min(n, runEnd))
+            let run = start == 0 && end == n ? burst : FrameBurst(viewing: burst, from: start, count: end &- start)
+            observer.willDecide(run, ingress: port, link: link)
+            pipeline.process(run, ingress: port, link: link)
+            rejected &+= pipeline.rejectedInLastBurst
+            observer.decided(run, ingress: port, link: link)
+            start = end
+        }
+        if rejected > 0 { rejects.answer(burst, from: rx, queue: queue) }
+        forwarder.forward(burst, from: rx, to: tx, queue: queue, zeroCopy: zeroCopy)
+        return n
+    }
+}
