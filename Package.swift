@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig",
-                                                       "Workloads"]),
+                                                       "Workloads", "TestSupport"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).

@@ -4,6 +4,7 @@ import FirewallCore
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// Workers running the real pipeline between ports: memory, AF_PACKET on veths, DPDK on lcores.
@@ -79,7 +80,7 @@ final class PortWorkerTests: XCTestCase {
 
     func testTwoWorkersOnAFPacketFanoutAndAReloadChangesVerdicts() throws {
         // client (c) ==veth== (i) [vfwall: i <-> o, 2 workers] (o) ==veth== (s) server
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("c", "i")
         try ns.addVethPair("o", "s")
