@@ -29,14 +29,6 @@ final class PortWorkerTests: XCTestCase {
         PortTestFrames.udp(index: index, sourcePort: 2000, destinationPort: 1000, sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1])
     }
 
-    private func waitFor(_ what: String, seconds: Double = 5, _ done: () -> Bool) {
-        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while !done() {
-            if monotonicNanoseconds() > deadline { XCTFail("timed out waiting for \(what)"); return }
-            usleep(1000)
-        }
-    }
-
     func testWorkerThreadForwardsBothWaysAndRepliesPassThroughConntrack() throws {
         let inside = MemoryPort(name: "inside"), outside = MemoryPort(name: "outside")
         defer { inside.close(); outside.close() }
@@ -52,7 +44,9 @@ final class PortWorkerTests: XCTestCase {
                             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         try group.start(.threads(cpus: [0]))
-        waitFor("both directions forwarded") { outside.statistics.tx == 10 && inside.statistics.tx == 10 }
+        waitUntil(timeout: 5, what: "both directions forwarded") {
+            outside.statistics.tx == 10 && inside.statistics.tx == 10
+        }
         group.stop()
 
         XCTAssertEqual(outside.takeTransmitted().compactMap(PortTestFrames.index), Array(0..<10))
@@ -137,7 +131,7 @@ final class PortWorkerTests: XCTestCase {
 
         // Reload: accept everything; the blocked flows now pass, without a restart.
         let generation = control.publish(Self.acceptAllPolicy())
-        waitFor("both workers to report the new policy installed") {
+        waitUntil(timeout: 5, what: "both workers to report the new policy installed") {
             (0..<2).allSatisfy { control.installedGeneration(of: $0) >= generation }
         }
         send(blocked, from: ports.client)
@@ -168,7 +162,7 @@ final class PortWorkerTests: XCTestCase {
                             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         try group.start(.dpdkLcores)
-        waitFor("the capture to go through") { inside.statistics.rx == 60 }
+        waitUntil(timeout: 5, what: "the capture to go through") { inside.statistics.rx == 60 }
         group.stop()
         inside.close()
         outside.close()

@@ -46,7 +46,8 @@ final class RunStartupTests: XCTestCase {
         """)
         let r = try runProduct("vfwall", ["run", "--config", config])
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "vfwall run: \(config): port 'outside': the pcap backend needs 'rx-pcap' (frames in), 'tx-pcap' (frames out), or both\n")
+        XCTAssertEqual(r.stderr, "vfwall run: \(config): port 'outside': the pcap backend needs 'rx-pcap' (frames in), "
+                       + "'tx-pcap' (frames out), or both\n")
     }
 
     func testStatsAndReloadWithoutARunningFirewallExit1AndSayWhy() throws {
@@ -56,7 +57,8 @@ final class RunStartupTests: XCTestCase {
         for command in ["stats", "reload"] {
             let r = try runProduct("vfwall", [command, "--socket", socket])
             XCTAssertEqual(r.status, 1)
-            XCTAssertTrue(r.stderr.hasPrefix("vfwall \(command): cannot connect to the control socket \(socket)"), r.stderr)
+            let expected = "vfwall \(command): cannot connect to the control socket \(socket)"
+            XCTAssertTrue(r.stderr.hasPrefix(expected), r.stderr)
         }
         XCTAssertEqual(try runProduct("vfwall", ["stats"]).status, 64, "--socket or --config is required")
     }
@@ -86,7 +88,8 @@ final class RunStartupTests: XCTestCase {
           eal: ["--no-huge", "--no-pci", "-m", "128", "--no-shconf", "--file-prefix", "\(prefix)"]
         rules: []
         """)
-        let r = try runProduct("vfwall", ["run", "--config", config, "--no-status", "--link-wait", "0.5"], netns: ns.name)
+        let r = try runProduct("vfwall", ["run", "--config", config, "--no-status", "--link-wait", "0.5"],
+                               netns: ns.name)
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("port 'inside' is down"), r.stderr)
         XCTAssertFalse(r.stderr.contains("running"), r.stderr)

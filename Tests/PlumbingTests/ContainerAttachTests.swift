@@ -68,7 +68,8 @@ final class ContainerAttachTests: XCTestCase {
         let mac = try XCTUnwrap(lab.mac(vf))
         let (container, _) = try startContainer()
 
-        let attach = try vfplumb(["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"], environment: lab.environment)
+        let attach = try vfplumb(["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"],
+                                 environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         let seen = inside(container, "ip -o addr show eth1")
         XCTAssertTrue(seen.output.contains("10.213.0.2/24"), "eth1 inside the container: \(seen.output)")
@@ -85,7 +86,8 @@ final class ContainerAttachTests: XCTestCase {
     func testMacvlanAttachIntoContainerThenDetach() throws {
         let (vf, peer) = try lab.makeStandInVF()
         let (container, _) = try startContainer()
-        let attach = try vfplumb(["attach", vf, container, "--mode", "macvlan", "--name", "eth1", "--ip", "10.213.0.5/24",
+        let attach = try vfplumb(["attach", vf, container, "--mode", "macvlan", "--name", "eth1",
+                                  "--ip", "10.213.0.5/24",
                                   "--mac", "02:42:ac:d5:00:05"], environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(inside(container, "ip -d link show eth1").output.contains("macvlan mode bridge"))

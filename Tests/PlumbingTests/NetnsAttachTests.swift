@@ -52,7 +52,8 @@ final class NetnsAttachTests: XCTestCase {
         }
         let pidTarget = "pid:\(sleeper.pid)"
 
-        let attach = try vfplumb(["attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0", "--ip", "10.213.0.3/24"],
+        let attach = try vfplumb(["attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0",
+                                  "--ip", "10.213.0.3/24"],
                                  environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(lab.exists(vf), "macvlan mode leaves the lower link on the host")
@@ -99,7 +100,8 @@ final class NetnsAttachTests: XCTestCase {
         let target = try lab.addNamespace()
         let before = sh("ip -o link show \(vf)").output.replacingOccurrences(of: #"^\d+: "#, with: "", options: .regularExpression)
         // The gateway is off the subnet, so the last step fails after the move and rename.
-        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--gateway", "10.99.0.1"],
+        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24",
+                             "--gateway", "10.99.0.1"],
                             environment: lab.environment)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("every earlier step was rolled back"), r.stderr)

@@ -1,3 +1,6 @@
+// XCTest exists only where tests are built: `swift build` (scripts/build-release) also builds
+// this target, and there the file is left out.
+#if canImport(XCTest)
 import Foundation
 import Glibc
 import XCTest
@@ -138,3 +141,4 @@ public final class NamespaceLab {
         return result.stdout
     }
 }
+#endif

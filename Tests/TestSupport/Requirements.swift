@@ -1,3 +1,6 @@
+// XCTest exists only where tests are built: `swift build` (scripts/build-release) also builds
+// this target, and there the file is left out.
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -19,3 +22,4 @@ public func requireTools(_ tools: [String], for what: String, installedBy: Strin
         throw XCTSkip("\(what) needs \(missing.joined(separator: ", ")) (\(installedBy))")
     }
 }
+#endif

@@ -1,3 +1,6 @@
+// XCTest exists only where tests are built: `swift build` (scripts/build-release) also builds
+// this target, and there the file is left out.
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -20,3 +23,4 @@ public func waitUntil(timeout: Double, what: @autoclosure () -> String, file: St
         usleep(pollMicroseconds)
     }
 }
+#endif
