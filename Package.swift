@@ -103,8 +103,8 @@ let package = Package(
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig",
-                                                       "Workloads"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts",
+                                                       "FirewallConfig", "Workloads", "TestSupport"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).

@@ -4,19 +4,24 @@ right after its request, so conntrack sees each flow established), for scripts/b
 
     scripts/make-bench-capture.py OUT.pcap [FRAMES [FLOWS]]     (defaults 2,000,000 and 50,000)
 """
+import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import frames
+
+SERVER_MAC, CLIENT_MAC = bytes.fromhex("0200000000fe"), bytes.fromhex("02000000000a")
+
 
 def frame(src, dst, sport, dport):
-    udp = struct.pack("!HHHH", sport, dport, 8 + 18, 0) + bytes(18)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
-    eth = b"\x02\x00\x00\x00\x00\xfe" + b"\x02\x00\x00\x00\x00\x0a" + b"\x08\x00"
-    return eth + ip + udp
+    """64 bytes (no FCS), IPv4 without a header checksum: the replay does not check it."""
+    ip = frames.ipv4(src, dst, 17, frames.udp(sport, dport, bytes(18)), ident=0, with_checksum=False)
+    return frames.ethernet(SERVER_MAC, CLIENT_MAC, frames.ETH_IPV4, ip)
 
 
 def main():
-    out, frames = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2_000_000
+    out, count = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2_000_000
     flows = int(sys.argv[3]) if len(sys.argv) > 3 else 50_000
     pairs = []
     for f in range(flows):
@@ -25,13 +30,12 @@ def main():
         sport = 1024 + f % 60000
         pairs.append((frame(client, server, sport, 9000), frame(server, client, 9000, sport)))
     with open(out, "wb") as w:
-        w.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        w.write(frames.pcap_header())
         chunk = []
-        for i in range(frames):
+        for i in range(count):
             request, reply = pairs[(i // 2) % flows]
             data = reply if i % 2 else request
-            chunk.append(struct.pack("<IIII", 1_700_000_000 + i // 1_000_000, i % 1_000_000, len(data), len(data)))
-            chunk.append(data)
+            chunk.append(frames.pcap_record(1_700_000_000 + i // 1_000_000, i % 1_000_000, data))
             if len(chunk) >= 20000:
                 w.write(b"".join(chunk))
                 chunk = []

@@ -18,20 +18,14 @@ Usage: scripts/make-capture-seeds.py [OUTDIR]   (default Fuzz/corpus/fuzz-captur
 """
 import os, struct, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import frames
+
 root = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "Fuzz", "corpus", "fuzz-capture")
-US, NS = 0xA1B2C3D4, 0xA1B23C4D
+US, NS = frames.PCAP_MICROSECONDS, frames.PCAP_NANOSECONDS
 
-def sample_frames(n):
-    data = open(os.path.join(root, "captures", "sample.pcap"), "rb").read()
-    frames, at = [], 24
-    while at + 16 <= len(data) and len(frames) < n:
-        caplen = struct.unpack_from("<I", data, at + 8)[0]
-        frames.append(data[at + 16:at + 16 + caplen])
-        at += 16 + caplen
-    return frames
-
-FRAMES = sample_frames(4)
+FRAMES = frames.read_pcap_frames(os.path.join(root, "captures", "sample.pcap"), limit=4)
 ETH = FRAMES[0]
 IP = ETH[14:]
 
@@ -41,11 +35,10 @@ def write(name, content):
 
 def pcap(records, magic=US, order="<", snaplen=65535, dlt=1):
     """records: (seconds, fraction, data) or (seconds, fraction, data, caplen, length)."""
-    b = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, dlt)
+    b = frames.pcap_header(snaplen, dlt, magic, order)
     for r in records:
-        sec, frac, data = r[:3]
-        caplen, length = (r[3], r[4]) if len(r) > 3 else (len(data), len(data))
-        b += struct.pack(order + "IIII", sec, frac, caplen, length) + data
+        b += frames.pcap_record(*r[:3], caplen=r[3] if len(r) > 3 else None, length=r[4] if len(r) > 3 else None,
+                                order=order)
     return b
 
 os.makedirs(out, exist_ok=True)
@@ -78,7 +71,7 @@ write("pcap-header-only", pcap([]))
 write("pcap-snaplen-zero", pcap([(1, 0, ETH)], snaplen=0))
 write("pcap-snaplen-max", pcap([(1, 0, ETH)], snaplen=0xFFFFFFFF))
 write("pcap-link-ieee80211", pcap([(1, 0, ETH)], dlt=105))
-write("pcap-version-9", struct.pack("<IHHiIII", US, 9, 9, 0, 0, 65535, 1) + pcap([(1, 0, ETH)])[24:])
+write("pcap-version-9", frames.pcap_header(version=(9, 9)) + pcap([(1, 0, ETH)])[24:])
 
 # Other link types vfwall reads.
 write("pcap-raw-ip", pcap([(1, 0, IP), (2, 0, IP[:19])], dlt=101))

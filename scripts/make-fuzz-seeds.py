@@ -9,18 +9,12 @@ Usage: scripts/make-fuzz-seeds.py
 """
 import hashlib, os, struct, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from frames import read_pcap_frames
+
 root = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 out = os.path.join(root, "Fuzz", "corpus")
 ROUTER_MAC = bytes.fromhex("0200000000fe")
-
-def read_pcap(path):
-    data = open(path, "rb").read()
-    frames, at = [], 24
-    while at + 16 <= len(data):
-        _, _, caplen, _ = struct.unpack_from("<IIII", data, at)
-        frames.append(data[at + 16:at + 16 + caplen])
-        at += 16 + caplen
-    return frames
 
 def write(target, content):
     d = os.path.join(out, target)
@@ -28,10 +22,10 @@ def write(target, content):
     with open(os.path.join(d, hashlib.sha1(content).hexdigest()[:16]), "wb") as f:
         f.write(content)
 
-sample = read_pcap(os.path.join(root, "captures", "sample.pcap"))
+sample = read_pcap_frames(os.path.join(root, "captures", "sample.pcap"))
 with tempfile.TemporaryDirectory() as tmp:
     subprocess.run([sys.executable, os.path.join(root, "scripts", "make-malformed-corpus.py"), tmp], check=True, stdout=subprocess.DEVNULL)
-    malformed = read_pcap(os.path.join(tmp, "malformed-ethernet.pcap"))
+    malformed = read_pcap_frames(os.path.join(tmp, "malformed-ethernet.pcap"))
 
 def ingress(frame): return 1 if frame[6:12] == ROUTER_MAC else 0
 

@@ -16,29 +16,19 @@ Usage: scripts/make-malformed-corpus.py OUTDIR
 """
 import json, os, random, struct, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import frames
+from frames import udp, FIN, SYN, RST, PSH, ACK
+
 C4, S4, DNS4, C6, S6 = "10.0.0.10", "192.0.2.80", "192.0.2.53", "2001:db8:1::10", "2001:db8:2::443"
 CLIENT_MAC, ROUTER_MAC = bytes.fromhex("02000000000a"), bytes.fromhex("0200000000fe")
-FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 
-def ip4(s): return bytes(int(x) for x in s.split("."))
-def ip6(s):
-    head, _, tail = s.partition("::")
-    h = [int(x, 16) for x in head.split(":") if x]
-    t = [int(x, 16) for x in tail.split(":") if x]
-    return struct.pack("!8H", *(h + [0] * (8 - len(h) - len(t)) + t))
-
+# The corpus's own defaults: from the client to the server, and no checksums (the parser
+# does not check them, and the expectations were stated without).
 def eth(etype, payload, vlans=(), src=CLIENT_MAC, dst=ROUTER_MAC):
-    tags = b"".join(struct.pack("!HH", tpid, vid) for tpid, vid in vlans)
-    return dst + src + tags + struct.pack("!H", etype) + payload
-
-def ipv4(proto, payload, src=C4, dst=S4, ihl=5, total=None, ident=1, frag=0, version=4):
-    opts = b"\x01" * ((ihl - 5) * 4) if ihl > 5 else b""
-    tl = total if total is not None else 20 + len(opts) + len(payload)
-    return struct.pack("!BBHHHBBH4s4s", (version << 4) | (ihl & 0xF), 0, tl & 0xFFFF, ident, frag, 64, proto, 0,
-                       ip4(src), ip4(dst)) + opts + payload
-
-def ipv6(nh, payload, src=C6, dst=S6, plen=None, version=6):
-    return struct.pack("!IHBB16s16s", version << 28, len(payload) if plen is None else plen, nh, 64, ip6(src), ip6(dst)) + payload
+    return frames.ethernet(dst, src, etype, payload, vlans)
+def ipv4(proto, payload, src=C4, dst=S4, **kw): return frames.ipv4(src, dst, proto, payload, with_checksum=False, **kw)
+def ipv6(nh, payload, src=C6, dst=S6, plen=None, version=6): return frames.ipv6(src, dst, nh, payload, plen, version)
 
 def ext(nh, length=0):          # hop-by-hop, routing, destination options: (length + 1) * 8 bytes
     return bytes([nh, length]) + bytes(6 + 8 * length)
@@ -46,14 +36,8 @@ def ext(nh, length=0):          # hop-by-hop, routing, destination options: (len
 def frag6(nh, offset=0, more=False, ident=0x1234):
     return struct.pack("!BBHI", nh, 0, (offset << 3) | int(more), ident)
 
-def tcp(sport, dport, flags, data=b"", doff=5):
-    return struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, doff << 4, flags, 65535, 0, 0) + data
-
-def udp(sport, dport, data=b"", length=None):
-    return struct.pack("!HHHH", sport, dport, 8 + len(data) if length is None else length, 0) + data
-
-def icmp(t, code=0, rest=b"\0\0\0\0", data=b""):
-    return struct.pack("!BBH", t, code, 0) + rest + data
+def tcp(sport, dport, flags, data=b"", doff=5): return frames.tcp(sport, dport, flags, data, data_offset=doff)
+def icmp(t, code=0, rest=b"\0\0\0\0", data=b""): return frames.icmp(t, code, rest, data, with_checksum=False)
 
 def e4(proto, payload, **kw): return eth(0x0800, ipv4(proto, payload, **kw))
 def e6(nh, payload, **kw): return eth(0x86DD, ipv6(nh, payload, **kw))
@@ -269,13 +253,9 @@ outdir = sys.argv[1] if len(sys.argv) > 1 else sys.exit("usage: make-malformed-c
 os.makedirs(outdir, exist_ok=True)
 total = 0
 for name, (dlt, items) in sorted(captures.items()):
-    with open(os.path.join(outdir, name + ".pcap"), "wb") as f:
-        # Nanosecond pcap; snaplen 262144 so the largest frames are kept whole.
-        f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, dlt))
-        for i, (fr, _) in enumerate(items):
-            ts_ns = i * 1_000_000
-            f.write(struct.pack("<IIII", 1_780_000_000 + ts_ns // 10**9, ts_ns % 10**9, len(fr), len(fr)))
-            f.write(fr)
+    # Snaplen 262144 so the largest frames are kept whole.
+    frames.write_pcap_ns(os.path.join(outdir, name + ".pcap"), [fr for fr, _ in items], 1_780_000_000, 1_000_000,
+                         snaplen=262144, linktype=dlt)
     with open(os.path.join(outdir, name + ".expected.jsonl"), "w") as f:
         for i, (_, e) in enumerate(items):
             f.write(json.dumps(dict(index=i, **e)) + "\n")

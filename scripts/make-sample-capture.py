@@ -12,61 +12,24 @@ Usage: scripts/make-sample-capture.py [OUTDIR]   (default: captures/)
 """
 import json, os, struct, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import frames
+from frames import ip4, ip6, tcp, udp, icmp, FIN, SYN, RST, PSH, ACK
+
 CLIENT_MAC = bytes.fromhex("02000000000a")   # a host on the inside port
 ROUTER_MAC = bytes.fromhex("0200000000fe")   # the next hop on the outside port
 C4, C4B = "10.0.0.10", "10.0.0.11"
 S4, DNS4, SSH_OK, SSH_BAD = "192.0.2.80", "192.0.2.53", "198.51.100.7", "203.0.113.9"
 C6, S6 = "2001:db8:1::10", "2001:db8:2::443"
 
-def ip4(s): return bytes(int(x) for x in s.split("."))
-def ip6(s):
-    head, _, tail = s.partition("::")
-    h = [int(x, 16) for x in head.split(":") if x]
-    t = [int(x, 16) for x in tail.split(":") if x]
-    return struct.pack("!8H", *(h + [0] * (8 - len(h) - len(t)) + t))
+def eth(src, dst, etype, payload, vlans=()): return frames.ethernet(dst, src, etype, payload, vlans)
+def ipv4(src, dst, proto, payload, **kw): return frames.ipv4(src, dst, proto, payload, **kw)
+def ipv6(src, dst, nh, payload, plen=None): return frames.ipv6(src, dst, nh, payload, plen)
 
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-def eth(src, dst, etype, payload, vlans=()):
-    tags = b"".join(struct.pack("!HH", tpid, vid) for tpid, vid in vlans)
-    first = vlans[0][0] if vlans else etype
-    if vlans:
-        # tags carry the next ethertype: rebuild as dst, src, tpid1, tci1, tpid2, tci2, ..., etype
-        out = dst + src
-        for i, (tpid, vid) in enumerate(vlans):
-            out += struct.pack("!HH", tpid, vid)
-        return out + struct.pack("!H", etype) + payload
-    return dst + src + struct.pack("!H", etype) + payload
-
-def ipv4(src, dst, proto, payload, ihl=5, total=None, ident=1, frag=0, version=4):
-    opts = b"\x01" * ((ihl - 5) * 4) if ihl > 5 else b""
-    tl = total if total is not None else 20 + len(opts) + len(payload)
-    h = struct.pack("!BBHHHBBH4s4s", (version << 4) | (ihl & 0xF), 0, tl, ident, frag, 64, proto, 0, ip4(src), ip4(dst)) + opts
-    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
-    return h + payload
-
-def ipv6(src, dst, nh, payload, plen=None):
-    return struct.pack("!IHBB16s16s", 0x60000000, len(payload) if plen is None else plen, nh, 64, ip6(src), ip6(dst)) + payload
-
-def tcp(sport, dport, flags, data=b"", seq=1000, ack=0, doff=5):
-    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags, 65535, 0, 0) + data
-
-def udp(sport, dport, data=b"", length=None):
-    return struct.pack("!HHHH", sport, dport, 8 + len(data) if length is None else length, 0) + data
-
-def icmp(t, code, rest=b"\0\0\0\0", data=b""):
-    b = struct.pack("!BBH", t, code, 0) + rest + data
-    return b[:2] + struct.pack("!H", csum(b)) + b[4:]
-
-FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
-frames, expected = [], []
+captured, expected = [], []
 
 def add(frame, verdict, by, rule=None, reason=None):
-    frames.append(frame)
+    captured.append(frame)
     expected.append({"verdict": verdict, "decided_by": by, "rule": rule, "reason": reason})
 
 def out4(src, dst, proto, payload, **kw):   # inside -> outside
@@ -167,7 +130,7 @@ bad = [
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 6, synpkt)[:16]), "truncated-ipv4-header"),
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 6, synpkt, version=5)), "bad-ipv4-version"),
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 6, synpkt[:12])), "truncated-tcp-header"),
-    (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 6, tcp(48000, 80, SYN, doff=15))), "bad-tcp-data-offset"),
+    (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 6, tcp(48000, 80, SYN, data_offset=15))), "bad-tcp-data-offset"),
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, DNS4, 17, udp(48000, 53, b"q", length=0))), "bad-udp-length"),
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, DNS4, 17, udp(48000, 53)[:5])), "truncated-udp-header"),
     (eth(CLIENT_MAC, ROUTER_MAC, 0x0800, ipv4(C4, S4, 1, b"\x08\x00")), "truncated-icmp-header"),
@@ -187,14 +150,9 @@ for n in range(3):
     add(out4(C4, S4, 6, bytes(24), frag=8, ident=77 + n), "drop", "setting", reason="fragment")
 
 outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "captures")
-with open(os.path.join(outdir, "sample.pcap"), "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))   # nanosecond pcap, Ethernet
-    t0 = 1_780_000_000
-    for i, fr in enumerate(frames):
-        ts_ns = i * 1_000_000   # one frame a millisecond
-        f.write(struct.pack("<IIII", t0 + ts_ns // 10**9, ts_ns % 10**9, len(fr), len(fr)))
-        f.write(fr)
+# Nanosecond pcap, Ethernet, one frame a millisecond.
+frames.write_pcap_ns(os.path.join(outdir, "sample.pcap"), captured, 1_780_000_000, 1_000_000)
 with open(os.path.join(outdir, "sample.expected.jsonl"), "w") as f:
     for i, e in enumerate(expected):
         f.write(json.dumps(dict(index=i, **e)) + "\n")
-print("wrote %d frames to %s" % (len(frames), os.path.join(outdir, "sample.pcap")))
+print("wrote %d frames to %s" % (len(captured), os.path.join(outdir, "sample.pcap")))

@@ -5,6 +5,7 @@ import FirewallCore
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// Real AF_PACKET sockets on real veth pairs, in a namespace of the test's own.
@@ -46,7 +47,7 @@ final class AFPacketPortTests: XCTestCase {
     }
 
     func testFramesSentIntoOneVethEndArriveAtTheOtherIntact() throws {
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a0", "b0")
         let (a, b) = try ns.inside { (try AFPacketPort(.init(interface: "a0")), try AFPacketPort(.init(interface: "b0"))) }
@@ -61,7 +62,7 @@ final class AFPacketPortTests: XCTestCase {
 
     func testForwardingBetweenTwoInterfacesDropsByVerdict() throws {
         // client -> a1 ==veth== b1 [firewall: b1 -> a2] a2 ==veth== b2 -> server
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a1", "b1")
         try ns.addVethPair("a2", "b2")
@@ -92,7 +93,7 @@ final class AFPacketPortTests: XCTestCase {
     }
 
     func testFanoutKeepsBothDirectionsOfEachFlowOnOneQueue() throws {
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a3", "b3")
         let (a, b) = try ns.inside {
@@ -127,17 +128,17 @@ final class AFPacketPortTests: XCTestCase {
     }
 
     func testPortIsPromiscuousWhileOpenAndReportsMACAndLink() throws {
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a4", "b4")
-        try PortTestNamespace.ip(["-n", ns.name, "link", "set", "b4", "address", "02:00:5e:00:00:42"])
+        try NamespaceLab.ip(["-n", ns.name, "link", "set", "b4", "address", "02:00:5e:00:00:42"])
         let port = try ns.inside { try AFPacketPort(.init(interface: "b4")) }
         XCTAssertEqual(port.macAddress?.description, "02:00:5e:00:00:42")
         XCTAssertTrue(port.linkState().up)
         // PACKET_MR_PROMISC raises the promiscuity count (the PROMISC flag shows only `ip link set promisc`).
         let details = try ns.linkShow("b4")
         XCTAssertTrue(details.contains("promiscuity 1"), details)
-        try PortTestNamespace.ip(["-n", ns.name, "link", "set", "a4", "down"])
+        try NamespaceLab.ip(["-n", ns.name, "link", "set", "a4", "down"])
         XCTAssertFalse(port.linkState().up, "the peer is down: no carrier")
         port.close()
         XCTAssertTrue(try ns.linkShow("b4").contains("promiscuity 0"), "closing the port undoes promiscuous mode")

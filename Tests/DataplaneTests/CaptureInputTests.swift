@@ -5,13 +5,13 @@ import FirewallConfig
 import FirewallCore
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// Capture files as users hand them over: timestamps and lengths out of range, BSD loopback link
 /// types, and every seed of the fuzz-capture target through the real reader and `Replay`.
 final class CaptureInputTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../..").standardized
+    static let root = URL(fileURLWithPath: repositoryRoot)
 
     var config: Configuration {
         get throws { try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path) }

@@ -6,6 +6,7 @@ import FirewallCore
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// DPDK's real poll-mode drivers on virtual devices (net_ring, net_null, net_pcap), without
@@ -198,7 +199,7 @@ final class DPDKPortTests: XCTestCase {
     }
 
     func testAFPacketVdevOnAVethTalksToAnAFPacketPort() throws {
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a5", "b5")
         let device = DPDKTestEnvironment.unique("net_af_packet")

@@ -7,15 +7,16 @@ import Foundation
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// The engine in this process on the pcap backend (no privileges needed): the live run over
 /// files decides exactly as the replay does; reloads; the control socket.
 final class EngineRunTests: XCTestCase {
-    static let sample = VFWallBinary.root + "/captures/sample.pcap"
+    static let sample = repositoryRoot + "/captures/sample.pcap"
 
-    func pcapConfiguration(_ scratch: RunScratch, extraRules: String = "") throws -> Configuration {
-        let base = try String(contentsOfFile: VFWallBinary.root + "/configs/default.yaml", encoding: .utf8)
+    func pcapConfiguration(_ scratch: ScratchDirectory, extraRules: String = "") throws -> Configuration {
+        let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
         let text = base
             .replacingOccurrences(of: "    interface: vfw-in0 ", with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #")
             .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
@@ -26,12 +27,12 @@ final class EngineRunTests: XCTestCase {
     }
 
     func testPcapBackendForwardsWhatReplayAcceptsAndStopsWhenTheInputEnds() throws {
-        let scratch = try RunScratch("engine-pcap")
+        let scratch = try ScratchDirectory("engine-pcap")
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
         let engine = try Engine.open(c)
         try engine.start()
-        XCTAssertTrue(eventually(20) { engine.inputsExhausted })
+        waitUntil(timeout: 20, what: "the engine to read its inputs to the end") { engine.inputsExhausted }
         engine.stop()
         let stats = engine.statistics(fresh: false)
         engine.close()
@@ -63,7 +64,7 @@ final class EngineRunTests: XCTestCase {
     }
 
     func testReloadSwapsThePolicyAndRefusesBadOrIncompatibleConfigurations() throws {
-        let scratch = try RunScratch("engine-reload")
+        let scratch = try ScratchDirectory("engine-reload")
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
         let engine = try Engine.open(c)
@@ -98,9 +99,9 @@ final class EngineRunTests: XCTestCase {
     /// A reload answers only once every worker reports the new policy installed; a worker stuck
     /// in a receive call is named when the deadline passes, and installs it once it turns again.
     func testReloadIsAnsweredOnceEveryWorkerRunsTheNewPolicyAndNamesALaggard() throws {
-        let scratch = try RunScratch("engine-ack")
+        let scratch = try ScratchDirectory("engine-ack")
         defer { scratch.remove() }
-        let base = try String(contentsOfFile: VFWallBinary.root + "/configs/default.yaml", encoding: .utf8)
+        let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
         let text = base.replacingOccurrences(of: "  cores: [0] ", with: "  cores: [0, 1]")
         let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("two.yaml", text))
         XCTAssertEqual(c.dataplane.cores, [0, 1])
@@ -118,7 +119,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(installed(), [2, 2], "answered only after both workers installed it")
 
         outside.state = .blocked
-        XCTAssertTrue(eventually(5) { outside.blockedCalls == 1 }, "worker 1 is stuck in a receive call")
+        waitUntil(timeout: 5, what: "worker 1 is stuck in a receive call") { outside.blockedCalls == 1 }
         let late = engine.reload(with: c, ackTimeoutMs: 1000)
         XCTAssertEqual(late, .unacknowledged(rules: c.policy.rules.count, generation: 3, workers: [1], cores: [1],
                                              timeoutMs: 1000))
@@ -134,11 +135,11 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(workers.compactMap { $0["policy_generation"] as? Int }, [3, 2], "vfwall stats shows them")
 
         outside.state = .open
-        XCTAssertTrue(eventually(5) { installed() == [3, 3] }, "the laggard installs it once its loop turns")
+        waitUntil(timeout: 5, what: "the laggard installs it once its loop turns") { installed() == [3, 3] }
     }
 
     func testControlSocketIsOwnerOnlyAnswersAndRefusesASecondServer() throws {
-        let scratch = try RunScratch("engine-socket")
+        let scratch = try ScratchDirectory("engine-socket")
         defer { scratch.remove() }
         let path = scratch.path("sub/dir/ctl.sock")
         let socket = try ControlSocket(path: path) { request in request == "stats" ? "{}\n" : "error: unknown\n" }
@@ -168,7 +169,7 @@ final class EngineRunTests: XCTestCase {
     /// The engine's control side without the CLI: its protocol over a real socket, and the
     /// supervision loop ending when the pcap inputs run out.
     func testControlServiceAnswersTheEnginesProtocolAndSuperviseEndsWithTheInput() throws {
-        let scratch = try RunScratch("engine-service")
+        let scratch = try ScratchDirectory("engine-service")
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
         let lines = PThreadLock<[String]>([])

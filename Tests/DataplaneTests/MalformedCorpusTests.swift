@@ -5,14 +5,13 @@ import FirewallConfig
 import FirewallCore
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// The malformed-traffic corpus (scripts/make-malformed-corpus.py) through `vfwall replay` with the
 /// shipped configuration: nothing crashes, every frame is accounted for, and each frame lands
 /// under the reason the generator wrote down for it.
 final class MalformedCorpusTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-
     struct Expected: Decodable { let index: Int; let `case`: String; let verdict: String; let decided_by: String; let rule: String?; let reason: String? }
     struct Got: Decodable {
         struct RuleRef: Decodable { let name: String }
@@ -27,20 +26,16 @@ final class MalformedCorpusTests: XCTestCase {
     func generateCorpus() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vfwall-malformed-\(getpid())")
         try? FileManager.default.removeItem(at: dir)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.root.appendingPathComponent("scripts/make-malformed-corpus.py").path, dir.path]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "make-malformed-corpus.py failed")
+        let generator = repositoryRoot + "/scripts/make-malformed-corpus.py"
+        let run = try runProcess("python3", [generator, dir.path])
+        XCTAssertEqual(run.status, 0, "make-malformed-corpus.py failed: \(run.stderr)")
         return dir
     }
 
     func testEveryMalformedFrameIsCountedUnderItsReason() throws {
         let dir = try generateCorpus()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path)
+        let config = try ConfigLoader.load(path: repositoryRoot + "/configs/default.yaml")
         let captures = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") }.sorted()
         XCTAssertEqual(captures, ["malformed-ethernet.pcap", "malformed-loop.pcap", "malformed-null.pcap",
                                   "malformed-rawip.pcap", "malformed-sll.pcap"])

@@ -68,10 +68,6 @@ func drain(_ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: I
     return total
 }
 
-func requireRoot(_ what: String) throws {
-    guard geteuid() == 0 else { throw XCTSkip("\(what) needs root (CAP_NET_ADMIN, CAP_NET_RAW, DPDK memory); CI runs as root") }
-}
-
 /// Just enough of the classic pcap format for the net_pcap vdev tests (the real reader and
 /// writer live in Ports/Pcap).
 enum TinyPcap {

@@ -5,6 +5,7 @@ import FirewallCore
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// Workers running the real pipeline between ports: memory, AF_PACKET on veths, DPDK on lcores.
@@ -29,14 +30,6 @@ final class PortWorkerTests: XCTestCase {
         PortTestFrames.udp(index: index, sourcePort: 2000, destinationPort: 1000, sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1])
     }
 
-    private func waitFor(_ what: String, seconds: Double = 5, _ done: () -> Bool) {
-        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while !done() {
-            if monotonicNanoseconds() > deadline { XCTFail("timed out waiting for \(what)"); return }
-            usleep(1000)
-        }
-    }
-
     func testWorkerThreadForwardsBothWaysAndRepliesPassThroughConntrack() throws {
         let inside = MemoryPort(name: "inside"), outside = MemoryPort(name: "outside")
         defer { inside.close(); outside.close() }
@@ -52,7 +45,9 @@ final class PortWorkerTests: XCTestCase {
                             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         try group.start(.threads(cpus: [0]))
-        waitFor("both directions forwarded") { outside.statistics.tx == 10 && inside.statistics.tx == 10 }
+        waitUntil(timeout: 5, what: "both directions forwarded") {
+            outside.statistics.tx == 10 && inside.statistics.tx == 10
+        }
         group.stop()
 
         XCTAssertEqual(outside.takeTransmitted().compactMap(PortTestFrames.index), Array(0..<10))
@@ -80,7 +75,7 @@ final class PortWorkerTests: XCTestCase {
 
     func testTwoWorkersOnAFPacketFanoutAndAReloadChangesVerdicts() throws {
         // client (c) ==veth== (i) [vfwall: i <-> o, 2 workers] (o) ==veth== (s) server
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("c", "i")
         try ns.addVethPair("o", "s")
@@ -137,7 +132,7 @@ final class PortWorkerTests: XCTestCase {
 
         // Reload: accept everything; the blocked flows now pass, without a restart.
         let generation = control.publish(Self.acceptAllPolicy())
-        waitFor("both workers to report the new policy installed") {
+        waitUntil(timeout: 5, what: "both workers to report the new policy installed") {
             (0..<2).allSatisfy { control.installedGeneration(of: $0) >= generation }
         }
         send(blocked, from: ports.client)
@@ -168,7 +163,7 @@ final class PortWorkerTests: XCTestCase {
                             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         try group.start(.backend(DPDKOpenedDevices(ports: [inside, outside], pool: nil, ownsEnvironment: false)))
-        waitFor("the capture to go through") { inside.statistics.rx == 60 }
+        waitUntil(timeout: 5, what: "the capture to go through") { inside.statistics.rx == 60 }
         group.stop()
         inside.close()
         outside.close()

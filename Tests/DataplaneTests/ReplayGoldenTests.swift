@@ -5,12 +5,13 @@ import FirewallConfig
 import FirewallCore
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// The shipped capture through the shipped configuration: every frame gets the verdict that
 /// scripts/make-sample-capture.py wrote down for it when it built the scenario.
 final class ReplayGoldenTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = URL(fileURLWithPath: repositoryRoot)
 
     var config: Configuration { get throws { try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path) } }
     var sample: String { Self.root.appendingPathComponent("captures/sample.pcap").path }

@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// `vfwall run` on the dpdk backend with net_pcap virtual devices: the shipped capture goes in
@@ -14,7 +15,7 @@ import XCTest
 /// what `vfwall replay` decides for the same configuration (accepted frames out of the other
 /// port; the answers to rejected frames out of the same port).
 final class RunDPDKPcapTests: XCTestCase {
-    static let sample = VFWallBinary.root + "/captures/sample.pcap"
+    static let sample = repositoryRoot + "/captures/sample.pcap"
 
     func testInsideInputMatchesReplayFrameForFrame() throws { try compare(input: "inside") }
 
@@ -22,32 +23,31 @@ final class RunDPDKPcapTests: XCTestCase {
 
     func compare(input: String) throws {
         try requireRoot("DPDK EAL")
-        let scratch = try RunScratch("dpdk-pcap-\(input)")
+        let scratch = try ScratchDirectory("dpdk-pcap-\(input)")
         defer { scratch.remove() }
         let empty = scratch.path("empty.pcap")
         try TinyPcap.write([], to: empty)
         let rx = ["inside": input == "inside" ? Self.sample : empty, "outside": input == "outside" ? Self.sample : empty]
         let socket = scratch.path("ctl.sock")
-        let prefix = "vfrun-\(getpid())-pcap-\(input)"
-        let base = try String(contentsOfFile: VFWallBinary.root + "/configs/default.yaml", encoding: .utf8)
+        let prefix = TestNames.unique() + "-pcap-\(input)"
+        let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
         let config = try scratch.write("dpdk.yaml", base
             .replacingOccurrences(of: "    interface: vfw-in0 ", with: "    device: net_pcap0,rx_pcap=\(rx["inside"]!),tx_pcap=\(scratch.path("inside.pcap")) #")
             .replacingOccurrences(of: "    interface: vfw-out0", with: "    device: net_pcap1,rx_pcap=\(rx["outside"]!),tx_pcap=\(scratch.path("outside.pcap"))")
             .replacingOccurrences(of: "backend: afpacket ", with: "backend: dpdk     ")
             .replacingOccurrences(of: "\"256\"]", with: "\"256\", \"--no-shconf\", \"--file-prefix\", \"\(prefix)\"]\n  control-socket: \(socket)"))
 
-        let fw = try VFWallBinary.Background(["run", "--config", config, "--no-status"])
+        let fw = try startProduct("vfwall", ["run", "--config", config, "--no-status"])
         let frames = try pcapFrames(Self.sample).count
         var last = ""
-        let done = eventually(30) {
+        waitUntil(timeout: 30, what: "all \(frames) frames received: \(last) \(fw.stderrText)") {
             guard let text = try? ControlSocket.request("stats", path: socket), let s = try? RunStats(text) else { return false }
             last = text
             return s.portCount(input, "rx") == frames
         }
-        XCTAssertTrue(done, "all \(frames) frames received: \(last) \(fw.errText)")
         fw.signal(SIGTERM)
         let r = fw.wait(timeout: 20)
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/run/dpdk/\(prefix)"))
 
         // The same configuration through the replay, with every frame entering on `input`.
@@ -74,7 +74,7 @@ final class RunDPDKPcapTests: XCTestCase {
         XCTAssertEqual(UInt64(replies.count), summary.rejected, "every rejected frame of the sample has an answer")
         let answered = try pcapFrames(scratch.path("\(input).pcap"))
         XCTAssertTrue(answered == replies, "the answers out of \(input) (\(answered.count)) are the replies to the rejected frames (\(replies.count))")
-        XCTAssertTrue(r.out.contains("reject replies sent \(replies.count)"), r.out)
+        XCTAssertTrue(r.stdout.contains("reject replies sent \(replies.count)"), r.stdout)
     }
 
     static func reply(to frame: [UInt8]) -> [UInt8]? {

@@ -5,12 +5,28 @@ import Foundation
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// The real `vfwall run` in the firewall namespace of a lab (client - firewall - server), on the
 /// afpacket backend and on the dpdk backend (net_af_packet on the same veths).
 final class RunLabTests: XCTestCase {
     static let python = "/usr/bin/python3"
+    static let clientIP = "10.77.0.1", serverIP = "10.77.0.2"
+
+    /// client namespace - veth - firewall namespace - veth - server namespace, for `vfwall run` as
+    /// a bump in the wire:
+    ///
+    ///     [client]  c0 10.77.0.1/24 ── fin  [firewall: vfwall run]  fout ── s0 10.77.0.2/24  [server]
+    static func makeLab() throws -> NamespaceLab {
+        let lab = try NamespaceLab(namespaces: ["c", "f", "s"], for: "a namespace lab (client - firewall - server)")
+        try lab.addVethPair("c0", in: lab.client, peer: "fin", in: lab.firewall)
+        try lab.addVethPair("s0", in: lab.server, peer: "fout", in: lab.firewall)
+        try lab.addAddress(clientIP + "/24", to: "c0", in: lab.client)
+        try lab.addAddress(serverIP + "/24", to: "s0", in: lab.server)
+        return lab
+    }
+
 
     /// Outbound ping, TCP 8080 and UDP 5000 from the inside, TCP 7070 from the outside; nothing
     /// else, and no rule for any reply: replies pass only through connection tracking.
@@ -74,48 +90,50 @@ final class RunLabTests: XCTestCase {
     }
 
     func bridgeScenario(_ backend: String, workers: Int = 1) throws {
-        let lab = try RunTestLab()
+        let lab = try Self.makeLab()
         defer { lab.remove() }
-        let scratch = try RunScratch("lab-\(backend)")
+        let scratch = try ScratchDirectory("lab-\(backend)")
         defer { scratch.remove() }
-        let tool = try scratch.write("net.py", RunTestLab.netTool)
+        let tool = try scratch.write("net.py", Self.netTool)
         let socket = scratch.path("ctl.sock")
         let config = try scratch.write("fw.yaml", Self.config(backend, socket: socket, prefix: lab.prefix, workers: workers))
-        for port in ["8080", "9090"] { _ = try lab.start(lab.server, [Self.python, tool, "serve-tcp", port]) }
-        for port in ["7070", "7071"] { _ = try lab.start(lab.client, [Self.python, tool, "serve-tcp", port]) }
-        let fw = try lab.startFirewall(config: config)
-        XCTAssertTrue(eventually(20) { (try? ControlSocket.request("stats", path: socket)) != nil }, "vfwall did not come up: \(fw.errText)")
-        let server = RunTestLab.serverIP, client = RunTestLab.clientIP
+        for port in ["8080", "9090"] { _ = try lab.start([Self.python, tool, "serve-tcp", port], in: lab.server) }
+        for port in ["7070", "7071"] { _ = try lab.start([Self.python, tool, "serve-tcp", port], in: lab.client) }
+        let fw = try lab.startProduct("vfwall", ["run", "--config", config, "--no-status"], in: lab.firewall)
+        waitUntil(timeout: 20, what: "vfwall to come up: \(fw.stderrText)") {
+            (try? ControlSocket.request("stats", path: socket)) != nil
+        }
+        let server = Self.serverIP, client = Self.clientIP
 
         // Allowed from the inside: ping and TCP 8080; their replies match no rule.
-        let ping = try lab.exec(lab.client, ["/usr/bin/ping", "-c", "3", "-i", "0.2", "-W", "2", server])
+        let ping = try lab.exec(["/usr/bin/ping", "-c", "3", "-i", "0.2", "-W", "2", server], in: lab.client)
         XCTAssertEqual(ping.status, 0, ping.output)
-        let tcp = try lab.exec(lab.client, [Self.python, tool, "tcp", server, "8080", "hello"])
+        let tcp = try lab.exec([Self.python, tool, "tcp", server, "8080", "hello"], in: lab.client)
         XCTAssertEqual(tcp.status, 0, tcp.output)
         XCTAssertTrue(tcp.output.contains("echo:hello"), tcp.output)
         // Allowed from the outside: TCP 7070.
-        let back = try lab.exec(lab.server, [Self.python, tool, "tcp", client, "7070", "back"])
+        let back = try lab.exec([Self.python, tool, "tcp", client, "7070", "back"], in: lab.server)
         XCTAssertTrue(back.output.contains("echo:back"), back.output)
 
         // Blocked: TCP 9090 out, ping in, and a SYN from the server's port 8080 that is no reply.
-        let blocked = try lab.exec(lab.client, [Self.python, tool, "tcp", server, "9090", "no", "1.5"])
+        let blocked = try lab.exec([Self.python, tool, "tcp", server, "9090", "no", "1.5"], in: lab.client)
         XCTAssertNotEqual(blocked.status, 0, "TCP 9090 must be dropped: \(blocked.output)")
-        let pingIn = try lab.exec(lab.server, ["/usr/bin/ping", "-c", "1", "-W", "1", client])
+        let pingIn = try lab.exec(["/usr/bin/ping", "-c", "1", "-W", "1", client], in: lab.server)
         XCTAssertNotEqual(pingIn.status, 0, "ping from the outside must be dropped")
-        let fake = try lab.exec(lab.server, [Self.python, tool, "tcp", client, "7071", "fake", "1.5", "8080"])
+        let fake = try lab.exec([Self.python, tool, "tcp", client, "7071", "fake", "1.5", "8080"], in: lab.server)
         XCTAssertNotEqual(fake.status, 0, "a new connection from port 8080 is no reply: \(fake.output)")
 
-        let statsRun = try VFWallBinary.run(["stats", "--socket", socket])
-        XCTAssertEqual(statsRun.status, 0, statsRun.err)
-        let stats = try RunStats(statsRun.out)
+        let statsRun = try runProduct("vfwall", ["stats", "--socket", socket])
+        XCTAssertEqual(statsRun.status, 0, statsRun.stderr)
+        let stats = try RunStats(statsRun.stdout)
         // ping's three requests share one echo id: one flow, classified once.
-        XCTAssertEqual(stats.ruleHits("allow-ping-out"), 1, statsRun.out)
-        XCTAssertEqual(stats.ruleHits("allow-tcp-8080"), 1, "only the SYN is classified: \(statsRun.out)")
-        XCTAssertEqual(stats.ruleHits("allow-tcp-7070-in"), 1, statsRun.out)
+        XCTAssertEqual(stats.ruleHits("allow-ping-out"), 1, statsRun.stdout)
+        XCTAssertEqual(stats.ruleHits("allow-tcp-8080"), 1, "only the SYN is classified: \(statsRun.stdout)")
+        XCTAssertEqual(stats.ruleHits("allow-tcp-7070-in"), 1, statsRun.stdout)
         // Later requests and all replies of the ping (5), the SYN-ACKs and all after them (2 x 3 or
         // more) came through tracked flows.
-        XCTAssertGreaterThanOrEqual(stats.total("accepted_by_conntrack"), 5 + 2 * 3, statsRun.out)
-        XCTAssertGreaterThanOrEqual(stats.total("dropped"), 3, statsRun.out)
+        XCTAssertGreaterThanOrEqual(stats.total("accepted_by_conntrack"), 5 + 2 * 3, statsRun.stdout)
+        XCTAssertGreaterThanOrEqual(stats.total("dropped"), 3, statsRun.stdout)
         XCTAssertGreaterThan(stats.portCount("inside", "rx"), 0)
         XCTAssertGreaterThan(stats.portCount("outside", "tx"), 0)
         XCTAssertGreaterThan(stats.portCount("outside", "rx"), 0)
@@ -125,9 +143,9 @@ final class RunLabTests: XCTestCase {
 
         fw.signal(SIGTERM)
         let r = fw.wait(timeout: 20)
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("allow-tcp-8080"), r.out)
-        XCTAssertTrue(r.err.contains("stopping (SIGTERM)"), r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("allow-tcp-8080"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("stopping (SIGTERM)"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the control socket is removed at exit")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/run/dpdk/\(lab.prefix)"), "EAL's runtime directory is removed")
     }
@@ -136,26 +154,28 @@ final class RunLabTests: XCTestCase {
     /// rule stops it, a broken file is refused and changes nothing, SIGHUP with the rule back
     /// lets it through again; one process throughout.
     func testReloadUnderTrafficChangesVerdictsAndABadReloadKeepsThePolicy() throws {
-        let lab = try RunTestLab()
+        let lab = try Self.makeLab()
         defer { lab.remove() }
-        let scratch = try RunScratch("lab-reload")
+        let scratch = try ScratchDirectory("lab-reload")
         defer { scratch.remove() }
-        let tool = try scratch.write("net.py", RunTestLab.netTool)
+        let tool = try scratch.write("net.py", Self.netTool)
         let socket = scratch.path("ctl.sock")
         let received = scratch.path("udp.txt")
         let allow = Self.config("afpacket", socket: socket, prefix: lab.prefix)
         let config = try scratch.write("fw.yaml", allow)
-        _ = try lab.start(lab.server, [Self.python, tool, "serve-udp", "5000", received])
-        let fw = try lab.startFirewall(config: config)
-        XCTAssertTrue(eventually(20) { (try? ControlSocket.request("stats", path: socket)) != nil }, fw.errText)
+        _ = try lab.start([Self.python, tool, "serve-udp", "5000", received], in: lab.server)
+        let fw = try lab.startProduct("vfwall", ["run", "--config", config, "--no-status"], in: lab.firewall)
+        waitUntil(timeout: 20, what: "vfwall to come up: \(fw.stderrText)") {
+            (try? ControlSocket.request("stats", path: socket)) != nil
+        }
         func count() -> Int { ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").count }
         /// Frames the firewall's workers dropped (rule hits restart with each policy, drops add up).
         func dropped() -> Int {
             (try? RunStats(try ControlSocket.request("stats", path: socket)))?.total("dropped") ?? -1
         }
 
-        let sender = try lab.start(lab.client, [Self.python, tool, "udp", RunTestLab.serverIP, "5000", "3000", "0.005"])
-        XCTAssertTrue(eventually(10) { count() >= 20 }, "datagrams flow under the first policy (\(count()))")
+        let sender = try lab.start([Self.python, tool, "udp", Self.serverIP, "5000", "3000", "0.005"], in: lab.client)
+        waitUntil(timeout: 10, what: "datagrams flow under the first policy (\(count()))") { count() >= 20 }
 
         // Without the rule: the flow of datagrams stops, while the sender goes on.
         _ = try scratch.write("fw.yaml", Self.config("afpacket", socket: socket, prefix: lab.prefix, udp: false))
@@ -163,24 +183,24 @@ final class RunLabTests: XCTestCase {
         // firewall drops the datagrams. Those it forwarded before may still be on their way to the
         // server: let 10 more be offered and dropped, then take the count; after 100 more (half a
         // second of the sender's traffic), it must not have moved.
-        let ok = try VFWallBinary.run(["reload", "--socket", socket])
-        XCTAssertEqual(ok.status, 0, ok.err)
-        XCTAssertTrue(ok.out.hasPrefix("ok: 3 rules"), ok.out)
+        let ok = try runProduct("vfwall", ["reload", "--socket", socket])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.hasPrefix("ok: 3 rules"), ok.stdout)
         let atReload = dropped()
-        XCTAssertTrue(eventually(10) { dropped() >= atReload + 10 }, "the new policy drops the datagrams")
+        waitUntil(timeout: 10, what: "the new policy drops the datagrams") { dropped() >= atReload + 10 }
         let stopped = count()
-        XCTAssertTrue(eventually(10) { dropped() >= atReload + 110 }, "the sender goes on")
+        waitUntil(timeout: 10, what: "the sender goes on") { dropped() >= atReload + 110 }
         XCTAssertEqual(count(), stopped, "no datagram passes once the rule is gone")
         XCTAssertTrue(sender.isRunning, "the sender must still be sending for this to mean anything")
 
         // A broken file: refused with its position; the policy in force stays.
         let broken = try scratch.write("fw.yaml", allow.replacingOccurrences(of: "dport: 5000", with: "dport: five"))
-        let bad = try VFWallBinary.run(["reload", "--socket", socket])
+        let bad = try runProduct("vfwall", ["reload", "--socket", socket])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.err.contains("\(broken):"), bad.err)
-        XCTAssertTrue(bad.err.contains("'dport'"), bad.err)
+        XCTAssertTrue(bad.stderr.contains("\(broken):"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("'dport'"), bad.stderr)
         let atRefusal = dropped()
-        XCTAssertTrue(eventually(10) { dropped() >= atRefusal + 50 }, "the sender goes on")
+        waitUntil(timeout: 10, what: "the sender goes on") { dropped() >= atRefusal + 50 }
         XCTAssertEqual(count(), stopped, "the refused file (which would allow UDP 5000) did not take effect")
         let stats = try RunStats(try ControlSocket.request("stats", path: socket))
         XCTAssertEqual(stats.json["policy_generation"] as? Int, 2)
@@ -192,14 +212,58 @@ final class RunLabTests: XCTestCase {
         // SIGHUP with the rule back: traffic resumes, same process.
         _ = try scratch.write("fw.yaml", allow)
         fw.signal(SIGHUP)
-        XCTAssertTrue(eventually(10) { count() > stopped + 10 }, "datagrams flow again after SIGHUP")
+        waitUntil(timeout: 10, what: "datagrams flow again after SIGHUP") { count() > stopped + 10 }
         XCTAssertTrue(fw.isRunning)
         XCTAssertTrue(sender.isRunning)
         sender.signal(SIGTERM)
         fw.signal(SIGTERM)
         let r = fw.wait(timeout: 20)
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.err.contains("reload (SIGHUP): ok"), r.err)
-        XCTAssertTrue(r.err.contains("reload (control socket): error:"), r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("reload (SIGHUP): ok"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("reload (control socket): error:"), r.stderr)
     }
+
+    /// A tiny TCP/UDP tool in Python (python3 is a build dependency): `serve-tcp PORT`,
+    /// `tcp HOST PORT MESSAGE [TIMEOUT [SOURCE-PORT]]` (prints the echo,
+    /// exits 1 on failure), `serve-udp PORT FILE`
+    /// (appends each datagram to FILE), `udp HOST PORT COUNT INTERVAL` (one new socket, so a new
+    /// flow, per datagram).
+    static let netTool = """
+    import socket, sys, time
+    cmd = sys.argv[1]
+    if cmd == "serve-tcp":
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen(16)
+        while True:
+            c, _ = s.accept(); c.settimeout(5)
+            try:
+                data = c.recv(1024); c.sendall(b"echo:" + data)
+            except OSError:
+                pass
+            c.close()
+    elif cmd == "tcp":
+        try:
+            src = ("0.0.0.0", int(sys.argv[6])) if len(sys.argv) > 6 else None
+            timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 3
+            c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=timeout, source_address=src)
+            c.sendall(sys.argv[4].encode()); print(c.recv(1024).decode()); c.close()
+        except OSError as e:
+            print("failed:", e); sys.exit(1)
+    elif cmd == "serve-udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[2])))
+        with open(sys.argv[3], "a", buffering=1) as f:
+            while True:
+                data, _ = s.recvfrom(2048); f.write(data.decode() + "\\n")
+    elif cmd == "udp":
+        for i in range(int(sys.argv[4])):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.sendto(str(i).encode(), (sys.argv[2], int(sys.argv[3]))); u.close()
+            time.sleep(float(sys.argv[5]))
+    """
+}
+
+private extension NamespaceLab {
+    var client: String { namespace("c") }
+    var firewall: String { namespace("f") }
+    var server: String { namespace("s") }
 }

@@ -5,6 +5,7 @@ import FirewallCore
 import Glibc
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 /// A worker whose loop stalls (here: a receive call that blocks) forwards nothing, in either
@@ -14,14 +15,6 @@ import XCTest
 /// waits for time to pass: the test waits for the worker's own word, its heartbeat moving, or for
 /// the gated port to report the worker stuck inside a receive call.
 final class WorkerStallTests: XCTestCase {
-    func waitFor(_ what: String, seconds: Double = 5, _ done: () -> Bool) {
-        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while !done() {
-            if monotonicNanoseconds() > deadline { XCTFail("timed out waiting for \(what)"); return }
-            usleep(1000)
-        }
-    }
-
     func testAStalledWorkerForwardsNothingAndIsNamedUntilItTurnsAgain() throws {
         let inside = MemoryPort(name: "inside"), outside = GatedPort(MemoryPort(name: "outside"))
         defer { inside.close(); outside.close() }
@@ -39,10 +32,10 @@ final class WorkerStallTests: XCTestCase {
         /// Waits until worker 0's loop has turned since now (its heartbeat is its answer).
         func waitForATurn(_ why: String) {
             let beat = control.heartbeat(of: 0)
-            waitFor(why) { control.heartbeat(of: 0) > beat }
+            waitUntil(timeout: 5, what: why) { control.heartbeat(of: 0) > beat }
         }
 
-        waitFor("the running worker forwards") { outside.inner.statistics.tx == 1 }
+        waitUntil(timeout: 5, what: "the running worker forwards") { outside.inner.statistics.tx == 1 }
         // Idle, with nothing to forward, the loop still turns: past the limit twice, no stall.
         waitForATurn("the idle worker to turn")
         XCTAssertEqual(watch.stalled(now: ms(150)), [], "an idle worker still turns its loop")
@@ -50,14 +43,14 @@ final class WorkerStallTests: XCTestCase {
         XCTAssertEqual(watch.stalled(now: ms(300)), [], "an idle worker still turns its loop")
 
         outside.state = .blocked
-        waitFor("the worker to be stuck in a receive call") { outside.blockedCalls == 1 }
+        waitUntil(timeout: 5, what: "the worker to be stuck in a receive call") { outside.blockedCalls == 1 }
         // Its heartbeat stands still from here on: the first look may still see the last turns.
         _ = watch.stalled(now: ms(350))
         XCTAssertEqual(watch.stalled(now: ms(500)), [0], "the stall is noticed once past the limit")
         XCTAssertEqual(inside.statistics.tx, 0, "nothing passes while the worker is stalled")
 
         outside.state = .open
-        waitFor("the frames held during the stall to pass") { inside.statistics.tx == 10 }
+        waitUntil(timeout: 5, what: "the frames held during the stall to pass") { inside.statistics.tx == 10 }
         waitForATurn("the worker to turn again")
         XCTAssertEqual(watch.stalled(now: ms(600)), [], "the watch clears once the loop turns")
     }

@@ -1,6 +1,7 @@
 import Dataplane
 import EngineConfig
 @testable import Workloads
+import TestSupport
 import XCTest
 
 /// Root only: the XDP generator sends N frames into a veth pair in a namespace of its own and
@@ -8,7 +9,7 @@ import XCTest
 /// live frames are not permitted (no root, no CAP_BPF, Linux before 5.18).
 final class XDPGenSmokeTests: XCTestCase {
     func testGeneratorDeliversFramesIntoAVethPair() throws {
-        let ns = try PortTestNamespace()
+        let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("xg0", "xg1")
         try ns.inside {
@@ -25,7 +26,9 @@ final class XDPGenSmokeTests: XCTestCase {
             }
             let before = sink.read()
             let sent = try gen.send(rate: 20_000, seconds: 0.2)
-            usleep(200_000)
+            waitUntil(timeout: 5, what: "the sink to count \(sent.frames) frames") {
+                (sink.read() - before).generated >= UInt64(sent.frames)
+            }
             let got = sink.read() - before
             XCTAssertGreaterThan(sent.frames, 0)
             XCTAssertEqual(got.generated, UInt64(sent.frames), "every frame sent arrived and was counted")

@@ -9,8 +9,7 @@ import XCTest
 /// transcripts are fenced ```text or ```console and are not shell. Files a block writes at the
 /// top of the repository (out.pcap ...) are removed afterwards.
 final class DocCommandTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: repositoryRoot)
 
     struct Block { var file: String; var line: Int; var info: String; var body: String }
 

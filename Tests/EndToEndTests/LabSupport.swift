@@ -2,28 +2,23 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// scripts/lab driven from a test: a uniquely named lab (`vt<pid>`), brought up in `init`,
+/// scripts/lab driven from a test: a lab named by `TestNames` (`vt<pid>x<n>`), brought up in `init`,
 /// taken down by `down()` (the tests call it in a `defer`, so a failing test cleans up too).
 final class LabUnderTest {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-    nonisolated(unsafe) static var made = 0
     let name: String
     private var isDown = false
 
     /// Skips (with the reason) where a lab cannot run: not root, no podman/runc. CI is root and
     /// has both (scripts/install-deps --lab), so nothing skips there.
     static func requirements() throws {
-        guard getuid() == 0 else { throw XCTSkip("the lab needs root (namespaces, podman, vfplumb); CI runs it as root") }
-        guard sh("command -v podman && command -v runc && command -v debootstrap").status == 0 else {
-            throw XCTSkip("the lab needs podman, runc and debootstrap (scripts/install-deps --lab)")
-        }
+        try requireRoot("the lab (namespaces, podman, vfplumb)")
+        try requireTools(["podman", "runc", "debootstrap"], for: "the lab", installedBy: "scripts/install-deps --lab")
     }
 
     init(mode: String, backend: String = "afpacket") throws {
         try Self.requirements()
-        Self.removeStale()
-        Self.made += 1
-        name = "vt\(getpid())x\(Self.made)"   // at most 11 characters: vt + 7-digit pid + x + n
+        sweepStaleLabs()
+        name = TestNames.unique(separator: "x")   // at most 11 characters: vt + 7-digit pid + x + n
         let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)")
         guard r.status == 0 else {
             down()
@@ -32,15 +27,6 @@ final class LabUnderTest {
     }
 
     deinit { down() }
-
-    /// Takes down labs a killed test run left (their pid is gone), by their state directories.
-    static func removeStale() {
-        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: "/run/vfwall-lab")) ?? []
-        for d in dirs where d.hasPrefix("vt") {
-            guard let pid = Int32(d.dropFirst(2).prefix { $0 != "x" }), pid != getpid(), kill(pid, 0) != 0 else { continue }
-            sh("scripts/lab down --name \(d)")
-        }
-    }
 
     func down() {
         guard !isDown else { return }
@@ -84,7 +70,7 @@ final class LabUnderTest {
     /// Runs `command` with bash in the repository (see `spawnShell` for why not Process).
     @discardableResult
     static func sh(_ command: String) -> (status: Int32, output: String) {
-        let r = spawnShell("cd '\(root.path)' && \(command)", shell: "/bin/bash")
+        let r = spawnShell("cd '\(repositoryRoot)' && \(command)", shell: "/bin/bash")
         return (r.status, r.output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// scripts/lab end to end: vfwall in a container (podman, runc, --network none) between a
@@ -25,7 +26,7 @@ final class LabTrafficTests: XCTestCase {
             XCTAssertEqual(lab.leftovers(), [], "scripts/lab down left these behind")
         }
         let server = try startServer(lab)
-        defer { if server.isRunning { server.terminate() } }
+        defer { server.signal(SIGKILL) }
 
         // Allowed, both directions: echo requests each way, replies through conntrack.
         XCTAssertEqual(lab.exec("src", "ping -c 3 -i 0.2 -W 2 10.199.0.2").status, 0, "ping source -> sink")
@@ -42,13 +43,10 @@ final class LabTrafficTests: XCTestCase {
 
         // The sink counts a datagram when it reads it: wait until its namespace says the 20 were
         // read (the 6666 ones never reach it) before asking for its counts.
-        var read = datagramsRead(lab)
-        let deadline = Date().addingTimeInterval(10)
-        while read < readBefore + 20 && Date() < deadline { read = datagramsRead(lab) }
-        XCTAssertEqual(read, readBefore + 20, "datagrams read in the sink's namespace")
-        server.terminate()
-        server.waitUntilExit()
-        let received = String(decoding: (server.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        waitUntil(timeout: 10, what: "the sink to read 20 datagrams") { datagramsRead(lab) >= readBefore + 20 }
+        XCTAssertEqual(datagramsRead(lab), readBefore + 20, "datagrams read in the sink's namespace")
+        server.signal(SIGTERM)
+        let received = server.wait(timeout: 10).stdout
         XCTAssertTrue(received.contains("udp 9000 20"), received)
         XCTAssertTrue(received.contains("udp 6666 0"), received)
 
@@ -74,18 +72,13 @@ final class LabTrafficTests: XCTestCase {
     }
 
     /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).
-    private func startServer(_ lab: LabUnderTest) throws -> Process {
-        let p = Process()
-        p.executableURL = LabUnderTest.root.appendingPathComponent("scripts/lab")
-        p.arguments = ["exec", "--name", lab.name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22", "9000", "6666"]
-        p.currentDirectoryURL = LabUnderTest.root
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        // "ready" is the first line; read it byte by byte so nothing after it is consumed.
-        var line = Data()
-        while let b = try out.fileHandleForReading.read(upToCount: 1), !b.isEmpty, b != Data("\n".utf8) { line += b }
-        guard String(decoding: line, as: UTF8.self) == "ready" else { throw LabError("sink server: \(line)") }
-        return p
+    private func startServer(_ lab: LabUnderTest) throws -> BackgroundProcess {
+        let command = ["exec", "--name", lab.name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22",
+                       "9000", "6666"]
+        let server = try BackgroundProcess(repositoryRoot + "/scripts/lab", command, directory: repositoryRoot)
+        guard waitUntil(timeout: 20, what: "the sink server to say ready: \(server.stderrText)", {
+            server.stdoutText.hasPrefix("ready\n")
+        }) else { throw LabError("sink server: \(server.stdoutText)") }
+        return server
     }
 }

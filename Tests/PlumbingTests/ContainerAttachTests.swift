@@ -1,32 +1,30 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plumbing
 
 /// attach/detach into a real container: podman with runc, --network none, started from
 /// the debootstrap root file system scripts/make-rootfs builds (once; it is cached).
 final class ContainerAttachTests: XCTestCase {
-    var lab: NetLab!
+    var lab: NamespaceLab!
     static var rootfs: String?
     static var containersConf: String?
 
     override func setUpWithError() throws {
-        try NetLab.requireRoot()
-        guard sh("command -v podman && command -v runc").status == 0 else {
-            throw XCTSkip("needs podman and runc (apt-get install podman runc)")
-        }
-        lab = NetLab()
+        lab = try NamespaceLab.forAttaching()
+        try requireTools(["podman", "runc"], for: "attaching to containers", installedBy: "apt-get install podman runc")
         if ContainerAttachTests.rootfs == nil { ContainerAttachTests.rootfs = try Self.makeRootfs() }
         if ContainerAttachTests.containersConf == nil {
             // crun and podman's default ulimits do not work on these hosts; a private
             // containers.conf keeps /etc untouched.
-            let conf = NSTemporaryDirectory() + "vfp-containers-\(NetLab.pid).conf"
+            let conf = NSTemporaryDirectory() + "\(TestNames.owner)-containers.conf"
             try "[containers]\ndefault_ulimits = []\n".write(toFile: conf, atomically: true, encoding: .utf8)
             ContainerAttachTests.containersConf = conf
         }
     }
 
     override func tearDown() {
-        lab?.cleanup()
+        lab?.remove()
         lab = nil
     }
 
@@ -51,9 +49,9 @@ final class ContainerAttachTests: XCTestCase {
         "CONTAINERS_CONF=\(ContainerAttachTests.containersConf!) podman --runtime runc --cgroup-manager cgroupfs"
     }
 
-    /// Starts a container named vfp-PID-N and removes it when the test ends.
+    /// Starts a container named by `TestNames` and removes it when the test ends.
     func startContainer() throws -> (name: String, pid: Int32) {
-        let name = "vfp-\(NetLab.pid)-\(NetLab.next())"
+        let name = TestNames.unique()
         lab.onCleanup { [podman] in sh("\(podman) rm -f -t 0 \(name) >/dev/null 2>&1") }
         let r = sh("\(podman) run -d --name \(name) --network none --rootfs \(ContainerAttachTests.rootfs!) sleep infinity")
         guard r.status == 0 else { throw PlumbingError("podman run: \(r.output)") }
@@ -70,14 +68,15 @@ final class ContainerAttachTests: XCTestCase {
         let mac = try XCTUnwrap(lab.mac(vf))
         let (container, _) = try startContainer()
 
-        let attach = try CLI.run(["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"], environment: lab.environment)
+        let attach = try vfplumb(["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"],
+                                 environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         let seen = inside(container, "ip -o addr show eth1")
         XCTAssertTrue(seen.output.contains("10.213.0.2/24"), "eth1 inside the container: \(seen.output)")
         XCTAssertTrue(lab.ping("10.213.0.2", from: peer), "the peer reaches eth1 in the container")
         XCTAssertTrue(inside(container, "ping -c 1 -W 3 \(lab.peerAddress)").status == 0, "and the container reaches the peer")
 
-        let detach = try CLI.run(["detach", container], environment: lab.environment)
+        let detach = try vfplumb(["detach", container], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
         XCTAssertEqual(lab.mac(vf), mac, "back on the host under its name with its MAC")
         XCTAssertNotEqual(inside(container, "ip link show eth1").status, 0, "eth1 left the container")
@@ -87,14 +86,15 @@ final class ContainerAttachTests: XCTestCase {
     func testMacvlanAttachIntoContainerThenDetach() throws {
         let (vf, peer) = try lab.makeStandInVF()
         let (container, _) = try startContainer()
-        let attach = try CLI.run(["attach", vf, container, "--mode", "macvlan", "--name", "eth1", "--ip", "10.213.0.5/24",
+        let attach = try vfplumb(["attach", vf, container, "--mode", "macvlan", "--name", "eth1",
+                                  "--ip", "10.213.0.5/24",
                                   "--mac", "02:42:ac:d5:00:05"], environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(inside(container, "ip -d link show eth1").output.contains("macvlan mode bridge"))
         XCTAssertTrue(inside(container, "ip link show eth1").output.contains("02:42:ac:d5:00:05"))
         XCTAssertTrue(lab.ping("10.213.0.5", from: peer))
 
-        let detach = try CLI.run(["detach", vf], environment: lab.environment)
+        let detach = try vfplumb(["detach", vf], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
         XCTAssertNotEqual(inside(container, "ip link show eth1").status, 0)
         XCTAssertTrue(lab.exists(vf))
@@ -104,16 +104,16 @@ final class ContainerAttachTests: XCTestCase {
         let (vf, _) = try lab.makeStandInVF()
         let (container, _) = try startContainer()
 
-        let taken = try CLI.run(["attach", vf, container, "--name", "lo"], environment: lab.environment)
+        let taken = try vfplumb(["attach", vf, container, "--name", "lo"], environment: lab.environment)
         XCTAssertEqual(taken.status, 1)
         XCTAssertEqual(taken.stderr, "vfplumb: lo is already taken inside \(container); choose another --name.\n")
 
         sh("\(podman) stop -t 0 \(container)")
-        let stopped = try CLI.run(["attach", vf, container], environment: lab.environment)
+        let stopped = try vfplumb(["attach", vf, container], environment: lab.environment)
         XCTAssertEqual(stopped.status, 1)
         XCTAssertEqual(stopped.stderr, "vfplumb: container \(container) is not running; start it first.\n")
 
-        let unknown = try CLI.run(["attach", vf, "vfp-\(NetLab.pid)-nosuch"], environment: lab.environment)
+        let unknown = try vfplumb(["attach", vf, "\(TestNames.owner)-nosuch"], environment: lab.environment)
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderr.contains("was not found by podman"), unknown.stderr)
         XCTAssertTrue(lab.exists(vf))
@@ -123,11 +123,11 @@ final class ContainerAttachTests: XCTestCase {
     func testDetachAfterTheContainerIsGoneIsNotAnError() throws {
         let (vf, _) = try lab.makeStandInVF()
         let (container, _) = try startContainer()
-        let attach = try CLI.run(["attach", vf, container, "--name", "eth1"], environment: lab.environment)
+        let attach = try vfplumb(["attach", vf, container, "--name", "eth1"], environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stderr)
         sh("\(podman) rm -f -t 0 \(container)")
         // A veth is destroyed with its namespace (a real VF comes back to the host).
-        let detach = try CLI.run(["detach", vf], environment: lab.environment)
+        let detach = try vfplumb(["detach", vf], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
         XCTAssertTrue(detach.stdout.contains("is gone"), detach.stdout)
         XCTAssertTrue(lab.journal.all().isEmpty)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plumbing
 
@@ -62,11 +63,11 @@ final class DriverBindingTests: XCTestCase {
         let vf = tree.vfAddress(1)
         // The CLI cannot be answered by the fake kernel, so the bind "fails" to take:
         // the sequence of writes is still visible and the failure is one sentence.
-        let result = try CLI.run(["bind", vf, "--driver", "vfio-pci", "--verbose", "--sysfs-root", tree.root])
+        let result = try vfplumb(["bind", vf, "--driver", "vfio-pci", "--verbose", "--sysfs-root", tree.root])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("sysfs: echo vfio-pci > /bus/pci/devices/\(vf)/driver_override"), result.stderr)
         XCTAssertTrue(result.stderr.contains("vfplumb: \(vf) did not bind to vfio-pci"), result.stderr)
-        let bad = try CLI.run(["bind", vf, "--driver", "nouveau", "--sysfs-root", tree.root])
+        let bad = try vfplumb(["bind", vf, "--driver", "nouveau", "--sysfs-root", tree.root])
         XCTAssertEqual(bad.status, 64)
     }
 

@@ -1,27 +1,27 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plumbing
 
 /// attach/detach/reconcile against real namespaces and real links (root only).
 final class NetnsAttachTests: XCTestCase {
-    var lab: NetLab!
+    var lab: NamespaceLab!
 
     override func setUpWithError() throws {
-        try NetLab.requireRoot()
-        lab = NetLab()
+        lab = try NamespaceLab.forAttaching()
     }
 
     override func tearDown() {
-        lab?.cleanup()
+        lab?.remove()
         lab = nil
     }
 
     func testDirectAttachToNamedNetnsThenDetach() throws {
         let (vf, peer) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
+        let target = try lab.addNamespace()
         let mac = try XCTUnwrap(lab.mac(vf))
 
-        let attach = try CLI.run(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24"],
+        let attach = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24"],
                                  environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertFalse(lab.exists(vf), "\(vf) left the host")
@@ -29,39 +29,38 @@ final class NetnsAttachTests: XCTestCase {
         XCTAssertTrue(lab.ping("10.213.0.2", from: peer), "the peer reaches eth1 inside \(target)")
         XCTAssertEqual(lab.journal.all().map(\.hostName), [vf])
 
-        let detach = try CLI.run(["detach", vf], environment: lab.environment)
+        let detach = try vfplumb(["detach", vf], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
         XCTAssertEqual(lab.mac(vf), mac, "back on the host under its name with its MAC")
         XCTAssertEqual(lab.linkNames(netns: target), ["lo"])
         XCTAssertFalse(sh("ip link show \(vf)").output.contains("alias"), "our alias is gone")
         XCTAssertTrue(lab.journal.all().isEmpty)
 
-        let again = try CLI.run(["detach", vf], environment: lab.environment)
+        let again = try vfplumb(["detach", vf], environment: lab.environment)
         XCTAssertEqual(again.status, 0, "detach is idempotent: \(again.stderr)")
         XCTAssertTrue(again.stdout.contains("nothing is attached under \(vf)"), again.stdout)
     }
 
     func testMacvlanAttachToPidThenDetach() throws {
         let (vf, peer) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sh")
-        sleeper.arguments = ["-c", "exec ip netns exec \(target) sleep 600"]
-        try sleeper.run()
-        lab.onCleanup { sleeper.terminate(); sleeper.waitUntilExit() }
-        // Wait until the process runs inside the target namespace.
+        let target = try lab.addNamespace()
+        let sleeper = try lab.start(["sleep", "600"], in: target)
+        // The attach below needs the process inside the target namespace.
         let nsInode = NetworkNamespace.inode(of: "/run/netns/\(target)")
-        for _ in 0..<100 where NetworkNamespace.inode(of: "/proc/\(sleeper.processIdentifier)/ns/net") != nsInode { usleep(20_000) }
-        let pidTarget = "pid:\(sleeper.processIdentifier)"
+        waitUntil(timeout: 2, what: "sleep \(sleeper.pid) to run inside \(target)") {
+            NetworkNamespace.inode(of: "/proc/\(sleeper.pid)/ns/net") == nsInode
+        }
+        let pidTarget = "pid:\(sleeper.pid)"
 
-        let attach = try CLI.run(["attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0", "--ip", "10.213.0.3/24"],
+        let attach = try vfplumb(["attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0",
+                                  "--ip", "10.213.0.3/24"],
                                  environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(lab.exists(vf), "macvlan mode leaves the lower link on the host")
         XCTAssertTrue(sh("ip -n \(target) -d link show mv0").output.contains("macvlan mode bridge"))
         XCTAssertTrue(lab.ping("10.213.0.3", from: peer), "the peer reaches the macvlan")
 
-        let detach = try CLI.run(["detach", pidTarget], environment: lab.environment)
+        let detach = try vfplumb(["detach", pidTarget], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
         XCTAssertEqual(lab.linkNames(netns: target), ["lo"])
         XCTAssertTrue(lab.exists(vf))
@@ -71,7 +70,7 @@ final class NetnsAttachTests: XCTestCase {
 
     func testNamespaceFileTargetThroughTheLibrary() throws {
         let (vf, peer) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
+        let target = try lab.addNamespace()
         let plumber = try Plumber(sysfs: Sysfs(), journal: lab.journal)
         var request = AttachRequest(interface: vf, target: "/run/netns/\(target)")
         request.name = "data0"
@@ -86,8 +85,8 @@ final class NetnsAttachTests: XCTestCase {
 
     func testDryRunChangesNothing() throws {
         let (vf, _) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
-        let r = try CLI.run(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--dry-run"],
+        let target = try lab.addNamespace()
+        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--dry-run"],
                             environment: lab.environment)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("move vfp"), r.stdout)
@@ -98,10 +97,11 @@ final class NetnsAttachTests: XCTestCase {
 
     func testRollbackAfterAFailureHalfWayLeavesTheHostAsItWas() throws {
         let (vf, _) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
+        let target = try lab.addNamespace()
         let before = sh("ip -o link show \(vf)").output.replacingOccurrences(of: #"^\d+: "#, with: "", options: .regularExpression)
         // The gateway is off the subnet, so the last step fails after the move and rename.
-        let r = try CLI.run(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--gateway", "10.99.0.1"],
+        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24",
+                             "--gateway", "10.99.0.1"],
                             environment: lab.environment)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("every earlier step was rolled back"), r.stderr)
@@ -114,35 +114,35 @@ final class NetnsAttachTests: XCTestCase {
 
     func testRefusals() throws {
         let (vf, _) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
+        let target = try lab.addNamespace()
         let env = lab.environment
 
-        let missing = try CLI.run(["attach", "vfpnosuch0", "netns:\(target)"], environment: env)
+        let missing = try vfplumb(["attach", "vfpnosuch0", "netns:\(target)"], environment: env)
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr, "vfplumb: vfpnosuch0 does not exist on the host; check the name with `ip link` or `vfplumb list`.\n")
 
-        let taken = try CLI.run(["attach", vf, "netns:\(target)", "--name", "lo"], environment: env)
+        let taken = try vfplumb(["attach", vf, "netns:\(target)", "--name", "lo"], environment: env)
         XCTAssertEqual(taken.status, 1)
         XCTAssertEqual(taken.stderr, "vfplumb: lo is already taken inside netns:\(target); choose another --name.\n")
 
-        let noNetns = try CLI.run(["attach", vf, "netns:vfp-\(NetLab.pid)-nosuch"], environment: env)
+        let noNetns = try vfplumb(["attach", vf, "netns:\(TestNames.owner)-nosuch"], environment: env)
         XCTAssertEqual(noNetns.status, 1)
         XCTAssertTrue(noNetns.stderr.contains("does not exist"), noNetns.stderr)
 
-        let deadPid = try CLI.run(["attach", vf, "pid:4194303"], environment: env)
+        let deadPid = try vfplumb(["attach", vf, "pid:4194303"], environment: env)
         XCTAssertEqual(deadPid.status, 1)
         XCTAssertEqual(deadPid.stderr, "vfplumb: process 4194303 is not running; give the PID of a live process.\n")
 
-        let notVF = try CLI.run(["attach", vf, "netns:\(target)", "--vlan", "10"], environment: env)
+        let notVF = try vfplumb(["attach", vf, "netns:\(target)", "--vlan", "10"], environment: env)
         XCTAssertEqual(notVF.status, 64)
         XCTAssertTrue(notVF.stderr.contains("is not an SR-IOV VF"), notVF.stderr)
 
-        let badVLAN = try CLI.run(["attach", vf, "netns:\(target)", "--vlan", "5000"], environment: env)
+        let badVLAN = try vfplumb(["attach", vf, "netns:\(target)", "--vlan", "5000"], environment: env)
         XCTAssertEqual(badVLAN.status, 64)
 
         if let uplink = Safety.defaultRouteInterfaces().sorted().first {
             // --dry-run as a belt and braces: the refusal comes first anyway.
-            let r = try CLI.run(["attach", uplink, "netns:\(target)", "--dry-run"], environment: env)
+            let r = try vfplumb(["attach", uplink, "netns:\(target)", "--dry-run"], environment: env)
             XCTAssertEqual(r.status, 1)
             XCTAssertTrue(r.stderr.contains("\(uplink) carries the host's default route"), r.stderr)
         }
@@ -152,9 +152,9 @@ final class NetnsAttachTests: XCTestCase {
 
     func testReconcileRestoresAnInterfaceReturnedAsDevN() throws {
         let (vf, _) = try lab.makeStandInVF()
-        let target = try lab.makeNetns()
+        let target = try lab.addNamespace()
         let mac = try XCTUnwrap(lab.mac(vf))
-        let attach = try CLI.run(["attach", vf, "netns:\(target)", "--name", "eth1"], environment: lab.environment)
+        let attach = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1"], environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stderr)
 
         // What the kernel does to a VF when its container's namespace goes away and its
@@ -165,14 +165,14 @@ final class NetnsAttachTests: XCTestCase {
         lab.onCleanup { sh("ip link del dev\(index) 2>/dev/null") }
         XCTAssertTrue(lab.exists("dev\(index)"))
 
-        let reconcile = try CLI.run(["reconcile"], environment: lab.environment)
+        let reconcile = try vfplumb(["reconcile"], environment: lab.environment)
         XCTAssertEqual(reconcile.status, 0, reconcile.stderr)
         XCTAssertTrue(reconcile.stdout.contains("rename dev\(index) back to \(vf)"), reconcile.stdout)
         XCTAssertEqual(lab.mac(vf), mac)
         XCTAssertFalse(lab.exists("dev\(index)"))
         XCTAssertTrue(lab.journal.all().isEmpty)
 
-        let again = try CLI.run(["reconcile"], environment: lab.environment)
+        let again = try vfplumb(["reconcile"], environment: lab.environment)
         XCTAssertEqual(again.status, 0)
         XCTAssertTrue(again.stdout.contains("nothing to do"), again.stdout)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plumbing
 
@@ -72,7 +73,7 @@ final class SysfsDiscoveryTests: XCTestCase {
     func testListCommandTableAndJSON() throws {
         tree.setVFs(2)
         let env = ["VFPLUMB_STATE_DIR": stateDir!]
-        let table = try CLI.run(["list", "--sysfs-root", tree.root], environment: env)
+        let table = try vfplumb(["list", "--sysfs-root", tree.root], environment: env)
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("0000:03:00.0"), table.stdout)
         XCTAssertTrue(table.stdout.contains("2/63"), table.stdout)
@@ -82,7 +83,7 @@ final class SysfsDiscoveryTests: XCTestCase {
             XCTAssertTrue(table.stdout.contains("Intel Corporation 82599"), table.stdout)
         }
 
-        let json = try CLI.run(["list", "--json"], environment: env.merging(["VFPLUMB_SYSFS_ROOT": tree.root]) { $1 })
+        let json = try vfplumb(["list", "--json"], environment: env.merging(["VFPLUMB_SYSFS_ROOT": tree.root]) { $1 })
         XCTAssertEqual(json.status, 0, json.stderr)
         let decoded = try JSONDecoder().decode(Inventory.self, from: Data(json.stdout.utf8))
         XCTAssertEqual(decoded.pfs.count, 1)

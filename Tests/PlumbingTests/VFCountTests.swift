@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plumbing
 
@@ -108,24 +109,24 @@ final class VFCountTests: XCTestCase {
         let env = ["VFPLUMB_STATE_DIR": journal.directory, "VFPLUMB_SYSFS_ROOT": tree.root]
         let watcher = FakeKernelWatcher(tree)
         defer { watcher.stop() }
-        let made = try CLI.run(["create", "eth4", "--count", "3", "--json"], environment: env)
+        let made = try vfplumb(["create", "eth4", "--count", "3", "--json"], environment: env)
         XCTAssertEqual(made.status, 0, made.stderr)
         XCTAssertTrue(made.stdout.contains("\"numVFs\" : 3"), made.stdout)
         XCTAssertTrue(made.stdout.contains("enp3s0f0v2"), made.stdout)
 
-        let again = try CLI.run(["create", "eth4", "--count", "3"], environment: env)
+        let again = try vfplumb(["create", "eth4", "--count", "3"], environment: env)
         XCTAssertEqual(again.status, 0)
         XCTAssertTrue(again.stdout.contains("already has 3 VFs; nothing changed"), again.stdout)
 
-        let tooMany = try CLI.run(["create", "eth4", "--count", "64"], environment: env)
+        let tooMany = try vfplumb(["create", "eth4", "--count", "64"], environment: env)
         XCTAssertEqual(tooMany.status, 64)
         XCTAssertEqual(tooMany.stderr, "vfplumb: eth4 (0000:03:00.0) supports at most 63 VFs; asked for 64.\n")
 
-        let notSRIOV = try CLI.run(["create", "0000:04:00.0", "--count", "1"], environment: env)
+        let notSRIOV = try vfplumb(["create", "0000:04:00.0", "--count", "1"], environment: env)
         XCTAssertEqual(notSRIOV.status, 1)
         XCTAssertTrue(notSRIOV.stderr.contains("is not SR-IOV capable"), notSRIOV.stderr)
 
-        let missingCount = try CLI.run(["create", "eth4"], environment: env)
+        let missingCount = try vfplumb(["create", "eth4"], environment: env)
         XCTAssertEqual(missingCount.status, 64)
     }
 }

@@ -17,16 +17,10 @@ lab_up() {
     local ns dev peer mac ip
     for spec in "$src s0 $name-in $src_mac $src_ip" "$dst d0 $name-out $dst_mac $dst_ip"; do
         read -r ns dev peer mac ip <<<"$spec"
-        ip netns add "$ns"
-        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-        ip -n "$ns" link set lo up
-        ip link add "$peer" type veth peer name "$dev" netns "$ns"
+        netns_add "$ns"
+        netns_veth "$peer" "" "$dev" "$ns"   # scripts/lib/netns.sh: offloads off, $dev up
         ip -n "$ns" link set "$dev" address "$mac"
         ip -n "$ns" addr add "$ip/24" dev "$dev"
-        sysctl -qw "net.ipv6.conf.$peer.disable_ipv6=1"
-        # Complete frames on the wire: no partial checksums or GSO super-frames to forward.
-        for f in tx tso gso gro; do ip netns exec "$ns" ethtool -K "$dev" "$f" off >/dev/null 2>&1 || true; done
-        ip -n "$ns" link set "$dev" up
     done
     # Static neighbours: no ARP in the counters the tests compare.
     ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
