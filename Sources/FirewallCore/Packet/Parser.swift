@@ -49,7 +49,8 @@ public enum Parser {
         let flags = commonIPv4Shape(p, len)
         guard flags >= 0 else { return -1 }
         let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
-        key.pointee = FlowKey(v4Source: p.be32(ip + IPv4Header.source), destination: p.be32(ip + IPv4Header.destination),
+        key.pointee = FlowKey(v4Source: p.be32(ip + IPv4Header.source),
+                              destination: p.be32(ip + IPv4Header.destination),
                               sport: p.be16(l4 + TCPHeader.sourcePort), dport: p.be16(l4 + TCPHeader.destinationPort),
                               proto: p.u8(ip + IPv4Header.proto))
         return flags
@@ -61,7 +62,8 @@ public enum Parser {
     static func commonIPv4Shape(_ p: UnsafeRawPointer, _ len: Int) -> Int {
         let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
         // Version 4 with a 20-byte header (0x45), neither MF nor a fragment offset (DF may be set).
-        let notFragmented = p.be16(ip + IPv4Header.flagsFragment) & (IPv4Header.moreFragments | IPv4Header.fragmentOffsetMask) == 0
+        let fragmentBits = IPv4Header.moreFragments | IPv4Header.fragmentOffsetMask
+        let notFragmented = p.be16(ip + IPv4Header.flagsFragment) & fragmentBits == 0
         guard len >= l4 + UDPHeader.length, p.be16(EthernetHeader.etherType) == EtherType.ipv4,
               p.u8(ip + IPv4Header.versionIHL) == 0x45, notFragmented else { return -1 }
         let total = Int(p.be16(ip + IPv4Header.totalLength))
@@ -265,7 +267,9 @@ public enum Parser {
     /// TCP, UDP and SCTP put the source and destination ports first, at the same offsets.
     @inlinable @inline(__always)
     static func readPorts(_ p: UnsafeRawPointer, _ l4: Int, _ m: inout PacketMeta) {
-        m.sport = p.be16(l4 + TCPHeader.sourcePort); m.dport = p.be16(l4 + TCPHeader.destinationPort); m.hasPorts = true
+        m.sport = p.be16(l4 + TCPHeader.sourcePort)
+        m.dport = p.be16(l4 + TCPHeader.destinationPort)
+        m.hasPorts = true
     }
 
     /// ICMP and ICMPv6: type, code, echo identifier, and for errors the quoted connection.
