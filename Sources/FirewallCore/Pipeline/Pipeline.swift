@@ -31,7 +31,8 @@
 ///    gathered frame's flow is created, a later frame of the same flow would miss it: such a
 ///    frame, or a table too full to take every gathered flow, settles the gathered frames first.
 ///    So every verdict is what deciding the frames one by one gives (`PipelineBatchTests`).
-/// 4. The verdicts are counted, and a few flow table slots swept.
+/// 4. The verdicts are counted (a gathered frame's once it is classified), and a few flow table
+///    slots swept.
 public final class Pipeline {
     public private(set) var policy: CompiledPolicy
     public let conntrack: Conntrack
@@ -123,7 +124,6 @@ public final class Pipeline {
         }
         decideAll(burst, ingress: ingress, byTags: byTags)
         let lastTime = n > 0 ? burst.timestamps[n - 1] : 0
-        countVerdicts(burst)
         // A few slots per frame keep expiry O(1) amortised; lookups and early drop also reap.
         ct.sweep(now: lastTime, budget: n / 4 + 4)
         if policy.settings.trackFragments { fragments.sweep(now: lastTime, budget: 4) }
@@ -165,27 +165,35 @@ public final class Pipeline {
         }
     }
 
-    /// Adds the burst's verdicts to the counters.
-    @inline(never)
-    func countVerdicts(_ burst: FrameBurst) {
-        let n = burst.count
-        let reasons = tally.reasons, ruleHits = tally.ruleHits
-        var dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
-        for i in 0..<n {
-            let v = burst.verdicts[i]
-            // Frames without a reason are counted per burst (`frames` minus the rest).
-            if v.reason != .none { reasons[Int(v.reason.rawValue)] &+= 1 }
-            if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
-            else if v.rule == Verdict.byDefault { byDefault &+= 1 }
-            else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
-            if v.action != .accept {
-                if v.action == .drop { dropped &+= 1 } else { rejected &+= 1 }
-            }
+    /// Adds a burst's totals to the counters (its rule and reason hits are in already).
+    func addBurst(_ c: BurstCounts, frames n: Int) {
+        let accepted = UInt64(n) &- c.dropped &- c.rejected
+        tally.add(accepted: accepted, dropped: c.dropped, rejected: c.rejected, byFlow: c.byFlow,
+                  byDefault: c.byDefault, frames: n)
+        rejectedInLastBurst = Int(c.rejected)
+    }
+}
+
+/// A burst's verdicts counted: rule and reason hits straight into the counter store, the
+/// totals here (in registers while the burst is decided) until `Pipeline.addBurst`.
+struct BurstCounts {
+    var dropped: UInt64 = 0, rejected: UInt64 = 0, byFlow: UInt64 = 0, byDefault: UInt64 = 0
+
+    @inline(__always)
+    mutating func add(_ v: Verdict, reasons: UnsafeMutablePointer<UInt64>, ruleHits: UnsafeMutablePointer<UInt64>) {
+        // Frames without a reason are counted per burst (`frames` minus the rest).
+        if v.reason != .none { reasons[Int(v.reason.rawValue)] &+= 1 }
+        if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
+        else if v.rule == Verdict.byDefault { byDefault &+= 1 }
+        else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
+        if v.action != .accept {
+            if v.action == .drop { dropped &+= 1 } else { rejected &+= 1 }
         }
-        let accepted = UInt64(n) &- dropped &- rejected
-        tally.add(accepted: accepted, dropped: dropped, rejected: rejected, byFlow: byFlow, byDefault: byDefault,
-                  frames: n)
-        rejectedInLastBurst = Int(rejected)
+    }
+
+    @inline(__always)
+    mutating func add(_ o: BurstCounts) {
+        dropped &+= o.dropped; rejected &+= o.rejected; byFlow &+= o.byFlow; byDefault &+= o.byDefault
     }
 }
 

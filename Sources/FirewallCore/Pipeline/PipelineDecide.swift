@@ -1,31 +1,43 @@
 // The three decide paths of `Pipeline` (the table in Pipeline.swift), and the gathered frames
-// the classifier takes in one call. Every path writes `burst.verdicts[i]`; a frame gathered for
-// the classifier gets its verdict in `classifyGathered`, before the burst is counted.
+// the classifier takes in one call. Every path returns the frame's verdict, or nil when the frame
+// is gathered for the classifier: `classifyGathered` then stores and counts its verdict.
 
 extension Pipeline {
-    /// The second pass: a verdict for every frame of the burst, in order. (A function of its
-    /// own, so the compiler inlines the per-frame work.)
+    /// The second pass: a verdict for every frame of the burst, in order, and the counters.
+    /// (A function of its own, so the compiler inlines the per-frame work.)
     @inline(never)
     func decideAll(_ burst: FrameBurst, ingress: Int, byTags: Bool) {
         let n = burst.count
         let p = policy
         let settings = p.settings
+        let g = gathered
+        let reasons = tally.reasons, ruleHits = tally.ruleHits
+        var counts = BurstCounts()
         // The parts of a flow's verdict tag that are the same for the whole burst.
         let tagBase = UInt64(generation) | UInt64(ingress & 0xFF) << 32 | 1 << 63
         let untaggedTag = tagBase | UInt64(PacketMeta.untagged) << 40
         for i in 0..<n {
             let now = burst.timestamps[i]
+            let decided: Verdict?
             if lane[i].inLane {
-                decideByFlow(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
-                             untaggedTag: untaggedTag, byTags: byTags)
+                decided = decideByFlow(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
+                                       untaggedTag: untaggedTag, byTags: byTags)
             } else if parseFailure[i] == .none && metas[i].fragment == .none {
                 let obs = observe(burst, i, now: now, p, byTags: byTags)
-                decideByRules(burst, i, obs, ingress: ingress, p, settings, tagBase: tagBase)
+                decided = decideByRules(burst, i, obs, ingress: ingress, p, settings, tagBase: tagBase)
             } else {
-                decideBySettings(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase, byTags: byTags)
+                decided = decideBySettings(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
+                                           byTags: byTags)
+            }
+            if let v = decided {
+                burst.verdicts[i] = v
+                counts.add(v, reasons: reasons, ruleHits: ruleHits)
             }
         }
         classifyGathered(burst, p)
+        counts.add(g.counts)
+        g.counts = BurstCounts()
+        addBurst(counts, frames: n)
     }
 
     /// Path 1, a fast-lane frame: its flow decides when it is live and established (with
@@ -33,29 +45,24 @@ extension Pipeline {
     /// frame is read. Otherwise the frame leaves the lane for `decideByRules`.
     @inline(__always)
     func decideByFlow(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
-                      _ s: PolicySettings, tagBase: UInt64, untaggedTag: UInt64, byTags: Bool) {
+                      _ s: PolicySettings, tagBase: UInt64, untaggedTag: UInt64, byTags: Bool) -> Verdict? {
         let kp = UnsafePointer(keys + i)
         let ct = conntrack
         if gathered.openers != 0 { settleIfOpening(kp.pointee.hash, burst, p) }
         let slot = ct.live(at: kp, now: now, byTags: byTags, v4Key: true)
-        if slot < 0 {
-            leaveLane(burst, i, nil, ingress: ingress, p, s, tagBase: tagBase)
-            return
-        }
+        if slot < 0 { return leaveLane(burst, i, nil, ingress: ingress, p, s, tagBase: tagBase) }
         let e = ct.table.slots + slot
         let obs = ct.advance(e, slot: slot, keyAt: kp, proto: kp.pointee.proto, hasL4: true,
                              tcpFlags: lane[i].tcpFlags, now: now)
         if obs.state == .established && s.trackedBypassRules {
-            burst.verdicts[i] = Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
-            return
+            return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
         }
         // (A TCP flow opened under TCP-flag rules holds no tag, `decideByRules`: no match here.)
         if obs.state == .new, let r = ct.cachedRule(entry: e, verdictTag: untaggedTag), r >= 0,
            p.action(ofRule: r) == .accept {
-            burst.verdicts[i] = Verdict(action: .accept, reason: .none, state: .new, rule: r)
-            return
+            return Verdict(action: .accept, reason: .none, state: .new, rule: r)
         }
-        leaveLane(burst, i, obs, ingress: ingress, p, s, tagBase: tagBase)
+        return leaveLane(burst, i, obs, ingress: ingress, p, s, tagBase: tagBase)
     }
 
     /// A fast-lane frame its flow does not decide: its metadata filled (it passed the same checks
@@ -63,7 +70,7 @@ extension Pipeline {
     /// (Out of line: the loop keeps its registers for the frames the flow decides.)
     @inline(never)
     func leaveLane(_ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation?, ingress: Int, _ p: CompiledPolicy,
-                   _ s: PolicySettings, tagBase: UInt64) {
+                   _ s: PolicySettings, tagBase: UInt64) -> Verdict? {
         let frame = burst.frame(i)
         let filled = Parser.parseCommonIPv4(frame.baseAddress!, frame.count, &metas[i])
         assert(filled, "a fast-lane frame failed the checks it passed")
@@ -71,7 +78,7 @@ extension Pipeline {
         lane[i] = .outOfLane
         // No flow: the lookup has just missed (and removed an expired one), so this is `observe`'s answer.
         let observed = obs ?? conntrack.observeMiss(UnsafePointer(metas + i))
-        decideByRules(burst, i, observed, ingress: ingress, p, s, tagBase: tagBase)
+        return decideByRules(burst, i, observed, ingress: ingress, p, s, tagBase: tagBase)
     }
 
     /// Frame i's flow looked up and moved on (the general path's lookup, ICMP errors included).
@@ -87,20 +94,17 @@ extension Pipeline {
     /// (the frame is gathered, `classifyGathered`).
     @inline(__always)
     func decideByRules(_ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation, ingress: Int, _ p: CompiledPolicy,
-                       _ s: PolicySettings, tagBase: UInt64) {
+                       _ s: PolicySettings, tagBase: UInt64) -> Verdict? {
         let m = metas + i
         m.pointee.state = obs.state
         m.pointee.ingress = UInt8(truncatingIfNeeded: ingress)
         if s.trackedBypassRules {
             switch obs.state {
             case .established, .related:
-                burst.verdicts[i] = Verdict(action: .accept, reason: .none, state: obs.state,
-                                            rule: Verdict.byConntrack)
-                return
+                return Verdict(action: .accept, reason: .none, state: obs.state, rule: Verdict.byConntrack)
             case .invalid:
-                burst.verdicts[i] = Verdict(action: s.invalidAction, reason: .invalidState, state: .invalid,
-                                            rule: Verdict.bySetting)
-                return
+                return Verdict(action: s.invalidAction, reason: .invalidState, state: .invalid,
+                               rule: Verdict.bySetting)
             case .new:
                 break
             }
@@ -111,10 +115,9 @@ extension Pipeline {
         let tag = obs.state == .new && !(m.pointee.proto == IPProto.tcp && s.testsTCPFlags)
             ? tagBase | UInt64(m.pointee.outerVlan) << 40 : 0
         if obs.slot >= 0, let cached = conntrack.cachedRule(slot: obs.slot, verdictTag: tag) {
-            burst.verdicts[i] = Pipeline.ruleVerdict(cached, state: obs.state, refusal: .none, p)
-            return
+            return Pipeline.ruleVerdict(cached, state: obs.state, refusal: .none, p)
         }
-        gather(burst, i, verdictTag: tag, opensFlow: obs.state == .new && obs.slot < 0 && obs.trackable, p)
+        return gather(burst, i, verdictTag: tag, opensFlow: obs.state == .new && obs.slot < 0 && obs.trackable, p)
     }
 
     /// Path 3, a frame the rules cannot see whole: ARP, non-IP and malformed frames get the
@@ -123,33 +126,32 @@ extension Pipeline {
     /// follow its verdict.
     @inline(never)
     func decideBySettings(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
-                          _ s: PolicySettings, tagBase: UInt64, byTags: Bool) {
+                          _ s: PolicySettings, tagBase: UInt64, byTags: Bool) -> Verdict? {
         switch parseFailure[i] {
         case .none:
             break
         case .arp:
-            burst.verdicts[i] = Verdict(action: s.arpAction, reason: .arp, state: .invalid, rule: Verdict.bySetting)
-            return
+            return Verdict(action: s.arpAction, reason: .arp, state: .invalid, rule: Verdict.bySetting)
         case .nonIP:
-            burst.verdicts[i] = Verdict(action: s.nonIPAction, reason: .nonIP, state: .invalid,
-                                        rule: Verdict.bySetting)
-            return
+            return Verdict(action: s.nonIPAction, reason: .nonIP, state: .invalid, rule: Verdict.bySetting)
         case let reason:
-            burst.verdicts[i] = Verdict(action: s.invalidAction, reason: reason, state: .invalid,
-                                        rule: Verdict.bySetting)
-            return
+            return Verdict(action: s.invalidAction, reason: reason, state: .invalid, rule: Verdict.bySetting)
         }
         switch metas[i].fragment {
         case .first where s.trackFragments:
             let obs = observe(burst, i, now: now, p, byTags: byTags)
-            decideByRules(burst, i, obs, ingress: ingress, p, s, tagBase: tagBase)
-            // Its verdict now: a later fragment in this burst follows it.
+            if let v = decideByRules(burst, i, obs, ingress: ingress, p, s, tagBase: tagBase) {
+                fragments.remember(metas[i], v, now: now)
+                return v
+            }
+            // Gathered: its verdict now (stored and counted there), for a later fragment in this burst.
             classifyGathered(burst, p)
             fragments.remember(metas[i], burst.verdicts[i], now: now)
+            return nil
         case .later where s.trackFragments:
-            burst.verdicts[i] = fragments.follow(metas[i], now: now)
+            return fragments.follow(metas[i], now: now)
         default:
-            burst.verdicts[i] = Verdict(action: .drop, reason: .fragment, state: .invalid, rule: Verdict.bySetting)
+            return Verdict(action: .drop, reason: .fragment, state: .invalid, rule: Verdict.bySetting)
         }
     }
 
@@ -165,15 +167,14 @@ extension Pipeline {
     /// Adds frame i to the frames the classifier takes together. A frame that opens a flow if
     /// accepted waits too, unless the table might be too full for it once the frames gathered
     /// before it are in: early drop and refusals must see the table a frame-by-frame pass sees,
-    /// so that frame is decided now, after those before it.
+    /// so that frame is decided now, after those before it. Nil when the frame is gathered.
     @inline(never)
-    func gather(_ burst: FrameBurst, _ i: Int, verdictTag: UInt64, opensFlow: Bool, _ p: CompiledPolicy) {
+    func gather(_ burst: FrameBurst, _ i: Int, verdictTag: UInt64, opensFlow: Bool, _ p: CompiledPolicy) -> Verdict? {
         let g = gathered
         if classifiesOneByOne || opensFlow && conntrack.count &+ g.openers >= conntrack.table.maxFlows {
             classifyGathered(burst, p)
             let r = p.classifier.classify(UnsafePointer(metas + i))
-            burst.verdicts[i] = verdictOfRule(r, i, verdictTag: verdictTag, opensFlow: opensFlow, burst, p)
-            return
+            return verdictOfRule(r, i, verdictTag: verdictTag, opensFlow: opensFlow, burst, p)
         }
         let k = g.count
         g.frames[k] = Int32(truncatingIfNeeded: i)
@@ -184,6 +185,7 @@ extension Pipeline {
             g.openers &+= 1
             g.markOpener(keys[i].hash)
         }
+        return nil
     }
 
     /// The verdict of rule `r` for frame i, whose flow is opened now if the frame opens one and
@@ -223,10 +225,12 @@ extension Pipeline {
             for k in 0..<c { g.metas[k] = metas[Int(g.frames[k])] }
             p.classifier.classifyBurst(g.metas, count: c, results: g.rules)
         }
+        let reasons = tally.reasons, ruleHits = tally.ruleHits
         for k in 0..<c {
             let i = Int(g.frames[k])
-            burst.verdicts[i] = verdictOfRule(g.rules[k], i, verdictTag: g.verdictTags[k], opensFlow: g.opensFlow[k],
-                                              burst, p)
+            let v = verdictOfRule(g.rules[k], i, verdictTag: g.verdictTags[k], opensFlow: g.opensFlow[k], burst, p)
+            burst.verdicts[i] = v
+            g.counts.add(v, reasons: reasons, ruleHits: ruleHits)
         }
         g.count = 0
         g.openers = 0
@@ -245,6 +249,8 @@ final class GatheredFrames {
     let opensFlow: UnsafeMutablePointer<Bool>
     let rules: UnsafeMutablePointer<Int32>
     var count = 0
+    /// The verdicts given by `classifyGathered` this burst, counted.
+    var counts = BurstCounts()
     /// How many gathered frames open a flow, and a 256-bit filter of their keys' hashes (the
     /// top 8 bits pick the bit; the low bits pick table slots): a frame whose bit is clear
     /// cannot be of their flows, and passes without a look at them.
