@@ -29,8 +29,9 @@
 /// 3. Frames the rules decide are gathered, and the classifier takes them in one `classifyBurst`
 ///    call (`classifyGathered`), so its table loads overlap as in its benchmarks. Before a
 ///    gathered frame's flow is created, a later frame of the same flow would miss it: such a
-///    frame, or a table too full to take every gathered flow, settles the gathered frames first.
-///    So every verdict is what deciding the frames one by one gives (`PipelineBatchTests`).
+///    frame settles the gathered frames first. A frame whose flow might find the table full
+///    (early drop, refusal) is classified at once, after them. So every verdict is what
+///    deciding the frames one by one gives (`PipelineBatchTests`).
 /// 4. The verdicts are counted (a gathered frame's once it is classified), and a few flow table
 ///    slots swept.
 public final class Pipeline {
