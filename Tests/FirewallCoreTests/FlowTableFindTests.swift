@@ -29,7 +29,7 @@ final class FlowTableFindTests: XCTestCase {
         let slot = t.insert(k, flags: FlowEntry.originIsA, tcpState: .synSent, expires: 10, rule: 3)
         t[slot].flags |= FlowEntry.seenReply | FlowEntry.assured
         t[slot].tcpState = .timeWait
-        t[slot].aux = ~0
+        t[slot].verdictTag = ~0
         t[slot].expires = .max
         XCTAssertEqual(both(t, k), slot)
         XCTAssertEqual(both(t, key(2, 1, 80, 1000)), slot, "the reverse direction normalises to the same key")

@@ -47,13 +47,14 @@ final class PipelineFastLaneTests: XCTestCase {
                 }
                 general.process(burst, ingress: ingress, link: .ethernet)
                 let want = (0..<burst.count).map { burst.verdicts[$0] }
+                burst.verdicts.update(repeating: Verdict(reason: .truncatedEthernet), count: burst.count)
                 fast.process(burst, ingress: ingress, link: .ethernet)
                 for k in 0..<burst.count where burst.verdicts[k] != want[k] {
                     XCTFail("\(name), burst \(round) frame \(k): fast lane \(burst.verdicts[k]), general \(want[k])")
                     return
                 }
                 // Lane entries still set after the burst: frames their flow decided, metadata never filled.
-                for k in 0..<burst.count where fast.lane[k] != 0 { decidedByFlowAlone += 1 }
+                for k in 0..<burst.count where fast.lane[k].inLane { decidedByFlowAlone += 1 }
                 round += 1
             }
             let a = fast.counters, b = general.counters
@@ -92,7 +93,7 @@ final class PipelineFastLaneTests: XCTestCase {
                 p.process(burst, ingress: k == 1 ? 1 : 0, link: .ethernet)
             }
             verdicts.append(burst.verdicts[0])
-            XCTAssertEqual(p.lane[0], 0, "frame \(k) was classified, so its metadata was filled")
+            XCTAssertFalse(p.lane[0].inLane, "frame \(k) was classified, so its metadata was filled")
             XCTAssertEqual(p.metas[0].ingress, k == 1 ? 1 : 0)
             XCTAssertEqual(p.metas[0].state, verdicts[k].state)
         }

@@ -39,8 +39,8 @@ final class PipelineLookupModeTests: XCTestCase {
                 return
             }
         }
-        XCTAssertTrue(byTags.conntrack.lookupByTags)
-        XCTAssertFalse(byEntries.conntrack.lookupByTags)
+        XCTAssertTrue(byTags.looksUpByTags)
+        XCTAssertFalse(byEntries.looksUpByTags)
         XCTAssertEqual(byTags.conntrack.count, byEntries.conntrack.count)
         XCTAssertGreaterThan(byTags.conntrack.count, 1000, "the traffic must keep many flows live")
         XCTAssertGreaterThan(byTags.conntrack.expired, 0, "and let some expire")

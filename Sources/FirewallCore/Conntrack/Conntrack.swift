@@ -17,9 +17,6 @@ public final class Conntrack {
     public private(set) var earlyDropped: UInt64 = 0
     public private(set) var refused: UInt64 = 0
     public private(set) var expired: UInt64 = 0
-    /// Whether lookups walk the flow table's tags (`FlowTable.findByTags`) rather than its
-    /// entries: set per burst by the pipeline, when it prefetches the tags and entries.
-    public var lookupByTags = false
 
     public init(settings: ConntrackSettings, memory: RegionAllocator = .heap) {
         self.settings = settings
@@ -65,8 +62,8 @@ public final class Conntrack {
     }
 
     /// Starts fetching where a lookup of `hash` begins (its tag line when lookups go `byTags`,
-    /// else its home entry), so the cache miss overlaps the work on other packets. The caller
-    /// passes the mode it set in `lookupByTags`, held in a register across its loop.
+    /// else its home entry), so the cache miss overlaps the work on other packets. `byTags` is
+    /// the mode the caller's lookups of the same burst pass.
     @inline(__always)
     public func prefetchHome(_ hash: UInt32, byTags: Bool) {
         if byTags { table.prefetchHome(hash) } else { table.prefetchHomeEntry(hash) }
@@ -105,12 +102,15 @@ public final class Conntrack {
     }
 
     /// The same, with the key read where it lies (the pipeline's key array).
+    /// `byTags`: the lookup walks the tags (`FlowTable.findByTags`), for a caller that has
+    /// prefetched them; both ways find the same flow.
     @inline(__always)
-    public func observe(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64) -> Observation {
+    public func observe(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
+                        byTags: Bool = false) -> Observation {
         if mp.pointee.hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
-            return observeICMPError(mp, keyAt: kp, now: now)
+            return observeICMPError(mp, keyAt: kp, now: now, byTags: byTags)
         }
-        let slot = live(at: kp, now: now)
+        let slot = live(at: kp, now: now, byTags: byTags)
         if slot < 0 { return observeMiss(mp) }
         return advance(table.slots + slot, slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
                        tcpFlags: mp.pointee.tcpFlags, now: now)
@@ -151,9 +151,10 @@ public final class Conntrack {
 
     /// An ICMP error: related to the flow of the packet it quotes, if that flow is live.
     @inline(never)
-    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64) -> Observation {
+    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
+                          byTags: Bool) -> Observation {
         guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
-        let slot = live(at: kp, now: now)
+        let slot = live(at: kp, now: now, byTags: byTags)
         return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
     }
 
@@ -185,7 +186,7 @@ public final class Conntrack {
             expires = now &+ timeout(proto: proto, replied: false)
         }
         let slot = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
-        table[slot].aux = verdictTag
+        table[slot].verdictTag = verdictTag
         created &+= 1
         return .none
     }
@@ -202,7 +203,7 @@ public final class Conntrack {
     /// whole entry.)
     @inline(__always)
     func cachedRule(entry e: UnsafePointer<FlowEntry>, verdictTag: UInt64) -> Int32? {
-        verdictTag != 0 && e.pointee.aux == verdictTag ? e.pointee.rule : nil
+        verdictTag != 0 && e.pointee.verdictTag == verdictTag ? e.pointee.rule : nil
     }
 
     /// Expires up to `budget` slots' worth of old flows; called once per burst.
@@ -214,11 +215,7 @@ public final class Conntrack {
     // MARK: - Helpers
 
     /// Slot of the key's flow if it exists and has not expired (an expired one is removed).
-    @inline(__always)
-    func live(at kp: UnsafePointer<FlowKey>, now: UInt64) -> Int { live(at: kp, now: now, byTags: lookupByTags) }
-
-    /// The same with the lookup mode given (the pipeline holds it in a register for a burst),
-    /// and for a key the caller knows to be IPv4 (`FlowTable.find`'s `v4Key`).
+    /// `byTags` as in `observe`; `v4Key` for a key the caller knows to be IPv4 (`FlowTable.find`).
     @inline(__always)
     func live(at kp: UnsafePointer<FlowKey>, now: UInt64, byTags: Bool, v4Key: Bool = false) -> Int {
         let slot = byTags ? table.findByTags(at: kp, v4Key: v4Key) : table.find(at: kp, v4Key: v4Key)

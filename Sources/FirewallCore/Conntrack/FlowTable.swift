@@ -14,9 +14,11 @@ public struct FlowEntry {
     public var hash: UInt32
     /// Rule that accepted the first packet (or `Verdict.byDefault`).
     public var rule: Int32
-    /// Spare word (it pads the entry to one 64-byte cache line, so a lookup touches exactly one
-    /// line); tables other than conntrack's keep their payload here.
-    public var aux: UInt64 = 0
+    /// The verdict `rule` stands for. Conntrack: the tag (policy generation, ingress port, VLAN)
+    /// under which the rule was matched, 0 for none (`Conntrack.cachedRule`). The fragment
+    /// tracker: the first fragment's action and state. (The word pads the entry to one 64-byte
+    /// cache line, so a lookup touches exactly one line.)
+    public var verdictTag: UInt64 = 0
 
     public static let occupied: UInt8 = 1
     public static let originIsA: UInt8 = 2

@@ -39,7 +39,7 @@ public final class FragmentTracker {
         }
         table[slot].rule = v.rule
         table[slot].expires = now &+ timeout
-        table[slot].aux = UInt64(v.action.rawValue) | UInt64(v.state.rawValue) << 8
+        table[slot].verdictTag = UInt64(v.action.rawValue) | UInt64(v.state.rawValue) << 8
     }
 
     /// The verdict for a later fragment: its first fragment's, or a drop when there is none.
@@ -51,9 +51,9 @@ public final class FragmentTracker {
             return Verdict(action: .drop, reason: .fragment, state: .invalid, rule: Verdict.bySetting)
         }
         followed &+= 1
-        let aux = table[slot].aux
-        let action = Action(rawValue: UInt8(truncatingIfNeeded: aux)) ?? .drop
-        let state = ConnState(rawValue: UInt8(truncatingIfNeeded: aux >> 8)) ?? .invalid
+        let tag = table[slot].verdictTag
+        let action = Action(rawValue: UInt8(truncatingIfNeeded: tag)) ?? .drop
+        let state = ConnState(rawValue: UInt8(truncatingIfNeeded: tag >> 8)) ?? .invalid
         return Verdict(action: action == .reject ? .drop : action, reason: action == .accept ? .none : .fragment,
                        state: state, rule: table[slot].rule)
     }

@@ -24,15 +24,17 @@ public enum Parser {
     static func parseCommonIPv4(_ p: UnsafeRawPointer, _ len: Int, _ m: inout PacketMeta) -> Bool {
         let flags = commonIPv4Shape(p, len)
         guard flags >= 0 else { return false }
+        let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
         m = PacketMeta()
-        m.l3Offset = 14
+        m.l3Offset = Int32(ip)
         m.ipVersion = 4
-        m.proto = p.u8(23)
-        m.src = IPAddress(v4: p.be32(26))
-        m.dst = IPAddress(v4: p.be32(30))
-        m.l4Offset = 34
-        m.sport = p.be16(34)
-        m.dport = p.be16(36)
+        m.proto = p.u8(ip + IPv4Header.proto)
+        m.src = IPAddress(v4: p.be32(ip + IPv4Header.source))
+        m.dst = IPAddress(v4: p.be32(ip + IPv4Header.destination))
+        m.l4Offset = Int32(l4)
+        // TCP and UDP ports lie at the same offsets.
+        m.sport = p.be16(l4 + TCPHeader.sourcePort)
+        m.dport = p.be16(l4 + TCPHeader.destinationPort)
         m.hasPorts = true
         m.tcpFlags = UInt8(truncatingIfNeeded: flags)
         m.hasL4 = true
@@ -46,7 +48,11 @@ public enum Parser {
     public static func commonIPv4Key(_ p: UnsafeRawPointer, _ len: Int, into key: UnsafeMutablePointer<FlowKey>) -> Int {
         let flags = commonIPv4Shape(p, len)
         guard flags >= 0 else { return -1 }
-        key.pointee = FlowKey(v4Source: p.be32(26), destination: p.be32(30), sport: p.be16(34), dport: p.be16(36), proto: p.u8(23))
+        let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
+        key.pointee = FlowKey(v4Source: p.be32(ip + IPv4Header.source),
+                              destination: p.be32(ip + IPv4Header.destination),
+                              sport: p.be16(l4 + TCPHeader.sourcePort), dport: p.be16(l4 + TCPHeader.destinationPort),
+                              proto: p.u8(ip + IPv4Header.proto))
         return flags
     }
 
@@ -54,20 +60,25 @@ public enum Parser {
     /// otherwise. One copy, so the fast lane and the metadata it may fill later never disagree.
     @inlinable @inline(__always)
     static func commonIPv4Shape(_ p: UnsafeRawPointer, _ len: Int) -> Int {
-        guard len >= 42, p.be16(12) == 0x0800, p.u8(14) == 0x45, p.be16(20) & 0x3FFF == 0 else { return -1 }
-        let total = Int(p.be16(16))
-        guard total >= 20, total &+ 14 <= len else { return -1 }
-        let avail = total &- 20
-        let proto = p.u8(23)
+        let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
+        // Version 4 with a 20-byte header (0x45), neither MF nor a fragment offset (DF may be set).
+        let fragmentBits = IPv4Header.moreFragments | IPv4Header.fragmentOffsetMask
+        let notFragmented = p.be16(ip + IPv4Header.flagsFragment) & fragmentBits == 0
+        guard len >= l4 + UDPHeader.length, p.be16(EthernetHeader.etherType) == EtherType.ipv4,
+              p.u8(ip + IPv4Header.versionIHL) == 0x45, notFragmented else { return -1 }
+        let total = Int(p.be16(ip + IPv4Header.totalLength))
+        guard total >= IPv4Header.minLength, total &+ ip <= len else { return -1 }
+        let avail = total &- IPv4Header.minLength
+        let proto = p.u8(ip + IPv4Header.proto)
         if proto == IPProto.udp {
-            let ulen = Int(p.be16(38))
-            guard avail >= 8, ulen >= 8, ulen <= avail else { return -1 }
+            let ulen = Int(p.be16(l4 + UDPHeader.lengthField))
+            guard avail >= UDPHeader.length, ulen >= UDPHeader.length, ulen <= avail else { return -1 }
             return 0
         } else if proto == IPProto.tcp {
-            guard avail >= 20 else { return -1 }
-            let dataOffset = Int(p.u8(46) >> 4) &* 4
-            guard dataOffset >= 20, dataOffset <= avail else { return -1 }
-            return Int(p.u8(47))
+            guard avail >= TCPHeader.minLength else { return -1 }
+            let dataOffset = Int(p.u8(l4 + TCPHeader.dataOffset) >> 4) &* 4
+            guard dataOffset >= TCPHeader.minLength, dataOffset <= avail else { return -1 }
+            return Int(p.u8(l4 + TCPHeader.flags))
         }
         return -1
     }
@@ -91,34 +102,35 @@ public enum Parser {
         var etherType: UInt16
         switch link {
         case .ethernet:
-            guard len >= 14 else { return .truncatedEthernet }
-            etherType = p.be16(12); off = 14
+            guard len >= EthernetHeader.length else { return .truncatedEthernet }
+            etherType = p.be16(EthernetHeader.etherType); off = EthernetHeader.length
         case .linuxCooked:
-            guard len >= 16 else { return .truncatedLinuxCooked }
-            etherType = p.be16(14); off = 16
+            guard len >= CookedHeader.v1Length else { return .truncatedLinuxCooked }
+            etherType = p.be16(CookedHeader.v1Protocol); off = CookedHeader.v1Length
         case .linuxCooked2:
-            guard len >= 20 else { return .truncatedLinuxCooked }
-            etherType = p.be16(0); off = 20
+            guard len >= CookedHeader.v2Length else { return .truncatedLinuxCooked }
+            etherType = p.be16(CookedHeader.v2Protocol); off = CookedHeader.v2Length
         case .rawIP:
+            // No link header: the IP version nibble tells the family.
             guard len >= 1 else { return .truncatedIPv4Header }
-            etherType = (p.u8(0) >> 4) == 6 ? 0x86DD : 0x0800; off = 0
+            etherType = (p.u8(0) >> 4) == 6 ? EtherType.ipv6 : EtherType.ipv4; off = 0
         case .null, .loop:
-            guard len >= 4 else { return .truncatedLoopback }
-            etherType = loopbackEtherType(p.be32(0), anyOrder: link == .null); off = 4
+            guard len >= CookedHeader.loopbackLength else { return .truncatedLoopback }
+            etherType = loopbackEtherType(p.be32(0), anyOrder: link == .null); off = CookedHeader.loopbackLength
         }
         var tags = 0
-        while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
+        while EtherType.isVlanTag(etherType) {
             guard tags < maxVlanTags else { return .tooManyVlanTags }
-            guard len >= off + 4 else { return .truncatedVlanTag }
-            let vid = p.be16(off) & 0x0FFF
+            guard len >= off + VlanTag.length else { return .truncatedVlanTag }
+            let vid = p.be16(off + VlanTag.tagControl) & VlanTag.idMask
             if tags == 0 { m.outerVlan = vid } else { m.innerVlan = vid }
-            etherType = p.be16(off + 2); off += 4; tags += 1
+            etherType = p.be16(off + VlanTag.etherType); off += VlanTag.length; tags += 1
         }
         m.l3Offset = Int32(off)
         switch etherType {
-        case 0x0800: return parseIPv4(p, off, len, &m)
-        case 0x86DD: return parseIPv6(p, off, len, &m)
-        case 0x0806: return len >= off + 28 ? .arp : .truncatedArp
+        case EtherType.ipv4: return parseIPv4(p, off, len, &m)
+        case EtherType.ipv6: return parseIPv6(p, off, len, &m)
+        case EtherType.arp: return len >= off + ARPPacket.length ? .arp : .truncatedArp
         default: return .nonIP
         }
     }
@@ -131,32 +143,32 @@ public enum Parser {
     static func loopbackEtherType(_ raw: UInt32, anyOrder: Bool) -> UInt16 {
         let family = anyOrder && raw > 0xFFFF ? raw.byteSwapped : raw
         switch family {
-        case 2: return 0x0800
-        case 24, 28, 30: return 0x86DD
+        case 2: return EtherType.ipv4
+        case 24, 28, 30: return EtherType.ipv6
         default: return 0
         }
     }
 
     @inlinable
     static func parseIPv4(_ p: UnsafeRawPointer, _ off: Int, _ len: Int, _ m: inout PacketMeta) -> Reason {
-        guard len >= off + 20 else { return .truncatedIPv4Header }
-        let vihl = p.u8(off)
+        guard len >= off + IPv4Header.minLength else { return .truncatedIPv4Header }
+        let vihl = p.u8(off + IPv4Header.versionIHL)
         guard vihl >> 4 == 4 else { return .badIPv4Version }
         let ihl = Int(vihl & 0x0F) * 4
-        guard ihl >= 20 else { return .badIPv4HeaderLength }
+        guard ihl >= IPv4Header.minLength else { return .badIPv4HeaderLength }
         guard len >= off + ihl else { return .truncatedIPv4Header }
-        let total = Int(p.be16(off + 2))
+        let total = Int(p.be16(off + IPv4Header.totalLength))
         guard total >= ihl else { return .ipv4TotalLengthBelowHeader }
         guard off + total <= len else { return .ipv4TotalLengthBeyondFrame }
         m.ipVersion = 4
-        m.proto = p.u8(off + 9)
-        m.src = IPAddress(v4: p.be32(off + 12))
-        m.dst = IPAddress(v4: p.be32(off + 16))
-        let frag = p.be16(off + 6)
-        let fragOffset = Int(frag & 0x1FFF) * 8
-        let more = frag & 0x2000 != 0
+        m.proto = p.u8(off + IPv4Header.proto)
+        m.src = IPAddress(v4: p.be32(off + IPv4Header.source))
+        m.dst = IPAddress(v4: p.be32(off + IPv4Header.destination))
+        let frag = p.be16(off + IPv4Header.flagsFragment)
+        let fragOffset = Int(frag & IPv4Header.fragmentOffsetMask) * 8
+        let more = frag & IPv4Header.moreFragments != 0
         if fragOffset != 0 || more {
-            m.fragmentID = UInt32(p.be16(off + 4))
+            m.fragmentID = UInt32(p.be16(off + IPv4Header.identification))
             // A fragment whose end would pass 65535 bytes cannot be reassembled (the ping of death).
             guard fragOffset + total - ihl <= 65535 else { return .badFragment }
             if fragOffset != 0 { m.fragment = .later; return .none }
@@ -172,43 +184,47 @@ public enum Parser {
 
     @inlinable
     static func parseIPv6(_ p: UnsafeRawPointer, _ off: Int, _ len: Int, _ m: inout PacketMeta) -> Reason {
-        guard len >= off + 40 else { return .truncatedIPv6Header }
+        guard len >= off + IPv6Header.length else { return .truncatedIPv6Header }
         guard p.u8(off) >> 4 == 6 else { return .badIPv6Version }
-        let end = off + 40 + Int(p.be16(off + 4))
+        let end = off + IPv6Header.length + Int(p.be16(off + IPv6Header.payloadLength))
         guard end <= len else { return .ipv6PayloadBeyondFrame }
         m.ipVersion = 6
-        m.src = IPAddress(hi: p.be64(off + 8), lo: p.be64(off + 16))
-        m.dst = IPAddress(hi: p.be64(off + 24), lo: p.be64(off + 32))
-        var nh = p.u8(off + 6)
-        var cur = off + 40
+        let src = off + IPv6Header.source, dst = off + IPv6Header.destination
+        m.src = IPAddress(hi: p.be64(src), lo: p.be64(src + 8))
+        m.dst = IPAddress(hi: p.be64(dst), lo: p.be64(dst + 8))
+        var nh = p.u8(off + IPv6Header.nextHeader)
+        var cur = off + IPv6Header.length
         var count = 0
         while true {
             switch nh {
-            case 0, 43, 60, 51, 44:
+            case IPv6Extension.hopByHop, IPv6Extension.routing, IPv6Extension.destinationOptions,
+                 IPv6Extension.authentication, IPv6Extension.fragment:
                 guard count < maxIPv6Extensions else { return .ipv6ExtensionChainTooLong }
-                if nh == 0 && count != 0 { return .ipv6HopByHopNotFirst }
-                guard end >= cur + 8 else { return .truncatedIPv6Extension }
-                let next = p.u8(cur)
+                if nh == IPv6Extension.hopByHop && count != 0 { return .ipv6HopByHopNotFirst }
+                guard end >= cur + IPv6Extension.minLength else { return .truncatedIPv6Extension }
+                let next = p.u8(cur + IPv6Extension.nextHeader)
                 let size: Int
-                if nh == 44 {
-                    size = 8
-                    let fo = p.be16(cur + 2)
-                    m.fragmentID = p.be32(cur + 4)
+                if nh == IPv6Extension.fragment {
+                    size = IPv6Extension.minLength
+                    let fo = p.be16(cur + IPv6Extension.fragmentOffsetFlags)
+                    m.fragmentID = p.be32(cur + IPv6Extension.fragmentIdentification)
+                    // The offset is the high 13 bits; the low bit is M (more fragments).
                     if fo & 0xFFF8 != 0 {
                         m.fragment = .later; m.proto = next; return .none
                     }
                     if fo & 1 != 0 { m.fragment = .first }
-                } else if nh == 51 {
-                    size = (Int(p.u8(cur + 1)) + 2) * 4
+                } else if nh == IPv6Extension.authentication {
+                    // AH counts its length in 4-byte words, minus 2 (RFC 4302).
+                    size = (Int(p.u8(cur + IPv6Extension.length)) + 2) * 4
                 } else {
-                    size = (Int(p.u8(cur + 1)) + 1) * 8
+                    size = (Int(p.u8(cur + IPv6Extension.length)) + 1) * 8
                 }
                 guard end >= cur + size else { return .truncatedIPv6Extension }
                 cur += size; nh = next; count += 1
             default:
                 m.proto = nh
                 // ESP (50) and no-next-header (59) end the chain with nothing more to read.
-                if nh == 50 || nh == 59 { return .none }
+                if nh == IPv6Extension.esp || nh == IPv6Extension.noNextHeader { return .none }
                 let r = parseTransport(p, cur, end, nh, v6: true, &m)
                 if r != .none && m.fragment == .first { return .badFragment }
                 return r
@@ -222,24 +238,24 @@ public enum Parser {
         let avail = end - l4
         switch proto {
         case IPProto.tcp:
-            guard avail >= 20 else { return .truncatedTCPHeader }
-            let dataOffset = Int(p.u8(l4 + 12) >> 4) * 4
-            guard dataOffset >= 20, dataOffset <= avail else { return .badTCPDataOffset }
-            m.sport = p.be16(l4); m.dport = p.be16(l4 + 2); m.hasPorts = true
-            m.tcpFlags = p.u8(l4 + 13)
+            guard avail >= TCPHeader.minLength else { return .truncatedTCPHeader }
+            let dataOffset = Int(p.u8(l4 + TCPHeader.dataOffset) >> 4) * 4
+            guard dataOffset >= TCPHeader.minLength, dataOffset <= avail else { return .badTCPDataOffset }
+            readPorts(p, l4, &m)
+            m.tcpFlags = p.u8(l4 + TCPHeader.flags)
         case IPProto.udp:
-            guard avail >= 8 else { return .truncatedUDPHeader }
-            let ulen = Int(p.be16(l4 + 4))
-            guard ulen >= 8, ulen <= avail else { return .badUDPLength }
-            m.sport = p.be16(l4); m.dport = p.be16(l4 + 2); m.hasPorts = true
+            guard avail >= UDPHeader.length else { return .truncatedUDPHeader }
+            let ulen = Int(p.be16(l4 + UDPHeader.lengthField))
+            guard ulen >= UDPHeader.length, ulen <= avail else { return .badUDPLength }
+            readPorts(p, l4, &m)
         case IPProto.sctp:
-            guard avail >= 12 else { return .truncatedSCTPHeader }
-            m.sport = p.be16(l4); m.dport = p.be16(l4 + 2); m.hasPorts = true
+            guard avail >= SCTPHeader.length else { return .truncatedSCTPHeader }
+            readPorts(p, l4, &m)
         case IPProto.icmp where !v6:
-            guard avail >= 8 else { return .truncatedICMPHeader }
+            guard avail >= ICMPHeader.length else { return .truncatedICMPHeader }
             parseICMP(p, l4, end, v6: false, &m)
         case IPProto.icmpv6 where v6:
-            guard avail >= 8 else { return .truncatedICMPv6Header }
+            guard avail >= ICMPHeader.length else { return .truncatedICMPv6Header }
             parseICMP(p, l4, end, v6: true, &m)
         default:
             return .none
@@ -248,31 +264,40 @@ public enum Parser {
         return .none
     }
 
+    /// TCP, UDP and SCTP put the source and destination ports first, at the same offsets.
+    @inlinable @inline(__always)
+    static func readPorts(_ p: UnsafeRawPointer, _ l4: Int, _ m: inout PacketMeta) {
+        m.sport = p.be16(l4 + TCPHeader.sourcePort)
+        m.dport = p.be16(l4 + TCPHeader.destinationPort)
+        m.hasPorts = true
+    }
+
     /// ICMP and ICMPv6: type, code, echo identifier, and for errors the quoted connection.
     @inlinable
     static func parseICMP(_ p: UnsafeRawPointer, _ l4: Int, _ end: Int, v6: Bool, _ m: inout PacketMeta) {
-        let type = p.u8(l4)
-        m.icmpType = type; m.icmpCode = p.u8(l4 + 1); m.hasICMP = true
+        let type = p.u8(l4 + ICMPHeader.type)
+        m.icmpType = type; m.icmpCode = p.u8(l4 + ICMPHeader.code); m.hasICMP = true
         if ICMPKind.isEcho(type: type, v6: v6) {
             // The identifier stands in for both ports, so request and reply normalise to one flow.
-            m.sport = p.be16(l4 + 4); m.dport = m.sport
+            m.sport = p.be16(l4 + ICMPHeader.echoIdentifier); m.dport = m.sport
             return
         }
         guard ICMPKind.isError(type: type, v6: v6) else { return }
-        let q = l4 + 8
+        let q = l4 + ICMPHeader.length
         if v6 {
-            guard end >= q + 40, p.u8(q) >> 4 == 6 else { return }
-            m.innerProto = p.u8(q + 6)
-            m.innerSrc = IPAddress(hi: p.be64(q + 8), lo: p.be64(q + 16))
-            m.innerDst = IPAddress(hi: p.be64(q + 24), lo: p.be64(q + 32))
-            quotedPorts(p, q + 40, end, v6: true, &m)
+            guard end >= q + IPv6Header.length, p.u8(q) >> 4 == 6 else { return }
+            m.innerProto = p.u8(q + IPv6Header.nextHeader)
+            let src = q + IPv6Header.source, dst = q + IPv6Header.destination
+            m.innerSrc = IPAddress(hi: p.be64(src), lo: p.be64(src + 8))
+            m.innerDst = IPAddress(hi: p.be64(dst), lo: p.be64(dst + 8))
+            quotedPorts(p, q + IPv6Header.length, end, v6: true, &m)
         } else {
-            guard end >= q + 20, p.u8(q) >> 4 == 4 else { return }
-            let ihl = Int(p.u8(q) & 0x0F) * 4
-            guard ihl >= 20, end >= q + ihl else { return }
-            m.innerProto = p.u8(q + 9)
-            m.innerSrc = IPAddress(v4: p.be32(q + 12))
-            m.innerDst = IPAddress(v4: p.be32(q + 16))
+            guard end >= q + IPv4Header.minLength, p.u8(q + IPv4Header.versionIHL) >> 4 == 4 else { return }
+            let ihl = Int(p.u8(q + IPv4Header.versionIHL) & 0x0F) * 4
+            guard ihl >= IPv4Header.minLength, end >= q + ihl else { return }
+            m.innerProto = p.u8(q + IPv4Header.proto)
+            m.innerSrc = IPAddress(v4: p.be32(q + IPv4Header.source))
+            m.innerDst = IPAddress(v4: p.be32(q + IPv4Header.destination))
             quotedPorts(p, q + ihl, end, v6: false, &m)
         }
     }
@@ -281,14 +306,15 @@ public enum Parser {
     /// left without an inner connection (RFC 1122 forbids sending one; conntrack calls it invalid).
     @inlinable
     static func quotedPorts(_ p: UnsafeRawPointer, _ q: Int, _ end: Int, v6: Bool, _ m: inout PacketMeta) {
+        // RFC 792 quotes at least 8 bytes of the transport header: enough for ports or an echo id.
         guard end >= q + 8 else { return }
         switch m.innerProto {
         case IPProto.tcp, IPProto.udp, IPProto.sctp:
-            m.innerSport = p.be16(q); m.innerDport = p.be16(q + 2)
+            m.innerSport = p.be16(q + TCPHeader.sourcePort); m.innerDport = p.be16(q + TCPHeader.destinationPort)
         case IPProto.icmp where !v6, IPProto.icmpv6 where v6:
-            let t = p.u8(q)
+            let t = p.u8(q + ICMPHeader.type)
             guard ICMPKind.isEcho(type: t, v6: v6) else { return }
-            m.innerSport = p.be16(q + 4); m.innerDport = m.innerSport
+            m.innerSport = p.be16(q + ICMPHeader.echoIdentifier); m.innerDport = m.innerSport
         default:
             break
         }
