@@ -103,12 +103,15 @@ let package = Package(
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts",
+        // Engine tests link no DPDK; the DPDK side has its own.
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO",
                                                        "FirewallConfig", "Workloads", "TestSupport"]),
+        .testTarget(name: "DPDKPortsTests", dependencies: ["DPDKPorts", "Dataplane", "Ports", "LinuxIO", "CDPDK",
+                                                       "TestSupport"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["FirewallCore", "Ports", "CLinux"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )

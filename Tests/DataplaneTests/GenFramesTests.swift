@@ -1,4 +1,3 @@
-import DPDKPorts
 import Dataplane
 import EngineConfig
 @testable import Workloads

@@ -1,9 +1,9 @@
-@testable import DPDKPorts
 @testable import Dataplane
 import EngineConfig
 import FirewallCore
 @testable import LinuxIO
 @testable import Ports
+import TestSupport
 import XCTest
 
 final class MemoryPortTests: XCTestCase {

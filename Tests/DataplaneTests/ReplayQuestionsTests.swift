@@ -1,4 +1,3 @@
-@testable import DPDKPorts
 @testable import Dataplane
 import EngineConfig
 import FirewallConfig

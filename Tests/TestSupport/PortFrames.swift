@@ -1,17 +1,12 @@
-import DPDKPorts
-import Dataplane
-import EngineConfig
 import FirewallCore
 import Glibc
-import LinuxIO
 import Ports
-import XCTest
 
 /// Frames and helpers shared by the port tests.
-enum PortTestFrames {
+public enum PortTestFrames {
     /// An Ethernet/IPv4/UDP frame from 10.0.0.1:`sourcePort` to 10.0.0.2:`destinationPort`
     /// whose payload starts with `index` (so every frame is recognisable), padded to `size`.
-    static func udp(index: Int, sourcePort: UInt16 = 1000, destinationPort: UInt16 = 2000,
+    public static func udp(index: Int, sourcePort: UInt16 = 1000, destinationPort: UInt16 = 2000,
                     size: Int = 64, sourceIP: [UInt8] = [10, 0, 0, 1], destinationIP: [UInt8] = [10, 0, 0, 2]) -> [UInt8] {
         var f: [UInt8] = [0x02, 0, 0, 0, 0, 0x02,   // destination MAC (locally administered)
                           0x02, 0, 0, 0, 0, 0x01,   // source MAC
@@ -35,7 +30,7 @@ enum PortTestFrames {
     }
 
     /// The index `udp(index:)` wrote into a frame, or nil for a frame that is not one of ours.
-    static func index(of frame: [UInt8]) -> Int? {
+    public static func index(of frame: [UInt8]) -> Int? {
         guard frame.count >= 46, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 17, frame[26] == 10 else { return nil }
         return Int(UInt32(frame[42]) << 24 | UInt32(frame[43]) << 16 | UInt32(frame[44]) << 8 | UInt32(frame[45]))
     }
@@ -43,18 +38,18 @@ enum PortTestFrames {
 
 extension FrameBurst {
     /// The stand-in for the pipeline in port tests: the verdict of frame i is `decide(i)`.
-    func setVerdicts(_ decide: (Int) -> Action) {
+    public func setVerdicts(_ decide: (Int) -> Action) {
         for i in 0..<count { verdicts[i] = Verdict(action: decide(i)) }
     }
 
     /// Copies of the frames of the burst.
-    func copies() -> [[UInt8]] { (0..<count).map { Array(frame($0)) } }
+    public func copies() -> [[UInt8]] { (0..<count).map { Array(frame($0)) } }
 }
 
 /// Receives until `port` has nothing more on `queue` (or `limit` frames), handing each burst
 /// to `body` and then releasing it.
 @discardableResult
-func drain(_ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: Int = .max,
+public func drain(_ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: Int = .max,
            idleRounds: Int = 3, _ body: (FrameBurst) -> Void = { _ in }) -> Int {
     var total = 0, idle = 0
     while total < limit && idle < idleRounds {
@@ -70,8 +65,8 @@ func drain(_ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: I
 
 /// Just enough of the classic pcap format for the net_pcap vdev tests (the real reader and
 /// writer live in Ports/Pcap).
-enum TinyPcap {
-    static func write(_ frames: [[UInt8]], to path: String) throws {
+public enum TinyPcap {
+    public static func write(_ frames: [[UInt8]], to path: String) throws {
         var bytes: [UInt8] = []
         func le32(_ v: UInt32) { bytes += withUnsafeBytes(of: v.littleEndian, Array.init) }
         func le16(_ v: UInt16) { bytes += withUnsafeBytes(of: v.littleEndian, Array.init) }
@@ -85,7 +80,7 @@ enum TinyPcap {
         guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw PortError.invalid("cannot write \(path)") }
     }
 
-    static func read(_ path: String) throws -> [[UInt8]] {
+    public static func read(_ path: String) throws -> [[UInt8]] {
         guard let file = fopen(path, "rb") else { throw PortError.invalid("cannot open \(path)") }
         defer { fclose(file) }
         var bytes: [UInt8] = []

@@ -1,12 +1,12 @@
+#if canImport(XCTest)
 import CLinux
 import Glibc
-import TestSupport
 import XCTest
 
 extension NamespaceLab {
     /// Runs `body` with the calling thread inside the lab's first namespace (sockets opened there
     /// stay there), and comes back.
-    func inside<T>(_ body: () throws -> T) throws -> T {
+    public func inside<T>(_ body: () throws -> T) throws -> T {
         let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         let there = open("/var/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
         defer { close(home); close(there) }
@@ -21,3 +21,4 @@ extension NamespaceLab {
         return try body()
     }
 }
+#endif

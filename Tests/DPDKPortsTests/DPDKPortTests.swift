@@ -1,7 +1,6 @@
 import CDPDK
 @testable import DPDKPorts
 @testable import Dataplane
-import EngineConfig
 import FirewallCore
 import Glibc
 @testable import LinuxIO
