@@ -1,6 +1,7 @@
 import ArgumentParser
 import DPDKPorts
 import FirewallCore
+import LinuxIO
 import Workloads
 #if canImport(Glibc)
 import Glibc
@@ -61,9 +62,9 @@ struct ClassBenchCommand: ParsableCommand {
             printError("vfwall classbench: \(e)")
             throw ExitCode(1)
         }
-        let t0 = monotonicSeconds()
+        let buildStart = monotonicNanoseconds()
         let (engine, memory) = try build(matches)
-        let buildSeconds = monotonicSeconds() - t0
+        let buildSeconds = Double(monotonicNanoseconds() - buildStart) / 1e9
 
         var results = [Int32](repeating: -1, count: headers.count)
         if !bench {
@@ -76,12 +77,12 @@ struct ClassBenchCommand: ParsableCommand {
         }
         classifyAll(engine, headers, &results)  // warm-up
         var lookups = 0
-        let start = monotonicSeconds()
+        let start = monotonicNanoseconds()
         var elapsed = 0.0
         repeat {
             classifyAll(engine, headers, &results)
             lookups += headers.count
-            elapsed = monotonicSeconds() - start
+            elapsed = Double(monotonicNanoseconds() - start) / 1e9
         } while elapsed < seconds
         print("classifier: \(classifier.rawValue)")
         print("rules: \(matches.count)")
@@ -145,12 +146,6 @@ struct ClassBenchCommand: ParsableCommand {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 func fixed(_ v: Double, _ digits: Int) -> String {

@@ -84,7 +84,7 @@ struct RunCommand: ParsableCommand {
         printError("vfwall: running (\(describe(engine))); control socket \(socket.path)")
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
-        var lastTick = clockNanos()
+        var lastTick = monotonicNanoseconds()
         var stopSignal: Int32?
         let watch = c.dataplane.stallMilliseconds > 0
             ? StallWatch(control: engine.control, workers: engine.workers.count, limitMilliseconds: UInt64(c.dataplane.stallMilliseconds), now: lastTick)
@@ -99,7 +99,7 @@ struct RunCommand: ParsableCommand {
                 if stopSignal != nil { break }
             }
             if engine.inputsExhausted { break }
-            let now = clockNanos()
+            let now = monotonicNanoseconds()
             if now - lastTick >= 1_000_000_000 {
                 status.update(engine, seconds: Double(now - lastTick) / 1e9)
                 lastTick = now
