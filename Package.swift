@@ -84,7 +84,8 @@ let package = Package(
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "DPDKPorts", "FirewallCore", "FirewallConfig",
                                                   "CLinux", "CDPDK"]),
-        .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
+        .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux",
+                                                 .product(name: "SystemPackage", package: "swift-system")]),
 
         .executableTarget(name: "vfwall", dependencies: [
             "Dataplane", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
