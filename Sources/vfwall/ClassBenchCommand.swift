@@ -126,25 +126,10 @@ struct ClassBenchCommand: ParsableCommand {
     }
 
     func readText(_ path: String) throws -> String {
-        guard let f = fopen(path, "rb") else {
-            printError("vfwall classbench: cannot open \(path): \(String(cString: strerror(errno)))")
+        do { return String(decoding: try readWholeFile(path), as: UTF8.self) } catch {
+            printError("vfwall classbench: cannot read \(path): \(error)")
             throw ExitCode(1)
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-            if n < buf.count {
-                if ferror(f) != 0 {
-                    printError("vfwall classbench: cannot read \(path)")
-                    throw ExitCode(1)
-                }
-                break
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

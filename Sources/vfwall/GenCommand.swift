@@ -3,6 +3,7 @@ import Dataplane
 import Workloads
 import FirewallCore
 import Foundation
+import LinuxIO
 
 struct GenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -92,7 +93,7 @@ struct GenCommand: ParsableCommand {
             guard mix.parts.count == 1 else { throw ValidationError("--size imix needs the xdp engine (and no --latency/--reflect)") }
         }
         if !reflect {
-            guard let m = dstMAC, genMAC(m) != nil else { throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed") }
+            guard let m = dstMAC, parseMAC(m) != nil else { throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed") }
             guard genIPv4(srcIP) != nil, genIPv4(dstIP) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
         }
     }
@@ -125,7 +126,7 @@ struct GenCommand: ParsableCommand {
 
     /// The xdp engine when asked for (or, with auto, when it loads); else AF_PACKET.
     func makeSender() throws -> LoadSender {
-        let dst = genMAC(dstMAC!)!
+        let dst = parseMAC(dstMAC!)!
         let srcMAC = interfaceMAC(interface) ?? [0x02, 0, 0, 0, 0, 1]
         let flow = GenFrames.Flow(dstMAC: dst, srcMAC: srcMAC, srcIP: genIPv4(srcIP)!, dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
         if engine != "afpacket" {
@@ -153,7 +154,7 @@ struct GenCommand: ParsableCommand {
             return
         }
         let size = mix!.parts[0].size
-        let flow = GenFrames.Flow(dstMAC: genMAC(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
+        let flow = GenFrames.Flow(dstMAC: parseMAC(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
                                   dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
         let r = gen.measureLatency(flow, size: size, rate: rate ?? 1000, seconds: seconds)
         let us = r.rttNanos.sorted().map { Double($0) / 1000 }
@@ -175,13 +176,8 @@ struct LoadSender {
 
 /// The interface's MAC from sysfs (the calling network namespace's view).
 func interfaceMAC(_ name: String) -> [UInt8]? {
-    guard let s = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
-    return genMAC(s.trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
-func genMAC(_ s: String) -> [UInt8]? {
-    let parts = s.split(separator: ":").compactMap { UInt8($0, radix: 16) }
-    return parts.count == 6 ? parts : nil
+    guard let address = try? readWholeFile("/sys/class/net/\(name)/address") else { return nil }
+    return parseMAC(String(decoding: address, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 private func genIPv4(_ s: String) -> UInt32? {
