@@ -102,7 +102,7 @@ public final class DPDKPort: PacketPort {
             // any other failure is real.
             if rc < 0 && rc != -95 /* ENOTSUP */ {
                 _ = cdpdk_port_stop(id)
-                throw PortError.dpdk(action: "enable promiscuous mode on \(what)", code: rc)
+                throw DPDKPortError.promiscuousRefused(port: what, code: rc)
             }
         }
         var mac = [UInt8](repeating: 0, count: 6)
