@@ -93,7 +93,9 @@ struct GenCommand: ParsableCommand {
             guard mix.parts.count == 1 else { throw ValidationError("--size imix needs the xdp engine (and no --latency/--reflect)") }
         }
         if !reflect {
-            guard let m = dstMAC, parseMAC(m) != nil else { throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed") }
+            guard let m = dstMAC, parseMAC(m) != nil else {
+                throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed")
+            }
             guard genIPv4(srcIP) != nil, genIPv4(dstIP) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
         }
     }

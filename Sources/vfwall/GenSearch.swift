@@ -46,7 +46,8 @@ extension GenCommand {
             let d = zip(after, before).map { $0 &- $1 }
             let us = [0.5, 0.9, 0.99].map { DelayHistogram.percentile(d, $0).map { rounded($0, places: 1) } }
             delays.append(GenDelay(load: rounded(f, places: 2), pps: t.rate.rounded(),
-                                   loss: rounded(t.lossRatio, places: 5), p50: OrNull(us[0]), p90: OrNull(us[1]), p99: OrNull(us[2])))
+                                   loss: rounded(t.lossRatio, places: 5),
+                                   p50: OrNull(us[0]), p90: OrNull(us[1]), p99: OrNull(us[2])))
             let text = us.map { $0.map { String($0) } ?? "null" }
             printError(String(format: "search %@ B: delay at %.0f %% of NDR: p50 %@ p90 %@ p99 %@ µs",
                               mix.description, f * 100, text[0], text[1], text[2]))
