@@ -88,7 +88,8 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CLinux"]),
         // vfwall's YAML configuration mapped to the engine's plan and policy source.
         .target(name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
-        .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux"]),
+        .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux",
+                                                 .product(name: "SystemPackage", package: "swift-system")]),
 
         .executableTarget(name: "vfwall", dependencies: [
             "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
@@ -111,7 +112,8 @@ let package = Package(
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).
-        .target(name: "TestSupport", dependencies: ["FirewallCore", "Ports", "CLinux"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux"],
+                path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -30,7 +30,8 @@ public struct DPDKDevices: DeviceBackend {
                     let config = DPDKPortConfig(device: request.device, name: request.name, queues: queues, maxBurst: burst)
                     ports.append(try DPDKPort(config, pool: shared))
                 } catch {
-                    let hint = (error as? PortError)?.isPromiscuousRefusal == true ? Self.trustHint : ""
+                    var hint = ""
+                    if case DPDKPortError.promiscuousRefused = error { hint = Self.trustHint }
                     throw DeviceError("port '\(request.name)' (device \(request.device)): \(error)\(hint)")
                 }
             }

@@ -104,7 +104,7 @@ public final class DPDKPort: PacketPort {
             // any other failure is real.
             if rc < 0 && rc != -95 /* ENOTSUP */ {
                 _ = cdpdk_port_stop(id)
-                throw PortError.promiscuousRefused(port: what, code: rc)
+                throw DPDKPortError.promiscuousRefused(port: what, code: rc)
             }
         }
         var mac = [UInt8](repeating: 0, count: 6)

@@ -1,5 +1,6 @@
 import Glibc
 import Ports
+import SystemPackage
 
 /// The control socket of a running vfwall: a Unix stream socket, owner-only (mode 0600), that
 /// answers one request per connection. The client writes one line (`stats` or `reload`) and
@@ -114,21 +115,13 @@ public final class ControlSocket {
         setTimeout(c, seconds: timeoutSeconds)
         writeAll(c, request + "\n")
         shutdown(c, Int32(SHUT_WR))
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(c, &buffer, buffer.count)
-            if n > 0 && n <= buffer.count {
-                out += buffer[0..<n]
-                // The statistics of the largest policy are a few megabytes; more is not vfwall talking.
-                guard out.count <= maxAnswer else {
-                    throw ControlSocketError("control socket \(path): answer longer than \(maxAnswer) bytes")
-                }
-                continue
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw ControlSocketError("control socket \(path): no answer: \(describeErrno(errno))") }
-            break
+        let out: [UInt8]
+        do { out = try readToEnd(FileDescriptor(rawValue: c), limit: maxAnswer + 1) } catch {
+            throw ControlSocketError("control socket \(path): no answer: \(error)")
+        }
+        // The statistics of the largest policy are a few megabytes; more is not vfwall talking.
+        guard out.count <= maxAnswer else {
+            throw ControlSocketError("control socket \(path): answer longer than \(maxAnswer) bytes")
         }
         return String(decoding: out, as: UTF8.self)
     }

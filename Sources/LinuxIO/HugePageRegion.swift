@@ -40,7 +40,8 @@ public enum HugePageRegion {
     /// of lines, and splitting it into Substrings cost about 40 million instructions a call, on
     /// a control thread that may share a core with a worker.
     public static func hugeBytes(in region: UnsafeRawPointer) -> Int? {
-        guard let text = readProcBytes("/proc/self/smaps") else { return nil }
+        // Read to EOF: smaps reports size 0 (Foundation's `String(contentsOfFile:)` gives nothing).
+        guard let text = try? readWholeFile("/proc/self/smaps") else { return nil }
         return hugeBytes(at: UInt(bitPattern: Int(bitPattern: region)), smaps: text)
     }
 
@@ -87,20 +88,5 @@ public enum HugePageRegion {
         i += 1
         guard let hi = hex(&i), i < end, b[i] == 0x20 else { return nil }   // " "
         return (lo, hi)
-    }
-
-    /// A /proc file whole. Its size reads as 0, so read until EOF (Foundation's
-    /// `String(contentsOfFile:)` gives nothing for /proc/self/smaps: `HugePageRegionTests`).
-    static func readProcBytes(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "r") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
     }
 }

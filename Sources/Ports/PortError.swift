@@ -6,16 +6,8 @@ public enum PortError: Error, Equatable, CustomStringConvertible {
     case system(call: String, subject: String, errno: Int32)
     /// DPDK refused: what we were doing, and the negative errno DPDK returned.
     case dpdk(action: String, code: Int32)
-    /// The device refused promiscuous mode (a VF whose PF does not trust it): `port` names it.
-    case promiscuousRefused(port: String, code: Int32)
     /// The request itself is wrong (unknown port, bad queue count ...).
     case invalid(String)
-
-    /// Whether the device refused promiscuous mode.
-    public var isPromiscuousRefusal: Bool {
-        if case .promiscuousRefused = self { return true }
-        return false
-    }
 
     public var description: String {
         switch self {
@@ -23,8 +15,6 @@ public enum PortError: Error, Equatable, CustomStringConvertible {
             return "\(call) on \(subject) failed: \(Errno(rawValue: errno)) (errno \(errno))"
         case let .dpdk(action, code):
             return "cannot \(action): err=\(code) (\(Errno(rawValue: -code)))"
-        case let .promiscuousRefused(port, code):
-            return PortError.dpdk(action: "enable promiscuous mode on \(port)", code: code).description
         case let .invalid(message):
             return message
         }

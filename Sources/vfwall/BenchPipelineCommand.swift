@@ -47,12 +47,12 @@ struct BenchPipelineCommand: ParsableCommand {
         let w = PipelineWorkload(mode: PipelineWorkload.Mode(rawValue: mode)!, flows: flows, rules: rules, burstSize: burst,
                                  memory: memory == "heap" ? .heap : HugePageRegion.allocator, frames: FrameSource(rawValue: frames)!)
         for _ in 0..<2000 { _ = w.step() }
-        let start = monotonicNanos()
+        let start = monotonicNanoseconds()
         var frames = 0
         var now = start
         repeat {
             for _ in 0..<256 { frames += w.step() }
-            now = monotonicNanos()
+            now = monotonicNanoseconds()
         } while Double(now - start) < seconds * 1e9
         let secs = Double(now - start) / 1e9
         let rate = Double(frames) / secs
@@ -70,10 +70,4 @@ private func hugeNote(_ pipeline: Pipeline) -> String {
     guard pipeline.conntrack.table.backing == HugePageRegion.allocator.name,
           let huge = HugePageRegion.hugeBytes(in: pipeline.conntrack.table.region) else { return "" }
     return " (\(huge >> 20) MiB of it in huge pages)"
-}
-
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DPDKPorts
 import FirewallCore
+import LinuxIO
 import Workloads
 #if canImport(Glibc)
 import Glibc
@@ -61,9 +62,9 @@ struct ClassBenchCommand: ParsableCommand {
             printError("vfwall classbench: \(e)")
             throw ExitCode(1)
         }
-        let t0 = monotonicSeconds()
+        let buildStart = monotonicNanoseconds()
         let (engine, memory) = try build(matches)
-        let buildSeconds = monotonicSeconds() - t0
+        let buildSeconds = Double(monotonicNanoseconds() - buildStart) / 1e9
 
         var results = [Int32](repeating: -1, count: headers.count)
         if !bench {
@@ -76,12 +77,12 @@ struct ClassBenchCommand: ParsableCommand {
         }
         classifyAll(engine, headers, &results)  // warm-up
         var lookups = 0
-        let start = monotonicSeconds()
+        let start = monotonicNanoseconds()
         var elapsed = 0.0
         repeat {
             classifyAll(engine, headers, &results)
             lookups += headers.count
-            elapsed = monotonicSeconds() - start
+            elapsed = Double(monotonicNanoseconds() - start) / 1e9
         } while elapsed < seconds
         print("classifier: \(classifier.rawValue)")
         print("rules: \(matches.count)")
@@ -125,32 +126,11 @@ struct ClassBenchCommand: ParsableCommand {
     }
 
     func readText(_ path: String) throws -> String {
-        guard let f = fopen(path, "rb") else {
-            printError("vfwall classbench: cannot open \(path): \(String(cString: strerror(errno)))")
+        do { return String(decoding: try readWholeFile(path), as: UTF8.self) } catch {
+            printError("vfwall classbench: cannot read \(path): \(error)")
             throw ExitCode(1)
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-            if n < buf.count {
-                if ferror(f) != 0 {
-                    printError("vfwall classbench: cannot read \(path)")
-                    throw ExitCode(1)
-                }
-                break
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 func fixed(_ v: Double, _ digits: Int) -> String {

@@ -4,6 +4,7 @@ import EngineConfig
 import Workloads
 import FirewallCore
 import Foundation
+import LinuxIO
 
 struct GenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +94,9 @@ struct GenCommand: ParsableCommand {
             guard mix.parts.count == 1 else { throw ValidationError("--size imix needs the xdp engine (and no --latency/--reflect)") }
         }
         if !reflect {
-            guard let m = dstMAC, genMAC(m) != nil else { throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed") }
+            guard let m = dstMAC, parseMAC(m) != nil else {
+                throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed")
+            }
             guard genIPv4(srcIP) != nil, genIPv4(dstIP) != nil else { throw ValidationError("--src-ip/--dst-ip must be IPv4 addresses") }
         }
     }
@@ -114,19 +117,21 @@ struct GenCommand: ParsableCommand {
         if search { return try runSearch(sender, sink!) }
         let before = sink?.read()
         let s = try sender.send(rate ?? 0, seconds)
-        var tail = ""
+        var received: Int?
         if let sink, let before {
             usleep(UInt32(settle * 1e6))
-            let got = sink.read() - before
-            tail = #","received":\#(got.generated),"lost":\#(Int(s.frames) - Int(got.generated))"#
+            received = Int(clamping: (sink.read() - before).generated)
         }
-        print(#"{"mode":"load","engine":"\#(sender.engine)","size":"\#(mix!)","sent":\#(s.frames),"seconds":\#(String(format: "%.3f", s.seconds)),"#
-              + #""pps":\#(Int(Double(s.frames) / s.seconds)),"gbps":\#(String(format: "%.3f", Double(s.bytes) * 8 / s.seconds / 1e9))\#(tail)}"#)
+        print(jsonText(GenLoadResult(engine: sender.engine, size: "\(mix!)", sent: s.frames,
+                                     seconds: rounded(s.seconds, places: 3),
+                                     pps: (Double(s.frames) / s.seconds).rounded(.down),
+                                     gbps: rounded(Double(s.bytes) * 8 / s.seconds / 1e9, places: 3),
+                                     received: received, lost: received.map { s.frames - $0 })))
     }
 
     /// The xdp engine when asked for (or, with auto, when it loads); else AF_PACKET.
     func makeSender() throws -> LoadSender {
-        let dst = genMAC(dstMAC!)!
+        let dst = parseMAC(dstMAC!)!
         let srcMAC = interfaceMAC(interface) ?? [0x02, 0, 0, 0, 0, 1]
         let flow = GenFrames.Flow(dstMAC: dst, srcMAC: srcMAC, srcIP: genIPv4(srcIP)!, dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
         if engine != "afpacket" {
@@ -150,17 +155,44 @@ struct GenCommand: ParsableCommand {
             printError("vfwall gen: \(error)"); throw ExitCode(1)
         }
         if reflect {
-            print(#"{"mode":"reflect","answered":\#(gen.reflect(seconds: seconds))}"#)
+            print(jsonText(GenReflectResult(answered: gen.reflect(seconds: seconds))))
             return
         }
         let size = mix!.parts[0].size
-        let flow = GenFrames.Flow(dstMAC: genMAC(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
+        let flow = GenFrames.Flow(dstMAC: parseMAC(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
                                   dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
         let r = gen.measureLatency(flow, size: size, rate: rate ?? 1000, seconds: seconds)
         let us = r.rttNanos.sorted().map { Double($0) / 1000 }
-        func pct(_ p: Double) -> String { us.isEmpty ? "null" : String(format: "%.1f", us[min(us.count - 1, Int(Double(us.count) * p))]) }
-        print(#"{"mode":"latency","size":\#(size),"sent":\#(r.sent),"received":\#(r.received),"lost":\#(r.sent - r.received),"#
-              + #""p50_us":\#(pct(0.50)),"p90_us":\#(pct(0.90)),"p99_us":\#(pct(0.99))}"#)
+        func percentile(_ p: Double) -> OrNull<Double> {
+            OrNull(us.isEmpty ? nil : rounded(us[min(us.count - 1, Int(Double(us.count) * p))], places: 1))
+        }
+        print(jsonText(GenLatencyResult(size: size, sent: r.sent, received: r.received, lost: r.sent - r.received,
+                                        p50: percentile(0.50), p90: percentile(0.90), p99: percentile(0.99))))
+    }
+}
+
+/// The line `vfwall gen` prints after sending load; received and lost only with --sink-if.
+struct GenLoadResult: Encodable {
+    let mode = "load"
+    let engine, size: String
+    let sent: Int
+    let seconds, pps, gbps: Double
+    let received, lost: Int?
+}
+
+/// The line of `vfwall gen --reflect`: probes answered.
+struct GenReflectResult: Encodable {
+    let mode = "reflect"
+    let answered: Int
+}
+
+/// The line of `vfwall gen --latency`: round trips in microseconds, null without replies.
+struct GenLatencyResult: Encodable {
+    let mode = "latency"
+    let size, sent, received, lost: Int
+    let p50, p90, p99: OrNull<Double>
+    enum CodingKeys: String, CodingKey {
+        case mode, size, sent, received, lost, p50 = "p50_us", p90 = "p90_us", p99 = "p99_us"
     }
 }
 
@@ -176,13 +208,8 @@ struct LoadSender {
 
 /// The interface's MAC from sysfs (the calling network namespace's view).
 func interfaceMAC(_ name: String) -> [UInt8]? {
-    guard let s = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
-    return genMAC(s.trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
-func genMAC(_ s: String) -> [UInt8]? {
-    let parts = s.split(separator: ":").compactMap { UInt8($0, radix: 16) }
-    return parts.count == 6 ? parts : nil
+    guard let address = try? readWholeFile("/sys/class/net/\(name)/address") else { return nil }
+    return parseMAC(String(decoding: address, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 private func genIPv4(_ s: String) -> UInt32? {

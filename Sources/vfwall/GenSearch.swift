@@ -39,24 +39,54 @@ extension GenCommand {
         }
         let ndr = bounds[0], pdr = bounds[1]
         // One-way delay at fractions of the NDR (the sink's 1 µs buckets, difference of two reads).
-        var lat: [String] = []
+        var delays: [GenDelay] = []
         for f in latencyLoads.split(separator: ",").compactMap({ Double($0) }) where ndr.lower > 0 {
             let before = sink.latency()
             let t = try trial(ndr.lower * f, seconds)
             let after = sink.latency()
             let d = zip(after, before).map { $0 &- $1 }
-            func p(_ q: Double) -> String { DelayHistogram.percentile(d, q).map { String(format: "%.1f", $0) } ?? "null" }
-            lat.append(String(format: #"{"load":%.2f,"pps":%.0f,"loss":%.5f,"#, f, t.rate, t.lossRatio)
-                       + #""p50_us":\#(p(0.5)),"p90_us":\#(p(0.9)),"p99_us":\#(p(0.99))}"#)
-            printError(String(format: "search %@ B: delay at %.0f %% of NDR: p50 %@ p90 %@ p99 %@ µs", mix.description, f * 100, p(0.5), p(0.9), p(0.99)))
+            let us = [0.5, 0.9, 0.99].map { DelayHistogram.percentile(d, $0).map { rounded($0, places: 1) } }
+            delays.append(GenDelay(load: rounded(f, places: 2), pps: t.rate.rounded(),
+                                   loss: rounded(t.lossRatio, places: 5),
+                                   p50: OrNull(us[0]), p90: OrNull(us[1]), p99: OrNull(us[2])))
+            let text = us.map { $0.map { String($0) } ?? "null" }
+            printError(String(format: "search %@ B: delay at %.0f %% of NDR: p50 %@ p90 %@ p99 %@ µs",
+                              mix.description, f * 100, text[0], text[1], text[2]))
         }
-        func num(_ v: Double?) -> String { v.map { String(format: "%.0f", $0) } ?? "null" }
-        func gbps(_ pps: Double) -> String { String(format: "%.4f", mix.frameBitsPerSecond(pps: pps) / 1e9) }
-        print(#"{"mode":"search","engine":"\#(sender.engine)","size":"\#(mix)","flows":\#(sender.flowCount),"#
-              + #""max_pps":\#(num(top)),"ndr_pps":\#(num(ndr.offered)),"ndr_asked_pps":\#(num(ndr.lower)),"#
-              + #""ndr_upper_pps":\#(num(ndr.upper)),"pdr_pps":\#(num(pdr.offered)),"pdr_asked_pps":\#(num(pdr.lower)),"#
-              + #""pdr_upper_pps":\#(num(pdr.upper)),"ndr_gbps":\#(gbps(ndr.offered)),"pdr_gbps":\#(gbps(pdr.offered)),"#
-              + String(format: #""ndr_width":%.4f,"pdr_width":%.4f,"trials":%d,"#, ndr.relativeWidth, pdr.relativeWidth, s.trials.count)
-              + #""latency":[\#(lat.joined(separator: ","))]}"#)
+        func gbps(_ pps: Double) -> Double { rounded(mix.frameBitsPerSecond(pps: pps) / 1e9, places: 4) }
+        print(jsonText(GenSearchResult(
+            engine: sender.engine, size: "\(mix)", flows: sender.flowCount, maxPPS: top.rounded(),
+            ndrPPS: ndr.offered.rounded(), ndrAskedPPS: ndr.lower.rounded(), ndrUpperPPS: OrNull(ndr.upper?.rounded()),
+            pdrPPS: pdr.offered.rounded(), pdrAskedPPS: pdr.lower.rounded(), pdrUpperPPS: OrNull(pdr.upper?.rounded()),
+            ndrGbps: gbps(ndr.offered), pdrGbps: gbps(pdr.offered), ndrWidth: rounded(ndr.relativeWidth, places: 4),
+            pdrWidth: rounded(pdr.relativeWidth, places: 4), trials: s.trials.count, latency: delays)))
     }
+}
+
+/// The line `vfwall gen --search` prints (scripts/bench-attach reads it): rates in frames per
+/// second, an upper bound null when no trial failed.
+struct GenSearchResult: Encodable {
+    let mode = "search"
+    let engine, size: String
+    let flows: Int
+    let maxPPS, ndrPPS, ndrAskedPPS: Double
+    let ndrUpperPPS: OrNull<Double>
+    let pdrPPS, pdrAskedPPS: Double
+    let pdrUpperPPS: OrNull<Double>
+    let ndrGbps, pdrGbps, ndrWidth, pdrWidth: Double
+    let trials: Int
+    let latency: [GenDelay]
+    enum CodingKeys: String, CodingKey {
+        case mode, engine, size, flows, maxPPS = "max_pps", ndrPPS = "ndr_pps", ndrAskedPPS = "ndr_asked_pps"
+        case ndrUpperPPS = "ndr_upper_pps", pdrPPS = "pdr_pps", pdrAskedPPS = "pdr_asked_pps"
+        case pdrUpperPPS = "pdr_upper_pps", ndrGbps = "ndr_gbps", pdrGbps = "pdr_gbps", ndrWidth = "ndr_width"
+        case pdrWidth = "pdr_width", trials, latency
+    }
+}
+
+/// One-way delay at a fraction (`load`) of the NDR, percentiles in microseconds.
+struct GenDelay: Encodable {
+    let load, pps, loss: Double
+    let p50, p90, p99: OrNull<Double>
+    enum CodingKeys: String, CodingKey { case load, pps, loss, p50 = "p50_us", p90 = "p90_us", p99 = "p99_us" }
 }

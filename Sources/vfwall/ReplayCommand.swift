@@ -159,7 +159,8 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// "02:00:00:00:00:fe" -> six bytes.
+/// "02:00:00:00:00:fe" -> six bytes (two hex digits each); nil for anything else.
+/// The one MAC parser: `replay --ingress-mac`, `gen --dst-mac` and sysfs addresses.
 func parseMAC(_ s: String) -> [UInt8]? {
     let parts = s.split(separator: ":")
     guard parts.count == 6 else { return nil }

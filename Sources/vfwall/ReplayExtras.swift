@@ -49,15 +49,22 @@ enum CoverageReport {
         return out.joined(separator: "\n")
     }
 
+    /// `--coverage-json`: every rule's hits and the rules never hit.
     static func json(_ s: ReplaySummary, policy: Policy, input: String) -> String {
-        let rules = policy.rules.enumerated().map { i, r in
-            "{\"index\":\(i),\"name\":\(JSON.string(r.name)),\"action\":\"\(r.action)\",\"origin\":\(JSON.string(r.origin)),"
-                + "\"hits\":\(s.counters.ruleHits[i])}"
+        struct RuleCoverage: Encodable { let index: Int, name: String, action: String, origin: String, hits: UInt64 }
+        struct DefaultCoverage: Encodable { let action: String, hits: UInt64 }
+        struct Coverage: Encodable {
+            let input: String, frames: UInt64, rules: [RuleCoverage], defaultRule: DefaultCoverage, neverHit: [String]
+            enum CodingKeys: String, CodingKey {
+                case input, frames, rules, defaultRule = "default", neverHit = "never_hit"
+            }
         }
-        let never = policy.rules.indices.filter { s.counters.ruleHits[$0] == 0 }.map { JSON.string(policy.rules[$0].name) }
-        return "{\"input\":\(JSON.string(input)),\"frames\":\(s.frames),\"rules\":[\(rules.joined(separator: ","))],"
-            + "\"default\":{\"action\":\"\(policy.defaultAction)\",\"hits\":\(s.counters.defaultHits)},"
-            + "\"never_hit\":[\(never.joined(separator: ","))]}\n"
+        let rules = policy.rules.enumerated().map { i, r in
+            RuleCoverage(index: i, name: r.name, action: "\(r.action)", origin: r.origin, hits: s.counters.ruleHits[i])
+        }
+        let defaultRule = DefaultCoverage(action: "\(policy.defaultAction)", hits: s.counters.defaultHits)
+        return jsonText(Coverage(input: input, frames: s.frames, rules: rules, defaultRule: defaultRule,
+                                 neverHit: rules.filter { $0.hits == 0 }.map(\.name))) + "\n"
     }
 }
 

@@ -45,10 +45,3 @@ final class StatusLine {
         return fixed(v / 1e6, 2) + "M"
     }
 }
-
-/// CLOCK_MONOTONIC in nanoseconds, for the run loop's ticks.
-func clockNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}

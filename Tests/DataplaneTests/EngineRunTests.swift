@@ -51,7 +51,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(stats.ports[0].counters.dropped, replay.dropped + replay.rejected)
         XCTAssertEqual(stats.flows, replay.flows)
 
-        let json = try RunStats(stats.json())
+        let json = try RunStats(String(decoding: try JSONEncoder().encode(stats), as: UTF8.self))
         XCTAssertEqual(json.ruleHits("allow-web-out"), Int(replay.counters.ruleHits[1]))
         XCTAssertEqual(json.portCount("outside", "tx"), Int(replay.accepted))
         XCTAssertEqual(json.flows, replay.flows)
@@ -129,7 +129,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(s.policyGeneration, 3)
         XCTAssertEqual(s.workers.map(\.policyGeneration), [3, 2])
         XCTAssertEqual(s.lastReloadError.map { "error: " + $0 }, late.answer)
-        let json = try RunStats(s.json())
+        let json = try RunStats(String(decoding: try JSONEncoder().encode(s), as: UTF8.self))
         let workers = json.json["workers"] as? [[String: Any]] ?? []
         XCTAssertEqual(workers.compactMap { $0["policy_generation"] as? Int }, [3, 2], "vfwall stats shows them")
 

@@ -1,5 +1,6 @@
 import FirewallCore
 import Glibc
+import LinuxIO
 import Ports
 
 /// Frames and helpers shared by the port tests.
@@ -81,15 +82,7 @@ public enum TinyPcap {
     }
 
     public static func read(_ path: String) throws -> [[UInt8]] {
-        guard let file = fopen(path, "rb") else { throw PortError.invalid("cannot open \(path)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
+        let bytes = try readWholeFile(path)
         func le32(_ at: Int) -> Int {
             Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
         }

@@ -139,12 +139,22 @@ public final class Engine: @unchecked Sendable {
             switch self {
             case let .applied(rules, notes):
                 return (["ok: \(rules) rules in force"] + notes.map { "note: \($0)" }).joined(separator: "\n")
+            case .unacknowledged, .refused:
+                return "error: " + (failure ?? "")
+            }
+        }
+
+        /// Why the reload did not take full effect; nil when it did.
+        public var failure: String? {
+            switch self {
+            case .applied:
+                return nil
             case let .unacknowledged(rules, generation, workers, cores, timeoutMs):
                 let late = zip(workers, cores).map { "worker \($0) (core \($1))" }.joined(separator: ", ")
-                return "error: policy generation \(generation) (\(rules) rules) was handed to the workers, "
+                return "policy generation \(generation) (\(rules) rules) was handed to the workers, "
                     + "but \(late) did not install it within \(timeoutMs) ms (stalled?); the others run it"
             case let .refused(message):
-                return "error: \(message)"
+                return message
             }
         }
     }
@@ -211,7 +221,7 @@ public final class Engine: @unchecked Sendable {
             let outcome = ReloadOutcome.unacknowledged(rules: policy.rules.count, generation: Int(generation),
                                                        workers: late, cores: late.map { plan.cpus[$0] },
                                                        timeoutMs: ackTimeoutMs)
-            state.withLock { $0.lastReloadError = String(outcome.answer.dropFirst("error: ".count)) }
+            state.withLock { $0.lastReloadError = outcome.failure }
             return outcome
         }
         return .applied(rules: policy.rules.count, notes: notes)

@@ -3,7 +3,8 @@ import LinuxIO
 import Ports
 
 /// The counters of a running engine at one moment, summed over workers where that makes sense,
-/// and their JSON form for `vfwall stats`. Rule hits count since the policy was installed (a
+/// and their JSON form for `vfwall stats` (Encodable: vfwall encodes it with Foundation's
+/// JSONEncoder, which the dataplane does not link). Rule hits count since the policy was installed (a
 /// reload restarts them: rule indexes change meaning).
 public struct EngineStatistics {
     public struct Port {
@@ -63,93 +64,107 @@ public struct EngineStatistics {
 
     public var flows: Int { workers.reduce(0) { $0 + $1.flows } }
     public var rejectReplies: UInt64 { workers.reduce(0) { $0 + $1.rejectReplies } }
+}
 
-    /// One JSON object (keys in a fixed order, numbers as integers).
-    public func json() -> String {
-        let t = total
-        var o = JSONObject()
-        o["config"] = JSON.string(configFile)
-        o["backend"] = JSON.string(backend)
-        o["uptime_seconds"] = String(Int(uptimeSeconds))
-        o["policy_generation"] = String(policyGeneration)
-        o["reloads"] = String(reloads)
-        o["failed_reloads"] = String(failedReloads)
-        o["last_reload_error"] = lastReloadError.map(JSON.string) ?? "null"
-        o["ports"] = "[" + ports.map(Self.json).joined(separator: ",") + "]"
-        o["workers"] = "[" + workers.map(Self.json).joined(separator: ",") + "]"
-        var totals = JSONObject()
-        totals["frames"] = String(t.frames)
-        totals["accepted"] = String(t.count(.accept))
-        totals["dropped"] = String(t.count(.drop))
-        totals["rejected"] = String(t.count(.reject))
-        totals["accepted_by_conntrack"] = String(t.conntrackAccepted)
-        totals["reject_replies"] = String(rejectReplies)
-        o["totals"] = totals.text
-        let rules = policy.rules.enumerated().map { i, r -> String in
-            var x = JSONObject()
-            x["index"] = String(i)
-            x["name"] = JSON.string(r.name)
-            x["action"] = JSON.string("\(r.action)")
-            x["hits"] = String(t.ruleHits[i])
-            return x.text
+/// The document `vfwall stats` prints (docs/dataplane.md): snake_case keys, integers for
+/// counts, null for a reload error that never happened.
+extension EngineStatistics: Encodable {
+    private enum Key: String, CodingKey {
+        case config, backend, uptimeSeconds = "uptime_seconds", policyGeneration = "policy_generation", reloads
+        case failedReloads = "failed_reloads", lastReloadError = "last_reload_error", ports, workers, totals
+        case rules, defaultRule = "default", reasons, conntrack
+    }
+
+    private struct Totals: Encodable {
+        let frames, accepted, dropped, rejected: UInt64
+        let acceptedByConntrack: UInt64, rejectReplies: UInt64
+        enum CodingKeys: String, CodingKey {
+            case frames, accepted, dropped, rejected
+            case acceptedByConntrack = "accepted_by_conntrack", rejectReplies = "reject_replies"
         }
-        o["rules"] = "[" + rules.joined(separator: ",") + "]"
-        var def = JSONObject()
-        def["action"] = JSON.string("\(policy.defaultAction)")
-        def["hits"] = String(t.defaultHits)
-        o["default"] = def.text
-        var reasons = JSONObject()
-        for r in Reason.allCases where r != .none { reasons[r.name] = String(t.count(r)) }
-        o["reasons"] = reasons.text
-        var ct = JSONObject()
-        ct["flows"] = String(flows)
-        ct["max_flows"] = String(workers.reduce(0) { $0 + $1.table.maxFlows })
-        ct["table_bytes"] = String(workers.reduce(0) { $0 + $1.table.bytes })
-        ct["table_backing"] = JSON.string(workers.first?.table.backing ?? "none")
+    }
+
+    private struct RuleHits: Encodable { let index: Int?, name: String?, action: String, hits: UInt64 }
+
+    private struct Conntrack: Encodable {
+        let flows, maxFlows, tableBytes: Int
+        let tableBacking: String
+        let tableHugePageBytes: Int?   // left out when unknown
+        enum CodingKeys: String, CodingKey {
+            case flows, maxFlows = "max_flows", tableBytes = "table_bytes", tableBacking = "table_backing"
+            case tableHugePageBytes = "table_huge_page_bytes"
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        let t = total
+        var o = encoder.container(keyedBy: Key.self)
+        try o.encode(configFile, forKey: .config)
+        try o.encode(backend, forKey: .backend)
+        try o.encode(Int(uptimeSeconds), forKey: .uptimeSeconds)
+        try o.encode(policyGeneration, forKey: .policyGeneration)
+        try o.encode(reloads, forKey: .reloads)
+        try o.encode(failedReloads, forKey: .failedReloads)
+        try o.encode(lastReloadError, forKey: .lastReloadError)   // null, not left out
+        try o.encode(ports, forKey: .ports)
+        try o.encode(workers, forKey: .workers)
+        try o.encode(Totals(frames: t.frames, accepted: t.count(.accept), dropped: t.count(.drop),
+                            rejected: t.count(.reject), acceptedByConntrack: t.conntrackAccepted,
+                            rejectReplies: rejectReplies), forKey: .totals)
+        try o.encode(policy.rules.enumerated().map { i, r in
+            RuleHits(index: i, name: r.name, action: "\(r.action)", hits: t.ruleHits[i])
+        }, forKey: .rules)
+        try o.encode(RuleHits(index: nil, name: nil, action: "\(policy.defaultAction)", hits: t.defaultHits),
+                     forKey: .defaultRule)
+        var reasons: [String: UInt64] = [:]
+        for r in Reason.allCases where r != .none { reasons[r.name] = t.count(r) }
+        try o.encode(reasons, forKey: .reasons)
         let huge = workers.compactMap(\.table.hugePageBytes)
-        if !huge.isEmpty { ct["table_huge_page_bytes"] = String(huge.reduce(0, +)) }
-        o["conntrack"] = ct.text
-        return o.text
-    }
-
-    static func json(_ p: Port) -> String {
-        var o = JSONObject()
-        o["name"] = JSON.string(p.name)
-        o["link"] = JSON.string(p.link.up ? "up" : "down")
-        o["rx"] = String(p.counters.rx)
-        o["rx_bytes"] = String(p.counters.rxBytes)
-        o["tx"] = String(p.counters.tx)
-        o["tx_bytes"] = String(p.counters.txBytes)
-        o["dropped"] = String(p.counters.dropped)
-        o["tx_full"] = String(p.counters.txFull)
-        o["errors"] = String(p.counters.errors)
-        return o.text
-    }
-
-    static func json(_ w: Worker) -> String {
-        var o = JSONObject()
-        o["index"] = String(w.index)
-        o["cpu"] = String(w.cpu)
-        o["queue"] = String(w.queue)
-        o["policy_generation"] = String(w.policyGeneration)
-        let c = w.counters
-        o["frames"] = String(c?.frames ?? 0)
-        o["accepted"] = String(c?.count(.accept) ?? 0)
-        o["dropped"] = String(c?.count(.drop) ?? 0)
-        o["rejected"] = String(c?.count(.reject) ?? 0)
-        o["accepted_by_conntrack"] = String(c?.conntrackAccepted ?? 0)
-        o["reject_replies"] = String(w.rejectReplies)
-        o["flows"] = String(w.flows)
-        return o.text
+        try o.encode(Conntrack(flows: flows, maxFlows: workers.reduce(0) { $0 + $1.table.maxFlows },
+                               tableBytes: workers.reduce(0) { $0 + $1.table.bytes },
+                               tableBacking: workers.first?.table.backing ?? "none",
+                               tableHugePageBytes: huge.isEmpty ? nil : huge.reduce(0, +)), forKey: .conntrack)
     }
 }
 
-/// Keys in insertion order, values already JSON text.
-struct JSONObject {
-    private var fields: [(String, String)] = []
-    subscript(key: String) -> String? {
-        get { fields.first { $0.0 == key }?.1 }
-        set { if let v = newValue { fields.append((key, v)) } }
+extension EngineStatistics.Port: Encodable {
+    private enum Key: String, CodingKey {
+        case name, link, rx, rxBytes = "rx_bytes", tx, txBytes = "tx_bytes", dropped, txFull = "tx_full", errors
     }
-    var text: String { "{" + fields.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}" }
+
+    public func encode(to encoder: Encoder) throws {
+        var o = encoder.container(keyedBy: Key.self)
+        try o.encode(name, forKey: .name)
+        try o.encode(link.up ? "up" : "down", forKey: .link)
+        try o.encode(counters.rx, forKey: .rx)
+        try o.encode(counters.rxBytes, forKey: .rxBytes)
+        try o.encode(counters.tx, forKey: .tx)
+        try o.encode(counters.txBytes, forKey: .txBytes)
+        try o.encode(counters.dropped, forKey: .dropped)
+        try o.encode(counters.txFull, forKey: .txFull)
+        try o.encode(counters.errors, forKey: .errors)
+    }
+}
+
+extension EngineStatistics.Worker: Encodable {
+    private enum Key: String, CodingKey {
+        case index, cpu, queue, policyGeneration = "policy_generation", frames, accepted, dropped, rejected
+        case acceptedByConntrack = "accepted_by_conntrack", rejectReplies = "reject_replies", flows
+    }
+
+    /// A worker that has not published yet counts zeros.
+    public func encode(to encoder: Encoder) throws {
+        var o = encoder.container(keyedBy: Key.self)
+        try o.encode(index, forKey: .index)
+        try o.encode(cpu, forKey: .cpu)
+        try o.encode(queue, forKey: .queue)
+        try o.encode(policyGeneration, forKey: .policyGeneration)
+        try o.encode(counters?.frames ?? 0, forKey: .frames)
+        try o.encode(counters?.count(.accept) ?? 0, forKey: .accepted)
+        try o.encode(counters?.count(.drop) ?? 0, forKey: .dropped)
+        try o.encode(counters?.count(.reject) ?? 0, forKey: .rejected)
+        try o.encode(counters?.conntrackAccepted ?? 0, forKey: .acceptedByConntrack)
+        try o.encode(rejectReplies, forKey: .rejectReplies)
+        try o.encode(flows, forKey: .flows)
+    }
 }

@@ -147,9 +147,11 @@ final class VerdictWriter {
     }
 }
 
-/// Minimal JSON text helpers (the dataplane does not import Foundation).
-public enum JSON {
-    public static func string(_ s: String) -> String {
+/// The one hand-written JSON string writer, for the pieces `VerdictWriter` renders once per
+/// policy. Everything else encodes with Codable and Foundation's JSONEncoder; a line of
+/// --verdicts through JSONEncoder costs about 5 µs against well under 0.4 µs here (issue 14).
+enum JSON {
+    static func string(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// Reserves hugepages for DPDK through sysfs and mounts hugetlbfs for them.
 public struct Hugepages {
@@ -55,7 +56,8 @@ public struct Hugepages {
         let point = size.mountPoint
         try? FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
         guard Glibc.mount("hugetlbfs", point, "hugetlbfs", 0, "pagesize=\(size.rawValue)") == 0 else {
-            throw PlumbingError("cannot mount hugetlbfs on \(point) (\(String(cString: strerror(errno)))); mount it by hand or pass --no-mount.")
+            throw PlumbingError("cannot mount hugetlbfs on \(point) (\(Errno(rawValue: errno))); "
+                                + "mount it by hand or pass --no-mount.")
         }
         return point
     }

@@ -1,12 +1,13 @@
 import CXDPGen
 import Glibc
+import LinuxIO
 
 /// An error from the XDP generator or sink, with the kernel's reason.
 public struct XDPGenError: Error, CustomStringConvertible {
     public let description: String
     init(_ code: Int32, _ buffer: [CChar], _ what: String) {
         let msg = String(cString: buffer)
-        description = msg.isEmpty ? "\(what): \(String(cString: strerror(-code)))" : msg
+        description = msg.isEmpty ? "\(what): \(describeErrno(-code))" : msg
     }
 }
 
