@@ -9,14 +9,16 @@ import PackageDescription
 
 // `pkg-config --cflags libdpdk` for DPDK 22.11 from apt, for the CDPDK target.
 #if arch(arm64)
-let dpdkTriple = "aarch64-linux-gnu"
-let dpdkArch = "-march=armv8-a+crc"
+    let dpdkTriple = "aarch64-linux-gnu"
+    let dpdkArch = "-march=armv8-a+crc"
 #else
-let dpdkTriple = "x86_64-linux-gnu"
-let dpdkArch = "-march=corei7"
+    let dpdkTriple = "x86_64-linux-gnu"
+    let dpdkArch = "-march=corei7"
 #endif
-let dpdkCFlags = ["-I/usr/include/dpdk", "-I/usr/include/\(dpdkTriple)/dpdk",
-                  "-include", "rte_config.h", dpdkArch, "-Wno-deprecated-declarations"]
+let dpdkCFlags = [
+    "-I/usr/include/dpdk", "-I/usr/include/\(dpdkTriple)/dpdk",
+    "-include", "rte_config.h", dpdkArch, "-Wno-deprecated-declarations"
+]
 
 let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
@@ -29,14 +31,14 @@ let package = Package(
         .library(name: "FirewallCore", targets: ["FirewallCore"]),
         .library(name: "Workloads", targets: ["Workloads"]),
         // The pipeline benchmark puts its flow tables on huge pages as `vfwall run` does.
-        .library(name: "LinuxIO", targets: ["LinuxIO"]),
+        .library(name: "LinuxIO", targets: ["LinuxIO"])
     ],
     // Pinned to exact versions: an application ships what it tested. Package.resolved is not
     // committed because it records commit ids, which differ between a mirror and the origin.
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1")
     ],
     targets: [
         // C and system modules: the only places that see C headers.
@@ -54,8 +56,10 @@ let package = Package(
         .target(
             name: "CDPDK",
             cSettings: [.unsafeFlags(dpdkCFlags)],
-            linkerSettings: ["rte_eal", "rte_ethdev", "rte_acl", "rte_mbuf", "rte_mempool", "rte_ring",
-                             "rte_bus_vdev", "rte_kvargs"].map { .linkedLibrary($0) }
+            linkerSettings: [
+                "rte_eal", "rte_ethdev", "rte_acl", "rte_mbuf", "rte_mempool", "rte_ring",
+                "rte_bus_vdev", "rte_kvargs"
+            ].map { .linkedLibrary($0) }
         ),
 
         // The XDP traffic generator and sink counter (raw BPF instructions, BPF_PROG_TEST_RUN with
@@ -65,55 +69,86 @@ let package = Package(
         // Pure Swift: packet views, policy, classifiers, conntrack, the burst pipeline.
         // Exclusivity checks cost a runtime call per class-property access on the per-packet
         // path; the pipeline's state is owned by one worker thread, so they buy nothing there.
-        .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
+        .target(
+            name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"],
+            swiftSettings: fastPath),
         // Benchmark workloads and load generation, kept out of the core and the engine: synthetic
         // traffic and policies, ClassBench sets, the generators (AF_PACKET, XDP) and the NDR search.
-        .target(name: "Workloads", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
+        .target(
+            name: "Workloads", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
         // Static analysis of a policy's rule list (vfwall check --lint): never on the packet path.
         .target(name: "PolicyAnalysis", dependencies: ["FirewallCore"]),
-        .target(name: "FirewallConfig", dependencies: [
-            "FirewallCore", .product(name: "Yams", package: "Yams"),
-            .product(name: "SystemPackage", package: "swift-system"),
-        ]),
+        .target(
+            name: "FirewallConfig",
+            dependencies: [
+                "FirewallCore", .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
         // The port contract and the in-memory port (as swift-nio's NIOCore and EmbeddedChannel).
-        .target(name: "Ports", dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "Ports",
+            dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
         // The Linux side: AF_PACKET and pcap ports, the control socket, huge pages, a lock TSan
         // sees, background file writes, and the one syscall layer (swift-system's Errno).
-        .target(name: "LinuxIO", dependencies: ["Ports", "FirewallCore", "CPcap", "CLinux",
-                                                .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "LinuxIO",
+            dependencies: [
+                "Ports", "FirewallCore", "CPcap", "CLinux",
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         // The engine (plan, ports, workers, reload, statistics) and replay: it takes a plan, a
         // policy and a policy source, and links neither YAML nor DPDK.
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CLinux"]),
         // vfwall's YAML configuration mapped to the engine's plan and policy source.
-        .target(name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
-        .target(name: "Plumbing", dependencies: ["CNetlink", "CLinux",
-                                                 .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
+        .target(
+            name: "Plumbing",
+            dependencies: [
+                "CNetlink", "CLinux",
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
 
-        .executableTarget(name: "vfwall", dependencies: [
-            "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore", "Workloads", "PolicyAnalysis",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "SystemPackage", package: "swift-system"),
-        ]),
-        .executableTarget(name: "vfplumb", dependencies: [
-            "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "vfwall",
+            dependencies: [
+                "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore",
+                "Workloads", "PolicyAnalysis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
+        .executableTarget(
+            name: "vfplumb",
+            dependencies: [
+                "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
 
         .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads"]),
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
-        .testTarget(name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
+            resources: [.copy("Fixtures")]),
         // Engine tests link no DPDK; the DPDK side has its own.
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "EngineConfig", "Ports", "LinuxIO",
-                                                       "FirewallConfig", "Workloads", "TestSupport"]),
-        .testTarget(name: "DPDKPortsTests", dependencies: ["DPDKPorts", "Dataplane", "Ports", "LinuxIO", "CDPDK",
-                                                       "TestSupport"]),
+        .testTarget(
+            name: "DataplaneTests",
+            dependencies: [
+                "Dataplane", "EngineConfig", "Ports", "LinuxIO",
+                "FirewallConfig", "Workloads", "TestSupport"
+            ]),
+        .testTarget(
+            name: "DPDKPortsTests",
+            dependencies: [
+                "DPDKPorts", "Dataplane", "Ports", "LinuxIO", "CDPDK",
+                "TestSupport"
+            ]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).
-        .target(name: "TestSupport", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux"],
-                path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux"],
+            path: "Tests/TestSupport")
     ],
     swiftLanguageModes: [.v5]
 )

@@ -9,7 +9,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "vfwall", path: ".."),
-        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"])
     ],
     targets: [
         .executableTarget(
@@ -17,7 +17,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FirewallCore", package: "vfwall"),
-                .product(name: "Workloads", package: "vfwall"),
+                .product(name: "Workloads", package: "vfwall")
             ],
             path: "Benchmarks/ClassifierBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -28,10 +28,10 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FirewallCore", package: "vfwall"),
                 .product(name: "Workloads", package: "vfwall"),
-                .product(name: "LinuxIO", package: "vfwall"),
+                .product(name: "LinuxIO", package: "vfwall")
             ],
             path: "Benchmarks/PipelineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        )
     ]
 )

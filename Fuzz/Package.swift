@@ -11,26 +11,36 @@
 // the code as shipped, exclusivity checks off included.
 import PackageDescription
 
-let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]   // as in ../Package.swift
+let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]  // as in ../Package.swift
 
 let package = Package(
     name: "vfwall-fuzz",
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),   // as in ../Package.swift
-        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),  // as in ../Package.swift
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1")
     ],
     targets: [
         .target(name: "CPrefetch"),
-        .target(name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"], swiftSettings: fastPath),
-        .target(name: "FirewallConfig", dependencies: [
-            "FirewallCore", .product(name: "Yams", package: "Yams"),
-            .product(name: "SystemPackage", package: "swift-system"),
-        ]),
+        .target(
+            name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"],
+            swiftSettings: fastPath),
+        .target(
+            name: "FirewallConfig",
+            dependencies: [
+                "FirewallCore", .product(name: "Yams", package: "Yams"),
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap"),
         .target(name: "CLinux"),
-        .target(name: "Ports", dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "LinuxIO", dependencies: ["Ports", "FirewallCore", "CPcap", "CLinux",
-                                                .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "Ports",
+            dependencies: ["FirewallCore", "CLinux", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "LinuxIO",
+            dependencies: [
+                "Ports", "FirewallCore", "CPcap", "CLinux",
+                .product(name: "SystemPackage", package: "swift-system")
+            ]),
         // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).
         .target(name: "CaptureReplay", dependencies: ["FirewallCore", "Ports", "LinuxIO"]),
         .target(name: "CFuzzDriver"),
@@ -42,8 +52,9 @@ let package = Package(
         // The configuration loader on arbitrary bytes: an error, never a crash.
         .executableTarget(name: "fuzz-config", dependencies: ["FirewallConfig", "FirewallCore", "FuzzSupport"]),
         // Whole capture files (pcap, pcapng) through the reader and Replay: frames or a PcapError.
-        .executableTarget(name: "fuzz-capture",
-                          dependencies: ["CaptureReplay", "LinuxIO", "FirewallConfig", "FirewallCore", "FuzzSupport"]),
+        .executableTarget(
+            name: "fuzz-capture",
+            dependencies: ["CaptureReplay", "LinuxIO", "FirewallConfig", "FirewallCore", "FuzzSupport"])
     ],
     swiftLanguageModes: [.v5]
 )

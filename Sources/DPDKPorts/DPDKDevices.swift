@@ -8,7 +8,8 @@ public struct DPDKDevices: DeviceBackend {
     public init() {}
 
     public func open(environment: [String], devices: [DeviceRequest], queues: Int, burst: Int) throws
-        -> OpenedDevices {
+        -> OpenedDevices
+    {
         try DPDKEnvironment.initialize(arguments: environment)
         var ports: [DPDKPort] = []
         var pool: MbufPool?
@@ -27,7 +28,8 @@ public struct DPDKDevices: DeviceBackend {
             pool = shared
             for request in devices {
                 do {
-                    let config = DPDKPortConfig(device: request.device, name: request.name, queues: queues, maxBurst: burst)
+                    let config = DPDKPortConfig(
+                        device: request.device, name: request.name, queues: queues, maxBurst: burst)
                     ports.append(try DPDKPort(config, pool: shared))
                 } catch {
                     var hint = ""
@@ -45,7 +47,8 @@ public struct DPDKDevices: DeviceBackend {
     }
 
     /// What a VF needs from its PF to carry other hosts' frames.
-    static let trustHint = "; a VF needs its PF to trust it and not check spoofing: vfplumb attach ... "
+    static let trustHint =
+        "; a VF needs its PF to trust it and not check spoofing: vfplumb attach ... "
         + "--trust on --spoofchk off (ip link set PF vf N trust on spoofchk off)"
 
     /// A PCI address (`0000:03:02.0`, `03:02.0`): a device that is a (virtual) function, not a vdev.
@@ -77,8 +80,9 @@ public final class DPDKOpenedDevices: OpenedDevices {
         self.pool = pool
         self.ownsEnvironment = ownsEnvironment
         for port in ports where !port.promiscuous && DPDKDevices.isPCIAddress(port.device) {
-            warnings.append("port '\(port.name)' (\(port.device), \(port.driver)): promiscuous mode is off, so it "
-                + "receives only frames for its own MAC\(DPDKDevices.trustHint)")
+            warnings.append(
+                "port '\(port.name)' (\(port.device), \(port.driver)): promiscuous mode is off, so it "
+                    + "receives only frames for its own MAC\(DPDKDevices.trustHint)")
         }
     }
 
@@ -89,14 +93,16 @@ public final class DPDKOpenedDevices: OpenedDevices {
         for worker in 0..<count {
             // On error the workers launched run on until the caller stops them and waits.
             guard lcore < cdpdk_max_lcores() else {
-                throw DeviceError("\(count) workers but EAL has only \(lcores.count) worker lcores: "
-                    + "give EAL more cores (-l/--lcores)")
+                throw DeviceError(
+                    "\(count) workers but EAL has only \(lcores.count) worker lcores: "
+                        + "give EAL more cores (-l/--lcores)")
             }
             let context = Unmanaged.passRetained(LaunchContext { body(worker) }).toOpaque()
-            let rc = cdpdk_remote_launch({ raw in
-                Unmanaged<LaunchContext>.fromOpaque(raw!).takeRetainedValue().body()
-                return 0
-            }, context, lcore)
+            let rc = cdpdk_remote_launch(
+                { raw in
+                    Unmanaged<LaunchContext>.fromOpaque(raw!).takeRetainedValue().body()
+                    return 0
+                }, context, lcore)
             if rc < 0 {
                 Unmanaged<LaunchContext>.fromOpaque(context).release()
                 throw PortError.dpdk(action: "launch worker \(worker) on lcore \(lcore)", code: rc)

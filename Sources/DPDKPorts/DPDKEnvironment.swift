@@ -28,9 +28,12 @@ public enum DPDKEnvironment {
     /// already initialised with other arguments (DPDK allows one initialisation per process).
     public static func initialize(arguments: [String], programName: String = "vfwall") throws {
         if initialized {
-            if cleanedUp { throw PortError.invalid("DPDK EAL was cleaned up; it cannot be initialised again in this process") }
+            if cleanedUp {
+                throw PortError.invalid("DPDK EAL was cleaned up; it cannot be initialised again in this process")
+            }
             if arguments == argumentsUsed { return }
-            throw PortError.invalid("DPDK EAL is already initialised with \(argumentsUsed); cannot re-initialise with \(arguments)")
+            throw PortError.invalid(
+                "DPDK EAL is already initialised with \(argumentsUsed); cannot re-initialise with \(arguments)")
         }
         // EAL keeps pointers into argv (device arguments, the file prefix): these copies live
         // as long as the process.
@@ -67,7 +70,7 @@ public enum DPDKEnvironment {
     /// never removes it: remove it when it is empty. Safe to call at exit without cleanup.
     public static func removeRuntimeDirectory(_ path: String? = runtimeDirectory) {
         guard let path, !path.isEmpty else { return }
-        _ = rmdir(path)   // fails, harmlessly, while files remain
+        _ = rmdir(path)  // fails, harmlessly, while files remain
     }
 
     /// EAL arguments for running without hardware and without hugepages: no PCI scan, memory
@@ -76,10 +79,14 @@ public enum DPDKEnvironment {
     /// no runtime directory at all, but EAL refuses it with `--no-huge`: see `cleanup()`.)
     /// `lcores` is EAL's `--lcores` map: "0-2" (lcore n on CPU n), or "(0-2)@0" (three lcores,
     /// all on CPU 0: workers on lcores without needing as many CPUs, for tests).
-    public static func virtualArguments(lcores: String = "0", memoryMB: Int = 256,
-                                        filePrefix: String = "vfwall-\(getpid())") -> [String] {
-        ["--lcores", lcores, "--no-huge", "--no-pci", "-m", String(memoryMB), "--no-shconf",
-         "--file-prefix", filePrefix, "--no-telemetry", "--log-level", "lib.eal:warning"]
+    public static func virtualArguments(
+        lcores: String = "0", memoryMB: Int = 256,
+        filePrefix: String = "vfwall-\(getpid())"
+    ) -> [String] {
+        [
+            "--lcores", lcores, "--no-huge", "--no-pci", "-m", String(memoryMB), "--no-shconf",
+            "--file-prefix", filePrefix, "--no-telemetry", "--log-level", "lib.eal:warning"
+        ]
     }
 
     /// Creates a virtual device (`net_ring0`, `net_pcap0` with `rx_pcap=in.pcap,tx_pcap=out.pcap`,
@@ -112,7 +119,9 @@ public enum DPDKEnvironment {
     }
 
     package static func requireInitialized() throws {
-        guard isInitialized else { throw PortError.invalid("DPDK EAL is not initialised: call DPDKEnvironment.initialize first") }
+        guard isInitialized else {
+            throw PortError.invalid("DPDK EAL is not initialised: call DPDKEnvironment.initialize first")
+        }
     }
 }
 
@@ -127,15 +136,20 @@ public final class MbufPool {
     ///   - count: mbufs in the pool; enough for every RX descriptor of every queue fed from it,
     ///     plus the bursts in flight, plus the per-core caches.
     ///   - dataRoom: bytes of frame an mbuf holds (2048 fits a 1518-byte frame).
-    public init(name: String, count: Int = 8191, cacheSize: Int = 256, dataRoom: Int = 2048,
-                socket: Int32 = -1) throws {
+    public init(
+        name: String, count: Int = 8191, cacheSize: Int = 256, dataRoom: Int = 2048,
+        socket: Int32 = -1
+    ) throws {
         try DPDKEnvironment.requireInitialized()
         guard count > 0, count <= UInt32.max, cacheSize >= 0, cacheSize <= UInt32.max,
-              dataRoom > 0, dataRoom <= 65535 - 128 else {
-            throw PortError.invalid("mbuf pool \(name): count \(count), cache \(cacheSize), data room \(dataRoom) out of range")
+            dataRoom > 0, dataRoom <= 65535 - 128
+        else {
+            throw PortError.invalid(
+                "mbuf pool \(name): count \(count), cache \(cacheSize), data room \(dataRoom) out of range")
         }
         var err: Int32 = 0
-        guard let p = cdpdk_pktmbuf_pool_create(name, UInt32(count), UInt32(cacheSize), UInt16(dataRoom), socket, &err) else {
+        guard let p = cdpdk_pktmbuf_pool_create(name, UInt32(count), UInt32(cacheSize), UInt16(dataRoom), socket, &err)
+        else {
             throw PortError.dpdk(action: "create mbuf pool \(name) of \(count) mbufs of \(dataRoom) bytes", code: err)
         }
         self.name = name
@@ -159,7 +173,7 @@ public final class MbufPool {
         var out: [OpaquePointer] = []
         for frame in frames {
             var made: OpaquePointer? = nil
-            var length = Int32(clamping: frame.count)   // longer than an mbuf: refused by the shim
+            var length = Int32(clamping: frame.count)  // longer than an mbuf: refused by the shim
             let n = frame.withUnsafeBytes { bytes -> UInt32 in
                 var base: UnsafeRawPointer? = bytes.baseAddress
                 return cdpdk_mbufs_from_bytes(pool, &base, &length, 1, &made)

@@ -18,8 +18,10 @@ public struct DPDKPortConfig: Sendable {
     /// Largest burst `rxBurst` returns (and the size of the per-queue mbuf arrays).
     public var maxBurst: Int
 
-    public init(device: String, name: String? = nil, queues: Int = 1, rxDescriptors: Int = 1024,
-                txDescriptors: Int = 1024, promiscuous: Bool = true, maxBurst: Int = 64) {
+    public init(
+        device: String, name: String? = nil, queues: Int = 1, rxDescriptors: Int = 1024,
+        txDescriptors: Int = 1024, promiscuous: Bool = true, maxBurst: Int = 64
+    ) {
         self.device = device
         self.name = name ?? device
         self.queues = queues
@@ -77,14 +79,18 @@ public final class DPDKPort: PacketPort {
         var id: UInt16 = 0
         guard cdpdk_port_by_name(config.device, &id) == 0 else {
             let known = DPDKEnvironment.portNames()
-            throw PortError.invalid("no DPDK port \(config.device) (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+            throw PortError.invalid(
+                "no DPDK port \(config.device) (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
         }
         let what = "port \(id) (\(config.device))"
         var info = cdpdk_port_info()
         try Self.check(cdpdk_port_info(id, &info), "read device info of \(what)")
         let driver = withUnsafeBytes(of: info.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         guard config.queues <= Int(info.max_rx_queues), config.queues <= Int(info.max_tx_queues) else {
-            throw PortError.invalid("\(what), driver \(driver), has at most \(info.max_rx_queues) RX and \(info.max_tx_queues) TX queues; \(config.queues) requested")
+            throw PortError.invalid(
+                "\(what), driver \(driver), has at most \(info.max_rx_queues) RX and \(info.max_tx_queues) TX "
+                    + "queues; \(config.queues) requested"
+            )
         }
         let n = UInt16(config.queues)
         var rss: UInt64 = 0
@@ -92,7 +98,8 @@ public final class DPDKPort: PacketPort {
         var rxd = UInt16(clamping: config.rxDescriptors), txd = UInt16(clamping: config.txDescriptors)
         try Self.check(cdpdk_port_adjust_descriptors(id, &rxd, &txd), "adjust descriptor counts of \(what)")
         for q in 0..<n {
-            try Self.check(cdpdk_rx_queue_setup(id, q, rxd, pool.pool), "set up RX queue \(q) of \(what) with \(rxd) descriptors")
+            try Self.check(
+                cdpdk_rx_queue_setup(id, q, rxd, pool.pool), "set up RX queue \(q) of \(what) with \(rxd) descriptors")
             try Self.check(cdpdk_tx_queue_setup(id, q, txd), "set up TX queue \(q) of \(what) with \(txd) descriptors")
         }
         try Self.check(cdpdk_port_start(id), "start \(what)")
@@ -201,12 +208,15 @@ public final class DPDKPort: PacketPort {
     }
 
     public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
-        freeLent(queue: queue)   // a burst never given back is over now
+        freeLent(queue: queue)  // a burst never given back is over now
         let want = UInt16(truncatingIfNeeded: Swift.min(burst.capacity, maxBurst))
         var bytes: UInt64 = 0
         // At most `want` by rte_eth_rx_burst's contract; bounded anyway, the arrays hold no more.
-        let n = Swift.min(Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst,
-                                             want, burst.frames, burst.lengths, &bytes)), Int(want))
+        let n = Swift.min(
+            Int(
+                cdpdk_rx_burst(
+                    portID, UInt16(truncatingIfNeeded: queue), rxMbufs + queue &* maxBurst,
+                    want, burst.frames, burst.lengths, &bytes)), Int(want))
         burst.count = n
         burst.handles = rxMbufs + queue &* maxBurst
         guard n > 0 else { return 0 }
@@ -243,15 +253,18 @@ public final class DPDKPort: PacketPort {
         let count = split.acceptedCount
         let tx: UnsafeMutablePointer<OpaquePointer?>
         if split.acceptsAll {
-            tx = handles   // the common case: the received array as it is
+            tx = handles  // the common case: the received array as it is
         } else {
             tx = txMbufs + queue &* maxBurst
             for k in 0..<Swift.min(count, maxBurst) { tx[k] = handles[Int(split.accepted[k])] }
         }
         let want = Swift.min(count, maxBurst)
         // rte_eth_tx_burst takes at most what it is given; bounded anyway, the counts rely on it.
-        let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
-                                                UInt16(truncatingIfNeeded: want))), want)
+        let sent = Swift.min(
+            Int(
+                cdpdk_tx_burst(
+                    portID, UInt16(truncatingIfNeeded: queue), tx,
+                    UInt16(truncatingIfNeeded: want))), want)
         if sent < want { cdpdk_free_bulk(tx + sent, UInt32(want &- sent)) }
         var bytes = 0
         for k in 0..<sent { bytes &+= Int(burst.lengths[Int(split.accepted[k])]) }
@@ -276,9 +289,12 @@ public final class DPDKPort: PacketPort {
                 k &+= 1
             }
             let made = Swift.min(Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx)), n)
-            result.errors &+= n &- made   // no mbuf left, or a frame larger than an mbuf
-            let sent = Swift.min(Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx,
-                                                    UInt16(truncatingIfNeeded: made))), made)
+            result.errors &+= n &- made  // no mbuf left, or a frame larger than an mbuf
+            let sent = Swift.min(
+                Int(
+                    cdpdk_tx_burst(
+                        portID, UInt16(truncatingIfNeeded: queue), tx,
+                        UInt16(truncatingIfNeeded: made))), made)
             if sent < made { cdpdk_free_bulk(tx + sent, UInt32(made &- sent)) }
             for j in 0..<sent { result.sentBytes &+= Int(lengths[j]) }
             result.sent &+= sent

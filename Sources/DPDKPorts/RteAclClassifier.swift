@@ -42,16 +42,21 @@ public final class RteAclClassifier: Classifier {
         var rules: [cdpdk_acl_rule] = []
         for (i, m) in matches.enumerated() {
             if !m.ingress.isEmpty || !m.vlans.isEmpty || m.icmpType != nil || m.icmpCode != nil
-                || m.tcpFlags != nil || m.states != 0 {
-                throw RteAclError(message: "rte-acl matches IPv4 5-tuples only; rule \(i) uses ingress, VLAN, ICMP, TCP flags or state")
+                || m.tcpFlags != nil || m.states != 0
+            {
+                throw RteAclError(
+                    message:
+                        "rte-acl matches IPv4 5-tuples only; rule \(i) uses ingress, VLAN, ICMP, TCP flags or state")
             }
             rules += RteAclClassifier.expand(m, index: i)
         }
         var err: Int32 = 0, memory = 0
         let name = "vfwall-acl-\(RteAclClassifier.nextID())"
-        guard let acl = rules.withUnsafeBufferPointer({
-            cdpdk_acl_build(name, $0.baseAddress, UInt32($0.count), &err, &memory)
-        }) else {
+        guard
+            let acl = rules.withUnsafeBufferPointer({
+                cdpdk_acl_build(name, $0.baseAddress, UInt32($0.count), &err, &memory)
+            })
+        else {
             throw RteAclError(message: "cannot build rte_acl context with \(rules.count) rules: err=\(err)")
         }
         if algorithm != .default {
@@ -70,7 +75,10 @@ public final class RteAclClassifier: Classifier {
     deinit { cdpdk_acl_free(acl) }
 
     nonisolated(unsafe) private static var counter = 0
-    private static func nextID() -> Int { counter += 1; return counter }
+    private static func nextID() -> Int {
+        counter += 1
+        return counter
+    }
 
     /// The rte_acl rules of one rule: the cross product of its IPv4 prefixes, protocols and ports.
     static func expand(_ m: RuleMatch, index: Int) -> [cdpdk_acl_rule] {
@@ -82,15 +90,30 @@ public final class RteAclClassifier: Classifier {
         let sports = m.sourcePorts.isEmpty ? [PortRange.any] : m.sourcePorts
         let dports = m.destinationPorts.isEmpty ? [PortRange.any] : m.destinationPorts
         var out: [cdpdk_acl_rule] = []
-        for s in v4(m.sources) { for d in v4(m.destinations) { for p in protos { for sp in sports { for dp in dports {
-            var r = cdpdk_acl_rule()
-            r.src = s.0; r.src_len = s.1; r.dst = d.0; r.dst_len = d.1
-            r.proto = p.0; r.proto_mask = p.1
-            r.sport_lo = sp.lo; r.sport_hi = sp.hi; r.dport_lo = dp.lo; r.dport_hi = dp.hi
-            r.priority = Int32(0x1FFF_FFFF - index)   // earlier rules win
-            r.userdata = UInt32(index + 1)            // 0 means no match
-            out.append(r)
-        } } } } }
+        for s in v4(m.sources) {
+            for d in v4(m.destinations) {
+                for p in protos {
+                    for sp in sports {
+                        for dp in dports {
+                            var r = cdpdk_acl_rule()
+                            r.src = s.0
+                            r.src_len = s.1
+                            r.dst = d.0
+                            r.dst_len = d.1
+                            r.proto = p.0
+                            r.proto_mask = p.1
+                            r.sport_lo = sp.lo
+                            r.sport_hi = sp.hi
+                            r.dport_lo = dp.lo
+                            r.dport_hi = dp.hi
+                            r.priority = Int32(0x1FFF_FFFF - index)  // earlier rules win
+                            r.userdata = UInt32(index + 1)  // 0 means no match
+                            out.append(r)
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
 

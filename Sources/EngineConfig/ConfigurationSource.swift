@@ -21,27 +21,34 @@ extension Engine {
     /// Maps `configuration` to a plan and opens the engine on it, its file as the policy source.
     /// `busyPoll`: idle workers never sleep (AF_PACKET workers otherwise sleep between polls once
     /// idle, to leave the core to others; DPDK workers always poll).
-    public static func open(_ configuration: Configuration, devices: DeviceBackend? = nil,
-                            linkWaitSeconds: Double = 3, busyPoll: Bool = false) throws -> Engine {
+    public static func open(
+        _ configuration: Configuration, devices: DeviceBackend? = nil,
+        linkWaitSeconds: Double = 3, busyPoll: Bool = false
+    ) throws -> Engine {
         var plan = try EnginePlan.make(configuration)
         if busyPoll { plan.idleSleepMicroseconds = 0 }
-        return try open(plan: plan, policy: configuration.policy, source: ConfigurationFile(configuration.file),
-                        devices: devices, linkWaitSeconds: linkWaitSeconds)
+        return try open(
+            plan: plan, policy: configuration.policy, source: ConfigurationFile(configuration.file),
+            devices: devices, linkWaitSeconds: linkWaitSeconds)
     }
 
     /// An engine on `configuration` over ports opened elsewhere (tests: memory ports).
-    public convenience init(_ configuration: Configuration, ports: [PacketPort], placement: WorkerPlacement,
-                            idleSleepMicroseconds: UInt32 = 100) throws {
+    public convenience init(
+        _ configuration: Configuration, ports: [PacketPort], placement: WorkerPlacement,
+        idleSleepMicroseconds: UInt32 = 100
+    ) throws {
         var plan = try EnginePlan.make(configuration)
         plan.idleSleepMicroseconds = idleSleepMicroseconds
-        self.init(plan: plan, policy: configuration.policy, source: ConfigurationFile(configuration.file),
-                  ports: ports, placement: placement)
+        self.init(
+            plan: plan, policy: configuration.policy, source: ConfigurationFile(configuration.file),
+            ports: ports, placement: placement)
     }
 
     /// Swaps in `configuration`'s policy (see `reload(plan:policy:ackTimeoutMs:)`).
     @discardableResult
     public func reload(with configuration: Configuration, ackTimeoutMs: Int = Engine.reloadAckTimeoutMs)
-        -> ReloadOutcome {
+        -> ReloadOutcome
+    {
         reload(from: { (try EnginePlan.make(configuration), configuration.policy) }, ackTimeoutMs: ackTimeoutMs)
     }
 }
@@ -60,17 +67,21 @@ extension Replay {
     }
 
     public static func run(_ configuration: Configuration, _ options: ReplayOptions, reader: PcapReader)
-        throws -> ReplaySummary {
+        throws -> ReplaySummary
+    {
         try run(ReplayPolicy(configuration), options, reader: reader)
     }
 
-    public static func compare(_ old: Configuration, _ new: Configuration, _ options: ReplayOptions,
-                               _ compare: CompareOptions) throws -> CompareSummary {
+    public static func compare(
+        _ old: Configuration, _ new: Configuration, _ options: ReplayOptions,
+        _ compare: CompareOptions
+    ) throws -> CompareSummary {
         try self.compare(ReplayPolicy(old), ReplayPolicy(new), options, compare)
     }
 
     public static func explain(_ configuration: Configuration, _ options: ReplayOptions, frame index: Int) throws
-        -> FrameExplanation? {
+        -> FrameExplanation?
+    {
         try explain(ReplayPolicy(configuration), options, frame: index)
     }
 }

@@ -8,10 +8,16 @@ extension EnginePlan {
     public static func make(_ c: Configuration) throws -> EnginePlan {
         let d = c.dataplane
         guard c.ports.count == 2 else {
-            throw EngineError("\(c.file): vfwall run forwards between exactly two ports (inside and outside); the configuration has \(c.ports.count): \(c.portNames.joined(separator: ", "))")
+            throw EngineError(
+                "\(c.file): vfwall run forwards between exactly two ports (inside and outside); the configuration "
+                    + "has \(c.ports.count): \(c.portNames.joined(separator: ", "))"
+            )
         }
         if d.backend == .pcap && d.cores.count > 1 {
-            throw EngineError("\(c.file): the pcap backend reads each file in order with one worker; 'cores' lists \(d.cores.count) (\(d.cores.map(String.init).joined(separator: ", ")))")
+            throw EngineError(
+                "\(c.file): the pcap backend reads each file in order with one worker; 'cores' lists "
+                    + "\(d.cores.count) (\(d.cores.map(String.init).joined(separator: ", ")))"
+            )
         }
         var ports: [PortPlan] = []
         var vdevNumber = 0
@@ -25,7 +31,8 @@ extension EnginePlan {
                 ports.append(.afpacket(name: p.name, interface: iface))
             case .pcap:
                 guard p.rxPcap != nil || p.txPcap != nil else {
-                    throw EngineError("\(port): the pcap backend needs 'rx-pcap' (frames in), 'tx-pcap' (frames out), or both")
+                    throw EngineError(
+                        "\(port): the pcap backend needs 'rx-pcap' (frames in), 'tx-pcap' (frames out), or both")
                 }
                 ports.append(.pcap(name: p.name, input: p.rxPcap, output: p.txPcap))
             case .dpdk:
@@ -39,30 +46,38 @@ extension EnginePlan {
                     q.device = "net_af_xdp\(vdevNumber),iface=\(iface)"
                     vdevNumber += 1
                 } else if (q.device ?? "").isEmpty {
-                    throw EngineError("\(port): the af_xdp backend needs 'interface' (the Linux interface for net_af_xdp)")
+                    throw EngineError(
+                        "\(port): the af_xdp backend needs 'interface' (the Linux interface for net_af_xdp)")
                 }
                 ports.append(try dpdkPort(q, queues: d.cores.count, number: &vdevNumber, what: port, eal: d.eal))
             }
         }
-        let backend: Backend = switch d.backend {
-        case .dpdk, .afXDP: .dpdk
-        case .afpacket: .afpacket
-        case .pcap: .pcap
-        }
-        return EnginePlan(backend: backend, ports: ports, cpus: d.cores, burst: d.burst,
-                          ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
-                          idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
-                          controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file),
-                          conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds)
+        let backend: Backend =
+            switch d.backend {
+            case .dpdk, .afXDP: .dpdk
+            case .afpacket: .afpacket
+            case .pcap: .pcap
+            }
+        return EnginePlan(
+            backend: backend, ports: ports, cpus: d.cores, burst: d.burst,
+            ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
+            idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
+            controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file),
+            conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds)
     }
 
     /// A DPDK port from `device` (a PCI address, a vdev name, or a vdev with arguments) or, with
     /// only `interface`, a net_af_packet device on it.
-    static func dpdkPort(_ p: PortConfig, queues: Int, number: inout Int, what: String, eal: [String]) throws -> PortPlan {
+    static func dpdkPort(_ p: PortConfig, queues: Int, number: inout Int, what: String, eal: [String]) throws
+        -> PortPlan
+    {
         var device = p.device ?? ""
         if device.isEmpty {
             guard let iface = p.interface, !iface.isEmpty else {
-                throw EngineError("\(what): the dpdk backend needs 'device' (a PCI address such as 0000:03:02.0, or a vdev such as net_af_packet0,iface=veth0) or 'interface' (for net_af_packet)")
+                throw EngineError(
+                    "\(what): the dpdk backend needs 'device' (a PCI address such as 0000:03:02.0, or a vdev such "
+                        + "as net_af_packet0,iface=veth0) or 'interface' (for net_af_packet)"
+                )
             }
             while eal.contains(where: { $0.hasPrefix("net_af_packet\(number)") }) { number += 1 }
             device = "net_af_packet\(number),iface=\(iface)"
@@ -77,7 +92,10 @@ extension EnginePlan {
         let parts = device.split(separator: ",", maxSplits: 1).map(String.init)
         let vdev = parts[0]
         guard vdev.hasPrefix("net_") || vdev.hasPrefix("eth_") else {
-            throw EngineError("\(what): device '\(device)' is neither a PCI address (0000:03:02.0) nor a DPDK virtual device (net_af_packet0,iface=veth0; net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap; net_null0 ...)")
+            throw EngineError(
+                "\(what): device '\(device)' is neither a PCI address (0000:03:02.0) nor a DPDK virtual device "
+                    + "(net_af_packet0,iface=veth0; net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap; net_null0 ...)"
+            )
         }
         var args = parts.count > 1 ? parts[1] : nil
         var iface: String?
@@ -103,7 +121,8 @@ extension EnginePlan {
         let bus = parts[parts.count - 2]
         let devfn = parts[parts.count - 1].split(separator: ".", omittingEmptySubsequences: false)
         guard hex(domain, 4), hex(bus, 2), devfn.count == 2, hex(devfn[0], 2), devfn[1].count == 1,
-              devfn[1].allSatisfy(\.isNumber) else { return nil }
+            devfn[1].allSatisfy(\.isNumber)
+        else { return nil }
         return "\(domain):\(bus):\(devfn[0]).\(devfn[1])".lowercased()
     }
 
@@ -114,7 +133,9 @@ extension EnginePlan {
     /// a file prefix of the configuration's name, so two firewalls on one host do not clash.
     static func ealArguments(_ d: DataplaneConfig, _ ports: [PortPlan], configFile: String) -> [String] {
         var args = d.eal
-        if !args.contains(where: { $0.hasPrefix("--telemetry") || $0 == "--no-telemetry" }) { args.append("--no-telemetry") }
+        if !args.contains(where: { $0.hasPrefix("--telemetry") || $0 == "--no-telemetry" }) {
+            args.append("--no-telemetry")
+        }
         if !args.contains(where: { $0.hasPrefix("--file-prefix") }) {
             let base = ControlSocket.defaultPath(forConfig: configFile).split(separator: "/").last!.dropLast(5)
             args += ["--file-prefix", "vfwall-\(base)"]

@@ -6,7 +6,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var message: String
 
     public init(file: String, line: Int, column: Int, message: String) {
-        self.file = file; self.line = line; self.column = column; self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
     }
 
     /// "configs/x.yaml:14:9: 'dport' expects a port, a range 1000-2000 or a list, got 'http'";

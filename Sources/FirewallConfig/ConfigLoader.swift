@@ -25,7 +25,8 @@ public enum ConfigLoader {
         let root: Node
         do {
             guard let n = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(file: file, line: 1, column: 1, message: "the configuration is empty; it needs at least 'rules'")
+                throw ConfigError(
+                    file: file, line: 1, column: 1, message: "the configuration is empty; it needs at least 'rules'")
             }
             root = n
         } catch let e as YamlError {
@@ -46,16 +47,21 @@ public enum ConfigLoader {
             }
         }
         guard let rn = rulesNode else {
-            throw ConfigError(file: file, line: 1, column: 1, message: "the configuration has no 'rules' list (an empty list [] is allowed)")
+            throw ConfigError(
+                file: file, line: 1, column: 1,
+                message: "the configuration has no 'rules' list (an empty list [] is allowed)")
         }
-        var policy = Policy(portNames: ports.map(\.name), rules: try RuleReader(r: r, portNames: ports.map(\.name)).rules(rn))
+        var policy = Policy(
+            portNames: ports.map(\.name), rules: try RuleReader(r: r, portNames: ports.map(\.name)).rules(rn))
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
         return Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
     }
 
     static func readPorts(_ node: Node, _ r: NodeReader) throws -> [PortConfig] {
         let entries = try r.namedMapping(node, "'ports'")
-        guard !entries.isEmpty, entries.count <= 255 else { throw r.error(node, "'ports' names between 1 and 255 ports") }
+        guard !entries.isEmpty, entries.count <= 255 else {
+            throw r.error(node, "'ports' names between 1 and 255 ports")
+        }
         return try entries.map { name, _, v in
             var p = PortConfig(name: name)
             if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" { return p }
@@ -111,7 +117,10 @@ public enum ConfigLoader {
 
     static func readConntrack(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings {
         var c = ConntrackSettings()
-        for (key, _, v) in try r.mapping(node, "'conntrack'", allowed: ["max-flows", "tcp-loose", "early-drop-scan", "max-fragmented-datagrams", "timeouts", "comment"]) {
+        for (key, _, v) in try r.mapping(
+            node, "'conntrack'",
+            allowed: ["max-flows", "tcp-loose", "early-drop-scan", "max-fragmented-datagrams", "timeouts", "comment"])
+        {
             switch key {
             case "max-flows": c.maxFlows = try r.int(v, key, in: 1...(1 << 26))
             case "tcp-loose": c.tcpLoose = try r.bool(v, key)
@@ -128,7 +137,7 @@ public enum ConfigLoader {
         ("tcp-syn-sent", \.tcpSynSent), ("tcp-syn-recv", \.tcpSynRecv), ("tcp-established", \.tcpEstablished),
         ("tcp-fin-wait", \.tcpFinWait), ("tcp-close-wait", \.tcpCloseWait), ("tcp-last-ack", \.tcpLastAck),
         ("tcp-time-wait", \.tcpTimeWait), ("tcp-close", \.tcpClose), ("udp", \.udp), ("udp-stream", \.udpStream),
-        ("icmp", \.icmp), ("generic", \.generic), ("fragment", \.fragment),
+        ("icmp", \.icmp), ("generic", \.generic), ("fragment", \.fragment)
     ]
 
     static func readTimeouts(_ node: Node, _ r: NodeReader) throws -> ConntrackSettings.Timeouts {
@@ -142,7 +151,8 @@ public enum ConfigLoader {
 
     static func yamlError(_ e: YamlError, file: String) -> ConfigError {
         switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
         default:
             return ConfigError(file: file, line: 1, column: 1, message: "not valid YAML: \(e)")

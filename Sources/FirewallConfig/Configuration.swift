@@ -23,8 +23,14 @@ public struct PortConfig: Equatable, Sendable {
     public var rxPcap: String?
     public var txPcap: String?
 
-    public init(name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil) {
-        self.name = name; self.interface = interface; self.device = device; self.rxPcap = rxPcap; self.txPcap = txPcap
+    public init(
+        name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil
+    ) {
+        self.name = name
+        self.interface = interface
+        self.device = device
+        self.rxPcap = rxPcap
+        self.txPcap = txPcap
     }
 
     static let keys = ["interface", "device", "rx-pcap", "tx-pcap", "comment"]

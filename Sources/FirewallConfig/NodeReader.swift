@@ -10,14 +10,16 @@ struct NodeReader {
     }
 
     /// The entries of a mapping, in order, refusing duplicate keys and keys not in `allowed`.
-    func mapping(_ node: Node, _ what: String, allowed: [String]) throws -> [(key: String, keyNode: Node, value: Node)] {
+    func mapping(_ node: Node, _ what: String, allowed: [String]) throws -> [(key: String, keyNode: Node, value: Node)]
+    {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of keys to values") }
         var out: [(String, Node, Node)] = []
         var seen = Set<String>()
         for (k, v) in map {
             guard case .scalar(let s) = k else { throw error(k, "keys of \(what) must be plain words") }
             guard allowed.contains(s.string) else {
-                throw error(k, "'\(s.string)' is not a key of \(what); expected one of: \(allowed.joined(separator: ", "))")
+                throw error(
+                    k, "'\(s.string)' is not a key of \(what); expected one of: \(allowed.joined(separator: ", "))")
             }
             guard seen.insert(s.string).inserted else { throw error(k, "'\(s.string)' appears twice in \(what)") }
             out.append((s.string, k, v))
@@ -31,7 +33,9 @@ struct NodeReader {
         var out: [(String, Node, Node)] = []
         var seen = Set<String>()
         for (k, v) in map {
-            guard case .scalar(let s) = k, !s.string.isEmpty else { throw error(k, "names in \(what) must be plain words") }
+            guard case .scalar(let s) = k, !s.string.isEmpty else {
+                throw error(k, "names in \(what) must be plain words")
+            }
             guard seen.insert(s.string).inserted else { throw error(k, "'\(s.string)' appears twice in \(what)") }
             out.append((s.string, k, v))
         }
@@ -39,7 +43,9 @@ struct NodeReader {
     }
 
     func scalar(_ node: Node, _ key: String, expects: String) throws -> String {
-        guard case .scalar(let s) = node else { throw error(node, "'\(key)' expects \(expects), got \(describe(node))") }
+        guard case .scalar(let s) = node else {
+            throw error(node, "'\(key)' expects \(expects), got \(describe(node))")
+        }
         return s.string
     }
 
@@ -52,7 +58,8 @@ struct NodeReader {
     func int(_ node: Node, _ key: String, in range: ClosedRange<Int>) throws -> Int {
         let s = try scalar(node, key, expects: "a whole number from \(range.lowerBound) to \(range.upperBound)")
         guard let v = Int(s), range.contains(v) else {
-            throw error(node, "'\(key)' expects a whole number from \(range.lowerBound) to \(range.upperBound), got '\(s)'")
+            throw error(
+                node, "'\(key)' expects a whole number from \(range.lowerBound) to \(range.upperBound), got '\(s)'")
         }
         return v
     }

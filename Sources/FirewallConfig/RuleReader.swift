@@ -6,24 +6,32 @@ struct RuleReader {
     let r: NodeReader
     let portNames: [String]
 
-    static let keys = ["name", "action", "ingress", "vlan", "ip", "src", "dst", "proto", "sport", "dport",
-                       "icmp-type", "icmp-code", "tcp-flags", "state", "comment"]
+    static let keys = [
+        "name", "action", "ingress", "vlan", "ip", "src", "dst", "proto", "sport", "dport",
+        "icmp-type", "icmp-code", "tcp-flags", "state", "comment"
+    ]
 
-    static let protocols: [(String, UInt8)] = [("icmp", 1), ("tcp", 6), ("udp", 17), ("gre", 47), ("esp", 50),
-                                               ("ah", 51), ("icmpv6", 58), ("sctp", 132)]
-    static let icmpTypes: [(String, UInt8)] = [("echo-reply", 0), ("destination-unreachable", 3), ("redirect", 5),
-                                               ("echo-request", 8), ("time-exceeded", 11), ("parameter-problem", 12)]
-    static let icmpv6Types: [(String, UInt8)] = [("destination-unreachable", 1), ("packet-too-big", 2),
-                                                 ("time-exceeded", 3), ("parameter-problem", 4), ("echo-request", 128),
-                                                 ("echo-reply", 129), ("router-solicitation", 133),
-                                                 ("router-advertisement", 134), ("neighbor-solicitation", 135),
-                                                 ("neighbor-advertisement", 136), ("redirect", 137)]
+    static let protocols: [(String, UInt8)] = [
+        ("icmp", 1), ("tcp", 6), ("udp", 17), ("gre", 47), ("esp", 50),
+        ("ah", 51), ("icmpv6", 58), ("sctp", 132)
+    ]
+    static let icmpTypes: [(String, UInt8)] = [
+        ("echo-reply", 0), ("destination-unreachable", 3), ("redirect", 5),
+        ("echo-request", 8), ("time-exceeded", 11), ("parameter-problem", 12)
+    ]
+    static let icmpv6Types: [(String, UInt8)] = [
+        ("destination-unreachable", 1), ("packet-too-big", 2),
+        ("time-exceeded", 3), ("parameter-problem", 4), ("echo-request", 128),
+        ("echo-reply", 129), ("router-solicitation", 133),
+        ("router-advertisement", 134), ("neighbor-solicitation", 135),
+        ("neighbor-advertisement", 136), ("redirect", 137)
+    ]
 
     func rules(_ node: Node) throws -> [Rule] {
         guard case .sequence(let seq) = node else { throw r.error(node, "'rules' expects a list of rules") }
         var rules: [Rule] = []
         rules.reserveCapacity(seq.count)
-        var firstNamed: [String: Node] = [:]   // per-rule counters are keyed by name: names are unique
+        var firstNamed: [String: Node] = [:]  // per-rule counters are keyed by name: names are unique
         for (index, element) in seq.enumerated() {
             let rule = try rule(element, index: index)
             let at = element["name"] ?? element
@@ -47,12 +55,14 @@ struct RuleReader {
             switch key {
             case "name": name = try r.string(v, key)
             case "comment": _ = try r.scalar(v, key, expects: "text")
-            case "action": action = try r.word(v, key, [("accept", Action.accept), ("drop", .drop), ("reject", .reject)])
+            case "action":
+                action = try r.word(v, key, [("accept", Action.accept), ("drop", .drop), ("reject", .reject)])
             case "ingress":
                 m.ingress = try r.list(v).map { n in
                     let s = try r.string(n, key)
                     guard let i = portNames.firstIndex(of: s) else {
-                        throw r.error(n, "'ingress' names port '\(s)', but the ports are: \(portNames.joined(separator: ", "))")
+                        throw r.error(
+                            n, "'ingress' names port '\(s)', but the ports are: \(portNames.joined(separator: ", "))")
                     }
                     return i
                 }
@@ -60,21 +70,30 @@ struct RuleReader {
             case "ip": m.ipVersion = try r.word(v, key, [("4", UInt8(4)), ("6", UInt8(6))])
             case "src": m.sources = try prefixes(v, key)
             case "dst": m.destinations = try prefixes(v, key)
-            case "proto": m.protocols = try r.list(v).map { try proto($0) }; protoNode = v
-            case "sport": m.sourcePorts = try r.list(v).map { try portRange($0, key) }; portNode = v
-            case "dport": m.destinationPorts = try r.list(v).map { try portRange($0, key) }; portNode = v
+            case "proto":
+                m.protocols = try r.list(v).map { try proto($0) }
+                protoNode = v
+            case "sport":
+                m.sourcePorts = try r.list(v).map { try portRange($0, key) }
+                portNode = v
+            case "dport":
+                m.destinationPorts = try r.list(v).map { try portRange($0, key) }
+                portNode = v
             case "icmp-type": icmpTypeNode = v
             case "icmp-code": m.icmpCode = UInt8(try r.int(v, key, in: 0...255))
-            case "tcp-flags": m.tcpFlags = try tcpFlags(v); flagsNode = v
+            case "tcp-flags":
+                m.tcpFlags = try tcpFlags(v)
+                flagsNode = v
             case "state": m.states = try r.list(v).reduce(0) { $0 | (try state($1)).bit }
-            default: throw r.error(keyNode, "'\(key)' is not handled")   // unreachable: keys are checked above
+            default: throw r.error(keyNode, "'\(key)' is not handled")  // unreachable: keys are checked above
             }
         }
         guard let act = action else { throw r.error(node, "rule '\(name)' has no 'action' (accept, drop or reject)") }
         try checkFamilies(&m, node)
         if let n = icmpTypeNode { m.icmpType = try icmpType(n, m) }
         if let n = portNode, !m.protocols.isEmpty, !m.protocols.allSatisfy({ [6, 17, 132].contains($0) }) {
-            throw r.error(n, "ports apply to tcp, udp and sctp only; rule '\(name)' also lists another protocol in 'proto'")
+            throw r.error(
+                n, "ports apply to tcp, udp and sctp only; rule '\(name)' also lists another protocol in 'proto'")
         }
         if let n = flagsNode, m.protocols != [IPProto.tcp] {
             throw r.error(protoNode ?? n, "'tcp-flags' needs 'proto: tcp' in the same rule")
@@ -94,8 +113,12 @@ struct RuleReader {
             }
             m.ipVersion = v
         }
-        if m.protocols.contains(IPProto.icmpv6) && m.ipVersion == 4 { throw r.error(node, "icmpv6 cannot match IPv4 traffic") }
-        if m.protocols.contains(IPProto.icmp) && m.ipVersion == 6 { throw r.error(node, "icmp cannot match IPv6 traffic; use icmpv6") }
+        if m.protocols.contains(IPProto.icmpv6) && m.ipVersion == 4 {
+            throw r.error(node, "icmpv6 cannot match IPv4 traffic")
+        }
+        if m.protocols.contains(IPProto.icmp) && m.ipVersion == 6 {
+            throw r.error(node, "icmp cannot match IPv6 traffic; use icmpv6")
+        }
     }
 
     func prefixes(_ node: Node, _ key: String) throws -> [IPPrefix] {
@@ -133,7 +156,9 @@ struct RuleReader {
         let s = try r.scalar(node, "vlan", expects: "a VLAN ID 0-4095, a range, or 'untagged'")
         if s == "untagged" { return PortRange(PacketMeta.untagged) }
         let range = try portRange(node, "vlan")
-        guard range.hi <= 4095 else { throw r.error(node, "'vlan' expects a VLAN ID 0-4095, a range, or 'untagged', got '\(s)'") }
+        guard range.hi <= 4095 else {
+            throw r.error(node, "'vlan' expects a VLAN ID 0-4095, a range, or 'untagged', got '\(s)'")
+        }
         return range
     }
 
@@ -143,7 +168,8 @@ struct RuleReader {
         let v6 = m.protocols == [IPProto.icmpv6] || m.ipVersion == 6
         let table = v6 ? RuleReader.icmpv6Types : RuleReader.icmpTypes
         if let hit = table.first(where: { $0.0 == s }) { return hit.1 }
-        throw r.error(node, "'icmp-type' expects a number or one of \(table.map(\.0).joined(separator: ", ")), got '\(s)'")
+        throw r.error(
+            node, "'icmp-type' expects a number or one of \(table.map(\.0).joined(separator: ", ")), got '\(s)'")
     }
 
     /// "syn", "syn,!ack", [syn, "!ack"]: listed flags must be set, "!" flags must be clear.
@@ -156,7 +182,11 @@ struct RuleReader {
                 let negated = word.hasPrefix("!")
                 let flagName = negated ? String(word.dropFirst()) : word
                 guard let bit = TCPFlag.names.first(where: { $0.0 == flagName })?.1 else {
-                    throw r.error(n, "'tcp-flags' expects names from fin, syn, rst, psh, ack, urg, ece, cwr (! to require clear), got '\(word)'")
+                    throw r.error(
+                        n,
+                        "'tcp-flags' expects names from fin, syn, rst, psh, ack, urg, ece, cwr (! to require "
+                            + "clear), got '\(word)'"
+                    )
                 }
                 mask |= bit
                 if !negated { value |= bit }

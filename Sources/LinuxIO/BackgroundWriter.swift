@@ -1,6 +1,6 @@
 #if canImport(Glibc)
-import Glibc
-import Ports
+    import Glibc
+    import Ports
 #endif
 
 /// Writes a file from a thread of its own, so a replay's parse and verdicts on one core overlap
@@ -12,7 +12,7 @@ package final class BackgroundWriter {
     private let fd: Int32
     private var mutex = pthread_mutex_t()
     private var changed = pthread_cond_t()
-    private var full: [(UnsafeMutableRawPointer, Int)] = []    // to write, in order
+    private var full: [(UnsafeMutableRawPointer, Int)] = []  // to write, in order
     private var free: [UnsafeMutableRawPointer] = []
     private var closing = false
     private var thread = pthread_t()
@@ -26,11 +26,13 @@ package final class BackgroundWriter {
         pthread_cond_init(&changed, nil)
         for _ in 0..<Self.depth { free.append(.allocate(byteCount: Self.bufferBytes, alignment: 64)) }
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, nil, { arg in
-            let writer = Unmanaged<BackgroundWriter>.fromOpaque(arg!).takeRetainedValue()
-            writer.drain()
-            return nil
-        }, box)
+        pthread_create(
+            &thread, nil,
+            { arg in
+                let writer = Unmanaged<BackgroundWriter>.fromOpaque(arg!).takeRetainedValue()
+                writer.drain()
+                return nil
+            }, box)
     }
 
     deinit {

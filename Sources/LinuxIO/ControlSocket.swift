@@ -22,7 +22,9 @@ public final class ControlSocket {
         var base = String(file.split(separator: "/").last ?? "vfwall")
         for ext in [".yaml", ".yml"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
         if geteuid() == 0 { return "/run/vfwall/\(base).sock" }
-        if let xdg = getenv("XDG_RUNTIME_DIR"), xdg.pointee != 0 { return "\(String(cString: xdg))/vfwall/\(base).sock" }
+        if let xdg = getenv("XDG_RUNTIME_DIR"), xdg.pointee != 0 {
+            return "\(String(cString: xdg))/vfwall/\(base).sock"
+        }
         return "/tmp/vfwall-\(geteuid())/\(base).sock"
     }
 
@@ -39,11 +41,16 @@ public final class ControlSocket {
         }
         try Self.makeDirectory(of: path)
         if Self.answers(path) {
-            throw ControlSocketError("control socket \(path) is in use: another vfwall is running with it (stop it, or set dataplane.control-socket)")
+            throw ControlSocketError(
+                "control socket \(path) is in use: another vfwall is running with it (stop it, or set "
+                    + "dataplane.control-socket)"
+            )
         }
         unlink(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw ControlSocketError("control socket \(path): socket() failed: \(describeErrno(errno))") }
+        guard s >= 0 else {
+            throw ControlSocketError("control socket \(path): socket() failed: \(describeErrno(errno))")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8)
             raw[path.utf8.count] = 0
@@ -51,7 +58,9 @@ public final class ControlSocket {
         // Owner-only from the moment it exists: no window in which others may connect.
         let oldMask = umask(0o177)
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         let bindErrno = errno
         umask(oldMask)
@@ -59,7 +68,8 @@ public final class ControlSocket {
             let e = rc == 0 ? errno : bindErrno
             close(s)
             if rc == 0 { unlink(path) }
-            throw ControlSocketError("control socket \(path): \(rc == 0 ? "listen" : "bind") failed: \(describeErrno(e))")
+            throw ControlSocketError(
+                "control socket \(path): \(rc == 0 ? "listen" : "bind") failed: \(describeErrno(e))")
         }
         fd = s
     }
@@ -70,10 +80,12 @@ public final class ControlSocket {
     public func start() throws {
         let context = Unmanaged.passRetained(self).toOpaque()
         var t = pthread_t()
-        let rc = pthread_create(&t, nil, { raw in
-            Unmanaged<ControlSocket>.fromOpaque(raw!).takeRetainedValue().serve()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &t, nil,
+            { raw in
+                Unmanaged<ControlSocket>.fromOpaque(raw!).takeRetainedValue().serve()
+                return nil
+            }, context)
         guard rc == 0 else {
             Unmanaged<ControlSocket>.fromOpaque(context).release()
             throw ControlSocketError("control socket \(path): cannot start its thread: \(describeErrno(rc))")
@@ -85,7 +97,7 @@ public final class ControlSocket {
     public func stop() {
         guard !stopped else { return }
         stopped = true
-        shutdown(fd, Int32(SHUT_RDWR))   // wakes accept()
+        shutdown(fd, Int32(SHUT_RDWR))  // wakes accept()
         if let t = thread { pthread_join(t, nil) }
         close(fd)
         unlink(path)
@@ -96,7 +108,7 @@ public final class ControlSocket {
             let c = accept(fd, nil, nil)
             if c < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return   // shut down
+                return  // shut down
             }
             Self.setTimeout(c, seconds: 2)
             if let request = Self.readLine(c) {
@@ -143,12 +155,17 @@ public final class ControlSocket {
             raw[path.utf8.count] = 0
         }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(c, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(c, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let e = errno
             close(c)
-            throw ControlSocketError("cannot connect to the control socket \(path): \(describeErrno(e)) (is `vfwall run` running with this configuration?)")
+            throw ControlSocketError(
+                "cannot connect to the control socket \(path): \(describeErrno(e)) (is `vfwall run` running with "
+                    + "this configuration?)"
+            )
         }
         return c
     }
@@ -183,7 +200,10 @@ public final class ControlSocket {
         var buffer = [UInt8](repeating: 0, count: 512)
         while bytes.count < 4096 && !bytes.contains(10) {
             let n = read(fd, &buffer, buffer.count)
-            if n > 0 && n <= buffer.count { bytes += buffer[0..<n]; continue }
+            if n > 0 && n <= buffer.count {
+                bytes += buffer[0..<n]
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             break
         }
@@ -200,7 +220,10 @@ public final class ControlSocket {
             let n = bytes.withUnsafeMutableBytes {
                 send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
             }
-            if n > 0 && n <= bytes.count - offset { offset += n; continue }
+            if n > 0 && n <= bytes.count - offset {
+                offset += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return
         }

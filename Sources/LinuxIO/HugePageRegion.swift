@@ -18,14 +18,15 @@ public enum HugePageRegion {
         let size = rounded(bytes)
         // Over-map by one huge page, then trim, so the region starts on a 2 MiB boundary.
         guard let raw = mmap(nil, size + hugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != UnsafeMutableRawPointer(bitPattern: -1) else { return nil }
+            raw != UnsafeMutableRawPointer(bitPattern: -1)
+        else { return nil }
         let start = (Int(bitPattern: raw) + hugePage - 1) & ~(hugePage - 1)
         let head = start - Int(bitPattern: raw)
         if head > 0 { munmap(raw, head) }
         let tail = hugePage - head
         if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: start + size), tail) }
         let region = UnsafeMutableRawPointer(bitPattern: start)!
-        _ = madvise(region, size, Int32(MADV_HUGEPAGE))   // advice only: THP may be off
+        _ = madvise(region, size, Int32(MADV_HUGEPAGE))  // advice only: THP may be off
         return region
     }
 
@@ -79,14 +80,16 @@ public enum HugePageRegion {
                 case 0x61...0x66: d = c - 0x61 + 10
                 default: return digits > 0 ? v : nil
                 }
-                v = v << 4 | UInt(d); digits += 1; i += 1
+                v = v << 4 | UInt(d)
+                digits += 1
+                i += 1
             }
             return nil
         }
         var i = start
-        guard let lo = hex(&i), i < end, b[i] == 0x2D else { return nil }   // "-"
+        guard let lo = hex(&i), i < end, b[i] == 0x2D else { return nil }  // "-"
         i += 1
-        guard let hi = hex(&i), i < end, b[i] == 0x20 else { return nil }   // " "
+        guard let hi = hex(&i), i < end, b[i] == 0x20 else { return nil }  // " "
         return (lo, hi)
     }
 }

@@ -45,7 +45,7 @@ public struct IntervalSet: Equatable, Sendable {
         var j = 0
         for r in ranges {
             var lo = r.lowerBound
-            var open = true   // lo...r.upperBound is still to place
+            var open = true  // lo...r.upperBound is still to place
             while j < other.ranges.count && other.ranges[j].upperBound < lo { j += 1 }
             var k = j
             while open && k < other.ranges.count && other.ranges[k].lowerBound <= r.upperBound {

@@ -8,7 +8,9 @@ struct PacketExample: CustomStringConvertible {
     let portNames: [String]
 
     init(_ box: Box, family: UInt8, portNames: [String]) {
-        self.box = box; self.family = family; self.portNames = portNames
+        self.box = box
+        self.family = family
+        self.portNames = portNames
     }
 
     func value(_ f: PacketSpace.Field) -> UInt128 { box.dims[f.rawValue].lowest ?? 0 }

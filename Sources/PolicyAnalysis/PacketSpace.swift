@@ -79,7 +79,9 @@ public struct PacketSpace: Sendable {
             narrow(field, IntervalSet(prefixes.filter { $0.isV6 == (family == 6) }.map(addressRange)))
         }
         if !m.protocols.isEmpty { narrow(.proto, IntervalSet(m.protocols.map { UInt128($0)...UInt128($0) })) }
-        if !m.sourcePorts.isEmpty { narrow(.sourcePort, IntervalSet(m.sourcePorts.map { UInt128($0.lo)...UInt128($0.hi) })) }
+        if !m.sourcePorts.isEmpty {
+            narrow(.sourcePort, IntervalSet(m.sourcePorts.map { UInt128($0.lo)...UInt128($0.hi) }))
+        }
         if !m.destinationPorts.isEmpty {
             narrow(.destinationPort, IntervalSet(m.destinationPorts.map { UInt128($0.lo)...UInt128($0.hi) }))
         }
@@ -90,7 +92,9 @@ public struct PacketSpace: Sendable {
             narrow(.tcpFlags, IntervalSet(values))
         }
         if m.states != 0 {
-            let states = ConnState.allCases.filter { m.states & $0.bit != 0 }.map { UInt128($0.rawValue)...UInt128($0.rawValue) }
+            let states = ConnState.allCases.filter { m.states & $0.bit != 0 }.map {
+                UInt128($0.rawValue)...UInt128($0.rawValue)
+            }
             narrow(.state, IntervalSet(states))
         }
         return b.isEmpty ? nil : b
@@ -108,7 +112,8 @@ public struct PacketSpace: Sendable {
 
     func addressRange(_ p: IPPrefix) -> ClosedRange<UInt128> {
         let bits = family == 4 ? 32 : 128
-        let value = family == 4 ? UInt128(p.address.lo & 0xFFFF_FFFF) : UInt128(p.address.hi) << 64 | UInt128(p.address.lo)
+        let value =
+            family == 4 ? UInt128(p.address.lo & 0xFFFF_FFFF) : UInt128(p.address.hi) << 64 | UInt128(p.address.lo)
         let hostBits = bits - Int(p.length)
         let span: UInt128 = hostBits >= 128 ? .max : (UInt128(1) << hostBits) - 1
         return value...(value | span)

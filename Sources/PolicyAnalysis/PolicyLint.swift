@@ -24,7 +24,11 @@ public struct LintFinding: Equatable, Sendable {
     public var example: String?
 
     public init(kind: Kind, rule: Int, others: [Int], byDefault: Bool = false, example: String? = nil) {
-        self.kind = kind; self.rule = rule; self.others = others; self.byDefault = byDefault; self.example = example
+        self.kind = kind
+        self.rule = rule
+        self.others = others
+        self.byDefault = byDefault
+        self.example = example
     }
 }
 
@@ -56,20 +60,32 @@ public struct PolicyLint: Sendable {
             var covering = Set<Int>()
             var decided = true
             for (s, space) in spaces.enumerated() {
-                guard let box = regions[s][j] else { effective.append(Region([])); continue }
-                guard var left = space.possible(box, limit: Self.pieceLimit) else { decided = false; break }
+                guard let box = regions[s][j] else {
+                    effective.append(Region([]))
+                    continue
+                }
+                guard var left = space.possible(box, limit: Self.pieceLimit) else {
+                    decided = false
+                    break
+                }
                 for i in 0..<j where !left.isEmpty {
                     guard let earlier = regions[s][i], left.boxes.contains(where: { $0.intersects(earlier) }) else {
                         continue
                     }
                     covering.insert(i)
-                    guard let next = left.subtracting(earlier, limit: Self.pieceLimit) else { decided = false; break }
+                    guard let next = left.subtracting(earlier, limit: Self.pieceLimit) else {
+                        decided = false
+                        break
+                    }
                     left = next
                 }
                 if !decided { break }
                 effective.append(left)
             }
-            guard decided else { undecided.append(j); continue }
+            guard decided else {
+                undecided.append(j)
+                continue
+            }
             if effective.allSatisfy(\.isEmpty) {
                 shadowed.insert(j)
                 findings.append(LintFinding(kind: .shadowed, rule: j, others: covering.sorted()))
@@ -106,18 +122,20 @@ public struct PolicyLint: Sendable {
         return LintFinding(kind: .redundant, rule: j, others: deciders.sorted(), byDefault: byDefault)
     }
 
-    static func overlaps(_ policy: Policy, _ spaces: [PacketSpace], _ regions: [[Box?]],
-                         skipping shadowed: Set<Int>) -> [LintFinding] {
+    static func overlaps(
+        _ policy: Policy, _ spaces: [PacketSpace], _ regions: [[Box?]],
+        skipping shadowed: Set<Int>
+    ) -> [LintFinding] {
         var out: [LintFinding] = []
         let rules = policy.rules
         for j in rules.indices where !shadowed.contains(j) {
             for i in 0..<j where rules[i].action != rules[j].action && !shadowed.contains(i) {
                 for (s, space) in spaces.enumerated() {
                     guard let a = regions[s][i], let b = regions[s][j], a.intersects(b),
-                          let common = space.possible(a.intersection(b), limit: pieceLimit), let box = common.boxes.first,
-                          let aOutside = space.possible(a, limit: pieceLimit)?.subtracting(b, limit: pieceLimit),
-                          let bOutside = space.possible(b, limit: pieceLimit)?.subtracting(a, limit: pieceLimit),
-                          !aOutside.isEmpty, !bOutside.isEmpty
+                        let common = space.possible(a.intersection(b), limit: pieceLimit), let box = common.boxes.first,
+                        let aOutside = space.possible(a, limit: pieceLimit)?.subtracting(b, limit: pieceLimit),
+                        let bOutside = space.possible(b, limit: pieceLimit)?.subtracting(a, limit: pieceLimit),
+                        !aOutside.isEmpty, !bOutside.isEmpty
                     else { continue }
                     let example = PacketExample(box, family: space.family, portNames: policy.portNames).description
                     out.append(LintFinding(kind: .overlap, rule: j, others: [i], example: example))

@@ -6,7 +6,9 @@ extension RuleMatch {
     public func firstMismatch(_ m: PacketMeta, portNames: [String] = []) -> (field: String, detail: String)? {
         func port(_ i: Int) -> String { i < portNames.count ? portNames[i] : "port \(i)" }
         if !ingress.isEmpty && !ingress.contains(Int(m.ingress)) {
-            return ("ingress", "arrived on \(port(Int(m.ingress))), rule wants \(ingress.map(port).joined(separator: ", "))")
+            return (
+                "ingress", "arrived on \(port(Int(m.ingress))), rule wants \(ingress.map(port).joined(separator: ", "))"
+            )
         }
         if !vlans.isEmpty && !vlans.contains(where: { $0.contains(m.outerVlan) }) {
             let vlan = m.outerVlan == PacketMeta.untagged ? "untagged" : "vlan \(m.outerVlan)"
@@ -17,7 +19,9 @@ extension RuleMatch {
             return ("src", "\(m.src.text(v6: m.isV6)) not in \(sources.map(\.description).joined(separator: ", "))")
         }
         if !destinations.isEmpty && !destinations.contains(where: { $0.contains(m.dst, v6: m.isV6) }) {
-            return ("dst", "\(m.dst.text(v6: m.isV6)) not in \(destinations.map(\.description).joined(separator: ", "))")
+            return (
+                "dst", "\(m.dst.text(v6: m.isV6)) not in \(destinations.map(\.description).joined(separator: ", "))"
+            )
         }
         if !protocols.isEmpty && !protocols.contains(m.proto) {
             return ("proto", "protocol \(m.proto), rule wants \(protocols.map(String.init).joined(separator: ", "))")
@@ -35,7 +39,10 @@ extension RuleMatch {
         }
         if let f = tcpFlags, !(m.proto == IPProto.tcp && m.hasL4 && m.tcpFlags & f.mask == f.value) {
             let have = m.proto == IPProto.tcp ? "flags 0x" + String(m.tcpFlags, radix: 16) : "not TCP"
-            return ("tcp-flags", "\(have), rule wants (flags & 0x\(String(f.mask, radix: 16))) == 0x\(String(f.value, radix: 16))")
+            return (
+                "tcp-flags",
+                "\(have), rule wants (flags & 0x\(String(f.mask, radix: 16))) == 0x\(String(f.value, radix: 16))"
+            )
         }
         if states != 0 && states & m.state.bit == 0 {
             let wanted = ConnState.allCases.filter { states & $0.bit != 0 }.map(\.description)

@@ -77,8 +77,10 @@ public struct BurstForwarder {
     /// Forwards `burst`, received by `rx` on `queue`, out of `tx` on `queue`: every frame ends
     /// here. `zeroCopy` is `zeroCopy(from: rx, to: tx)`, worked out once by the caller.
     @inlinable @inline(__always) @discardableResult
-    public mutating func forward(_ burst: FrameBurst, from rx: PacketPort, to tx: PacketPort, queue: Int,
-                                 zeroCopy: Bool) -> TxResult {
+    public mutating func forward(
+        _ burst: FrameBurst, from rx: PacketPort, to tx: PacketPort, queue: Int,
+        zeroCopy: Bool
+    ) -> TxResult {
         split.split(burst)
         let result: SendResult
         if split.acceptedCount == 0 {
@@ -125,7 +127,8 @@ extension PacketPort {
     public func forward(_ burst: FrameBurst, queue: Int, from source: PacketPort) -> TxResult {
         var forwarder = BurstForwarder(capacity: Swift.max(1, burst.count))
         defer { forwarder.deallocate() }
-        return forwarder.forward(burst, from: source, to: self, queue: queue,
-                                 zeroCopy: BurstForwarder.zeroCopy(from: source, to: self))
+        return forwarder.forward(
+            burst, from: source, to: self, queue: queue,
+            zeroCopy: BurstForwarder.zeroCopy(from: source, to: self))
     }
 }

@@ -25,8 +25,10 @@ public final class MemoryPort: PacketPort {
     /// - Parameters:
     ///   - rxSlots: frames each RX queue can hold before `inject` refuses more.
     ///   - txSlots: frames each TX queue can hold before a send counts `txFull`.
-    public init(name: String, queues: Int = 1, rxSlots: Int = 1024, txSlots: Int = 1024,
-                slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil) {
+    public init(
+        name: String, queues: Int = 1, rxSlots: Int = 1024, txSlots: Int = 1024,
+        slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil
+    ) {
         precondition(queues > 0 && rxSlots > 0 && txSlots > 0 && slotSize > 0, "sizes are positive")
         self.name = name
         self.queueCount = queues
@@ -93,7 +95,7 @@ public final class MemoryPort: PacketPort {
 
     public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
         let ring = rx + queue
-        ring.pointee.returnLent()   // the previous burst of this queue is over
+        ring.pointee.returnLent()  // the previous burst of this queue is over
         var n = 0
         while n < burst.capacity, let slot = ring.pointee.lend() {
             burst.frames[n] = UnsafeRawPointer(slot.bytes)

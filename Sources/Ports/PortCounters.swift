@@ -41,15 +41,17 @@ public struct PortCounters {
     }
 
     public func totals() -> PortStatistics {
-        PortStatistics(rx: total(.rx), rxBytes: total(.rxBytes), tx: total(.tx), txBytes: total(.txBytes),
-                       dropped: total(.dropped), txFull: total(.txFull), errors: total(.errors))
+        PortStatistics(
+            rx: total(.rx), rxBytes: total(.rxBytes), tx: total(.tx), txBytes: total(.txBytes),
+            dropped: total(.dropped), txFull: total(.txFull), errors: total(.errors))
     }
 
     public func statistics(queue: Int) -> PortStatistics {
-        PortStatistics(rx: value(.rx, queue: queue), rxBytes: value(.rxBytes, queue: queue),
-                       tx: value(.tx, queue: queue), txBytes: value(.txBytes, queue: queue),
-                       dropped: value(.dropped, queue: queue), txFull: value(.txFull, queue: queue),
-                       errors: value(.errors, queue: queue))
+        PortStatistics(
+            rx: value(.rx, queue: queue), rxBytes: value(.rxBytes, queue: queue),
+            tx: value(.tx, queue: queue), txBytes: value(.txBytes, queue: queue),
+            dropped: value(.dropped, queue: queue), txFull: value(.txFull, queue: queue),
+            errors: value(.errors, queue: queue))
     }
 }
 
@@ -68,8 +70,10 @@ public struct PortStatistics: Equatable, Sendable {
     /// Frames lost to the backend: too long for a slot, malformed for the driver, no buffer.
     public var errors: UInt64
 
-    public init(rx: UInt64 = 0, rxBytes: UInt64 = 0, tx: UInt64 = 0, txBytes: UInt64 = 0,
-                dropped: UInt64 = 0, txFull: UInt64 = 0, errors: UInt64 = 0) {
+    public init(
+        rx: UInt64 = 0, rxBytes: UInt64 = 0, tx: UInt64 = 0, txBytes: UInt64 = 0,
+        dropped: UInt64 = 0, txFull: UInt64 = 0, errors: UInt64 = 0
+    ) {
         self.rx = rx
         self.rxBytes = rxBytes
         self.tx = tx

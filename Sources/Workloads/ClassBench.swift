@@ -109,7 +109,9 @@ public enum ClassBench {
         var m = RuleMatch()
         m.ipVersion = 4
         guard let src = prefix(f[0]) else { throw fail("bad source prefix '\(String(decoding: f[0], as: UTF8.self))'") }
-        guard let dst = prefix(f[1]) else { throw fail("bad destination prefix '\(String(decoding: f[1], as: UTF8.self))'") }
+        guard let dst = prefix(f[1]) else {
+            throw fail("bad destination prefix '\(String(decoding: f[1], as: UTF8.self))'")
+        }
         if src.length > 0 { m.sources = [src] }
         if dst.length > 0 { m.destinations = [dst] }
         guard let sp = portRange(f[2]) else { throw fail("bad source port range") }
@@ -143,7 +145,8 @@ public enum ClassBench {
     static func portRange(_ s: ArraySlice<UInt8>) -> PortRange? {
         let parts = s.split(separator: 58, omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = decimal(parts[0], max: 65535), let hi = decimal(parts[1], max: 65535),
-              lo <= hi else { return nil }
+            lo <= hi
+        else { return nil }
         return PortRange(UInt16(lo), UInt16(hi))
     }
 
@@ -154,16 +157,19 @@ public enum ClassBench {
         let f = line.split(whereSeparator: { $0 == 9 || $0 == 32 })
         guard f.count >= 5 else { throw fail("expected 7 columns, found \(f.count)") }
         guard let src = decimal(f[0], max: 0xFFFF_FFFF), let dst = decimal(f[1], max: 0xFFFF_FFFF),
-              let sport = decimal(f[2], max: 65535), let dport = decimal(f[3], max: 65535),
-              let proto = decimal(f[4], max: 255) else { throw fail("bad header column") }
+            let sport = decimal(f[2], max: 65535), let dport = decimal(f[3], max: 65535),
+            let proto = decimal(f[4], max: 255)
+        else { throw fail("bad header column") }
         var gen = -1
         if f.count >= 7 {
             guard let g = decimal(f[6], max: UInt64(Int32.max)) else { throw fail("bad generator rule") }
             gen = Int(g)
         }
-        return TraceEntry(meta: header(src: UInt32(src), dst: UInt32(dst), sport: UInt16(sport),
-                                       dport: UInt16(dport), proto: UInt8(proto)),
-                          generatorRule: gen)
+        return TraceEntry(
+            meta: header(
+                src: UInt32(src), dst: UInt32(dst), sport: UInt16(sport),
+                dport: UInt16(dport), proto: UInt8(proto)),
+            generatorRule: gen)
     }
 
     /// A ClassBench header as the parser would describe an IPv4 packet with ports.

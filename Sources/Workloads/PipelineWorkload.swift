@@ -25,14 +25,18 @@ public final class PipelineWorkload {
     let newEvery: Int
     let oneWay: Bool
 
-    public init(mode: Mode, flows: Int, rules: Int, burstSize: Int = 32, memory: RegionAllocator = .heap,
-                frames: FrameSource = .ring) {
+    public init(
+        mode: Mode, flows: Int, rules: Int, burstSize: Int = 32, memory: RegionAllocator = .heap,
+        frames: FrameSource = .ring
+    ) {
         self.mode = mode
         var settings = ConntrackSettings()
         // Room for the established set and as many new flows again: early drop then reaps new
         // flows (never answered, so never assured) instead of refusing them.
         settings.maxFlows = max(mode == .established || mode == .unanswered ? flows : 2 * flows, 1024)
-        pipeline = Pipeline(policy: CompiledPolicy(SyntheticPolicy.make(rules: rules)), conntrack: settings, burstCapacity: burstSize, memory: memory)
+        pipeline = Pipeline(
+            policy: CompiledPolicy(SyntheticPolicy.make(rules: rules)), conntrack: settings, burstCapacity: burstSize,
+            memory: memory)
         traffic = SyntheticTraffic(flows: flows, source: frames)
         burst = FrameBurst(capacity: burstSize)
         fresh = flows
@@ -41,7 +45,10 @@ public final class PipelineWorkload {
         if mode != .new { open(answer: mode != .unanswered) }
     }
 
-    deinit { traffic.deallocate(); burst.deallocate() }
+    deinit {
+        traffic.deallocate()
+        burst.deallocate()
+    }
 
     /// Opens every flow (and answers it, so it is established) before anything is measured.
     func open(answer: Bool) {

@@ -9,10 +9,15 @@ public enum SyntheticPolicy {
     public static func make(rules: Int) -> Policy {
         var out: [Rule] = []
         var seed: UInt64 = 0x5EED
-        func rnd() -> UInt64 { seed &+= 0x9E37_79B9_7F4A_7C15; var z = seed; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; return z ^ (z >> 31) }
+        func rnd() -> UInt64 {
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            return z ^ (z >> 31)
+        }
         for i in 0..<(rules - 1) {
             var m = RuleMatch()
-            let net = UInt32(0xAC10_0000) | UInt32(truncatingIfNeeded: rnd() & 0x000F_FF00)   // 172.16.0.0/12, /24s
+            let net = UInt32(0xAC10_0000) | UInt32(truncatingIfNeeded: rnd() & 0x000F_FF00)  // 172.16.0.0/12, /24s
             m.sources = [IPPrefix(address: IPAddress(v4: net), length: 24, isV6: false)]
             m.protocols = [i % 2 == 0 ? 6 : 17]
             let p = UInt16(truncatingIfNeeded: rnd() % 60000) + 1
@@ -64,20 +69,28 @@ public final class SyntheticTraffic {
                 Self.write(f + flow * Self.frameSize, flow: flow, reply: false)
                 Self.write(b + flow * Self.frameSize, flow: flow, reply: true)
             }
-            forward = f; backward = b
+            forward = f
+            backward = b
         } else {
-            forward = nil; backward = nil
+            forward = nil
+            backward = nil
         }
         ring = .allocate(byteCount: Self.ringSlots * Self.ringStride, alignment: 64)
         ring.initializeMemory(as: UInt8.self, repeating: 0, count: Self.ringSlots * Self.ringStride)
         for slot in 0..<Self.ringSlots { Self.write(ring + slot * Self.ringStride, flow: 0, reply: false) }
     }
 
-    public func deallocate() { forward?.deallocate(); backward?.deallocate(); ring.deallocate() }
+    public func deallocate() {
+        forward?.deallocate()
+        backward?.deallocate()
+        ring.deallocate()
+    }
 
     static func endpoints(_ flow: Int) -> (client: UInt32, port: UInt16, server: UInt32) {
-        (0x0A00_0000 | UInt32(truncatingIfNeeded: flow >> 6) & 0x00FF_FFFF, UInt16(1024 + (flow & 63)),
-         0xC000_0200 | UInt32(flow & 0xFF))
+        (
+            0x0A00_0000 | UInt32(truncatingIfNeeded: flow >> 6) & 0x00FF_FFFF, UInt16(1024 + (flow & 63)),
+            0xC000_0200 | UInt32(flow & 0xFF)
+        )
     }
 
     static func write(_ p: UnsafeMutableRawPointer, flow: Int, reply: Bool) {
@@ -108,8 +121,10 @@ public final class SyntheticTraffic {
             b.frames[slot] = UnsafeRawPointer((reply ? backward : forward) + flow * Self.frameSize)
         } else {
             let (client, port, server) = Self.endpoints(flow)
-            b.frames[slot] = reply ? nextRingFrame(src: server, dst: client, sport: 53, dport: port)
-                                   : nextRingFrame(src: client, dst: server, sport: port, dport: 53)
+            b.frames[slot] =
+                reply
+                ? nextRingFrame(src: server, dst: client, sport: 53, dport: port)
+                : nextRingFrame(src: client, dst: server, sport: port, dport: 53)
         }
         b.lengths[slot] = Int32(Self.frameSize)
         b.timestamps[slot] = now
@@ -119,8 +134,9 @@ public final class SyntheticTraffic {
     @inline(__always)
     public func fillNew(_ b: inout FrameBurst, slot: Int, flowNumber: Int, now: UInt64) {
         let n = UInt32(truncatingIfNeeded: flowNumber)
-        b.frames[slot] = nextRingFrame(src: 0x0A80_0000 | (n >> 6) & 0x007F_FFFF, dst: 0xC000_0200,
-                                       sport: UInt16(1024 + (n & 63)), dport: 53)
+        b.frames[slot] = nextRingFrame(
+            src: 0x0A80_0000 | (n >> 6) & 0x007F_FFFF, dst: 0xC000_0200,
+            sport: UInt16(1024 + (n & 63)), dport: 53)
         b.lengths[slot] = Int32(Self.frameSize)
         b.timestamps[slot] = now
     }

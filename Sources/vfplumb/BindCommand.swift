@@ -8,10 +8,10 @@ struct BindCommand: ParsableCommand {
         commandName: "bind",
         abstract: "Bind a PCI function to vfio-pci (for DPDK) or back to its kernel driver.",
         discussion: """
-        To vfio-pci: unbind from the current driver, write vfio-pci to driver_override, bind, \
-        and clear driver_override; prints the /dev/vfio group file to hand to the container. \
-        To the kernel: unbind, clear driver_override, and let drivers_probe pick the driver.
-        """)
+            To vfio-pci: unbind from the current driver, write vfio-pci to driver_override, bind, \
+            and clear driver_override; prints the /dev/vfio group file to hand to the container. \
+            To the kernel: unbind, clear driver_override, and let drivers_probe pick the driver.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: ArgumentHelp("A PCI address (or the netdev of one).", valueName: "PCI"))

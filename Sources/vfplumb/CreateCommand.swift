@@ -7,12 +7,12 @@ struct CreateCommand: ParsableCommand {
         commandName: "create",
         abstract: "Set the number of VFs of a PF.",
         discussion: """
-        PF is a netdev name (eth4) or a PCI address (0000:82:00.0). When the count changes, \
-        vfplumb writes 0 to sriov_numvfs first (the kernel refuses a new non-zero count over \
-        an old one), then N, and waits up to --timeout seconds for the VFs' netdevs. Asking \
-        for the count already set changes nothing. VFs attached to containers are never \
-        dropped unless --force is given.
-        """)
+            PF is a netdev name (eth4) or a PCI address (0000:82:00.0). When the count changes, \
+            vfplumb writes 0 to sriov_numvfs first (the kernel refuses a new non-zero count over \
+            an old one), then N, and waits up to --timeout seconds for the VFs' netdevs. Asking \
+            for the count already set changes nothing. VFs attached to containers are never \
+            dropped unless --force is given.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: ArgumentHelp("The PF: a netdev name or a PCI address.", valueName: "PF"))
@@ -41,12 +41,22 @@ struct CreateCommand: ParsableCommand {
             case .changed(let p): (result, changed) = (p, true)
             }
             if json {
-                struct Out: Encodable { let pf: String; let numVFs: Int; let changed: Bool; let netdevs: [String] }
-                try printJSON(Out(pf: result.address, numVFs: result.numVFs, changed: changed,
-                                  netdevs: result.virtualFunctions.compactMap(\.device.netdevs.first)))
+                struct Out: Encodable {
+                    let pf: String
+                    let numVFs: Int
+                    let changed: Bool
+                    let netdevs: [String]
+                }
+                try printJSON(
+                    Out(
+                        pf: result.address, numVFs: result.numVFs, changed: changed,
+                        netdevs: result.virtualFunctions.compactMap(\.device.netdevs.first)))
                 return
             }
-            print(changed ? "\(result.label): \(result.numVFs) VFs" : "\(result.label) already has \(result.numVFs) VFs; nothing changed")
+            print(
+                changed
+                    ? "\(result.label): \(result.numVFs) VFs"
+                    : "\(result.label) already has \(result.numVFs) VFs; nothing changed")
             for vf in result.virtualFunctions {
                 print("  vf \(vf.index)  \(vf.address)  \(vf.device.netdevs.first ?? "-")  \(vf.device.driver ?? "-")")
             }

@@ -8,10 +8,10 @@ struct HugepagesCommand: ParsableCommand {
         commandName: "hugepages",
         abstract: "Reserve hugepages for DPDK and mount hugetlbfs.",
         discussion: """
-        Writes nr_hugepages (for one NUMA node with --node) and reports what the kernel really \
-        reserved, which is less when memory is fragmented. Mounts hugetlbfs for the size on \
-        /dev/hugepages (2M) or /dev/hugepages-1G unless one is mounted already or --no-mount.
-        """)
+            Writes nr_hugepages (for one NUMA node with --node) and reports what the kernel really \
+            reserved, which is less when memory is fragmented. Mounts hugetlbfs for the size on \
+            /dev/hugepages (2M) or /dev/hugepages-1G unless one is mounted already or --no-mount.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The number of pages to reserve (0 releases them).")

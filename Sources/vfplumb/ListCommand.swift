@@ -6,11 +6,11 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List SR-IOV capable NICs and their VFs.",
         discussion: """
-        For each PF: PCI address, netdev, driver, link state, VFs in use out of the total, and \
-        the vendor and device names from pci.ids. For each VF: index, PCI address, netdev, \
-        driver (a kernel driver or vfio-pci), MAC, and where it is attached (host, a \
-        container, or another namespace).
-        """)
+            For each PF: PCI address, netdev, driver, link state, VFs in use out of the total, and \
+            the vendor and device names from pci.ids. For each VF: index, PCI address, netdev, \
+            driver (a kernel driver or vfio-pci), MAC, and where it is attached (host, a \
+            container, or another namespace).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON for programs instead of a table.")

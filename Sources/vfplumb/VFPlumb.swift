@@ -8,23 +8,27 @@ struct VFPlumb: ParsableCommand {
         commandName: "vfplumb",
         abstract: "Create SR-IOV VFs and plumb them into containers, and put everything back.",
         discussion: """
-        vfplumb creates virtual functions on an SR-IOV NIC, binds them to vfio-pci for DPDK, \
-        and moves their netdevs (or a macvlan on them) into a container's network namespace, \
-        recording what it changed so that `detach` and `reconcile` can put the host back.
+            vfplumb creates virtual functions on an SR-IOV NIC, binds them to vfio-pci for DPDK, \
+            and moves their netdevs (or a macvlan on them) into a container's network namespace, \
+            recording what it changed so that `detach` and `reconcile` can put the host back.
 
-        sysfs is read under --sysfs-root (or $VFPLUMB_SYSFS_ROOT, default /sys); the journal \
-        lives in $VFPLUMB_STATE_DIR (default /run/vfplumb); containers are resolved with \
-        $VFPLUMB_CONTAINER_CLI (default podman, else docker).
+            sysfs is read under --sysfs-root (or $VFPLUMB_SYSFS_ROOT, default /sys); the journal \
+            lives in $VFPLUMB_STATE_DIR (default /run/vfplumb); containers are resolved with \
+            $VFPLUMB_CONTAINER_CLI (default podman, else docker).
 
-        Exit status: 0 on success, 1 when an operation failed or was refused, 64 for usage errors.
-        """,
-        subcommands: [ListCommand.self, CreateCommand.self, BindCommand.self, AttachCommand.self,
-                      DetachCommand.self, ReconcileCommand.self, HugepagesCommand.self])
+            Exit status: 0 on success, 1 when an operation failed or was refused, 64 for usage errors.
+            """,
+        subcommands: [
+            ListCommand.self, CreateCommand.self, BindCommand.self, AttachCommand.self,
+            DetachCommand.self, ReconcileCommand.self, HugepagesCommand.self
+        ])
 }
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Read and write sysfs under DIR instead of /sys.", valueName: "DIR"))
+    @Option(
+        name: .customLong("sysfs-root"),
+        help: ArgumentHelp("Read and write sysfs under DIR instead of /sys.", valueName: "DIR"))
     var sysfsRoot: String?
 
     @Flag(name: .shortAndLong, help: "Print every sysfs write as it happens.")

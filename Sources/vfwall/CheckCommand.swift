@@ -8,18 +8,18 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Validate a configuration and print the policy it compiles to.",
         discussion: """
-        Reads CONFIG, validates every key, and prints the ports, the policy settings and each rule \
-        with where it was written. Exits 0 when the configuration is valid, 1 with \
-        FILE:LINE:COLUMN: MESSAGE when it is not.
+            Reads CONFIG, validates every key, and prints the ports, the policy settings and each rule \
+            with where it was written. Exits 0 when the configuration is valid, 1 with \
+            FILE:LINE:COLUMN: MESSAGE when it is not.
 
-        With --lint it also analyses the rule list: rules no packet can reach (shadowed, naming \
-        the earlier rules that take their packets), rules whose removal changes no verdict \
-        (redundant), rules for states that tracked: accept never hands to the rules, and pairs \
-        of rules with different actions that overlap without one covering the other (a \
-        warning, with a packet both match). The analysis is exact over every field a rule can \
-        test; it never reports a rule wrongly. Exit status 2 when it reports a shadowed, \
-        redundant or never-consulted rule.
-        """)
+            With --lint it also analyses the rule list: rules no packet can reach (shadowed, naming \
+            the earlier rules that take their packets), rules whose removal changes no verdict \
+            (redundant), rules for states that tracked: accept never hands to the rules, and pairs \
+            of rules with different actions that overlap without one covering the other (a \
+            warning, with a packet both match). The analysis is exact over every field a rule can \
+            test; it never reports a rule wrongly. Exit status 2 when it reports a shadowed, \
+            redundant or never-consulted rule.
+            """)
 
     @Argument(help: "The YAML configuration file.")
     var config: String
@@ -32,8 +32,14 @@ struct CheckCommand: ParsableCommand {
         let p = c.policy
         print("\(c.file): valid")
         print("ports: \(c.ports.map { describe($0) }.joined(separator: ", "))")
-        print("dataplane: backend \(c.dataplane.backend.rawValue), cores \(c.dataplane.cores.map(String.init).joined(separator: ",")), burst \(c.dataplane.burst)")
-        print("policy: default \(p.defaultAction), invalid \(p.invalidAction), arp \(p.arpAction), non-ip \(p.nonIPAction), fragments \(p.fragments.rawValue), tracked \(p.tracked.rawValue)")
+        print(
+            "dataplane: backend \(c.dataplane.backend.rawValue), cores "
+                + "\(c.dataplane.cores.map(String.init).joined(separator: ",")), burst \(c.dataplane.burst)"
+        )
+        print(
+            "policy: default \(p.defaultAction), invalid \(p.invalidAction), arp \(p.arpAction), non-ip "
+                + "\(p.nonIPAction), fragments \(p.fragments.rawValue), tracked \(p.tracked.rawValue)"
+        )
         print("conntrack: max-flows \(c.conntrack.maxFlows), tcp-loose \(c.conntrack.tcpLoose)")
         print("rules: \(p.rules.count)")
         for (i, r) in p.rules.enumerated() {

@@ -4,7 +4,7 @@ import FirewallCore
 import LinuxIO
 import Workloads
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct ClassBenchCommand: ParsableCommand {
@@ -12,17 +12,17 @@ struct ClassBenchCommand: ParsableCommand {
         commandName: "classbench",
         abstract: "Classify a ClassBench trace against a ClassBench rule set.",
         discussion: """
-        Reads RULES (one '@SRC/LEN DST/LEN SPORT_LO : SPORT_HI DPORT_LO : DPORT_HI PROTO/MASK \
-        FLAGS/MASK' rule per line, highest priority first) and TRACE (one 'SRC DST SPORT DPORT \
-        PROTO FLAGS RULE' header per line), builds the chosen classifier and prints, one per line, \
-        the 0-based index of the first rule matching each header, or -1.
+            Reads RULES (one '@SRC/LEN DST/LEN SPORT_LO : SPORT_HI DPORT_LO : DPORT_HI PROTO/MASK \
+            FLAGS/MASK' rule per line, highest priority first) and TRACE (one 'SRC DST SPORT DPORT \
+            PROTO FLAGS RULE' header per line), builds the chosen classifier and prints, one per line, \
+            the 0-based index of the first rule matching each header, or -1.
 
-        With --bench it prints instead the rule-set build time, the classifier's memory and its \
-        lookups per second: the trace is classified in bursts, over and over, after a warm-up.
+            With --bench it prints instead the rule-set build time, the classifier's memory and its \
+            lookups per second: the trace is classified in bursts, over and over, after a warm-up.
 
-        Example:
-          vfwall classbench acl1_8k.rules acl1_8k.trace --classifier compiled --bench
-        """)
+            Example:
+              vfwall classbench acl1_8k.rules acl1_8k.trace --classifier compiled --bench
+            """)
 
     enum Engine: String, ExpressibleByArgument, CaseIterable {
         case reference, compiled
@@ -71,7 +71,10 @@ struct ClassBenchCommand: ParsableCommand {
             classifyAll(engine, headers, &results)
             var out = ""
             out.reserveCapacity(headers.count * 6)
-            for r in results { out += String(r); out += "\n" }
+            for r in results {
+                out += String(r)
+                out += "\n"
+            }
             fputs(out, stdout)
             return
         }

@@ -4,7 +4,7 @@ import EngineConfig
 import FirewallConfig
 import LinuxIO
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where the control socket of a running vfwall is: given, or computed from its configuration
@@ -17,7 +17,9 @@ struct ControlSocketOptions: ParsableArguments {
     var config: String?
 
     func validate() throws {
-        guard (socket == nil) != (config == nil) else { throw ValidationError("give either --socket PATH or --config CONFIG") }
+        guard (socket == nil) != (config == nil) else {
+            throw ValidationError("give either --socket PATH or --config CONFIG")
+        }
     }
 
     func path() throws -> String {
@@ -41,15 +43,15 @@ struct StatsCommand: ParsableCommand {
         commandName: "stats",
         abstract: "Print the counters of a running vfwall as JSON.",
         discussion: """
-        Asks the running `vfwall run` through its control socket and prints one JSON object: per \
-        port rx/tx/dropped/tx_full/errors (and link), per worker frames/accepted/dropped/rejected/ \
-        flows and the policy generation it has installed, totals, per rule hits (by name, since \
-        the policy was installed), the default action's hits, frames per reason, the conntrack \
-        size, the policy generation in force, and reload counts.
+            Asks the running `vfwall run` through its control socket and prints one JSON object: per \
+            port rx/tx/dropped/tx_full/errors (and link), per worker frames/accepted/dropped/rejected/ \
+            flows and the policy generation it has installed, totals, per rule hits (by name, since \
+            the policy was installed), the default action's hits, frames per reason, the conntrack \
+            size, the policy generation in force, and reload counts.
 
-        Example:
-          vfwall stats --config configs/default.yaml
-        """)
+            Example:
+              vfwall stats --config configs/default.yaml
+            """)
 
     @OptionGroup var target: ControlSocketOptions
 
@@ -63,13 +65,13 @@ struct ReloadCommand: ParsableCommand {
         commandName: "reload",
         abstract: "Make a running vfwall re-read its configuration and swap the new policy in.",
         discussion: """
-        Same as sending SIGHUP to `vfwall run`, but answered: prints `ok: N rules in force` (and \
-        notes on settings that take effect only on restart) and exits 0 once every worker reports \
-        the new policy installed, or prints the error (FILE:LINE:COLUMN: MESSAGE for a bad \
-        configuration) and exits 1; the running policy then stays as it was. A worker that does \
-        not report the new policy within 5 s is named (`worker 1 (core 3) did not install it`) \
-        and the exit status is 1; the other workers run the new policy.
-        """)
+            Same as sending SIGHUP to `vfwall run`, but answered: prints `ok: N rules in force` (and \
+            notes on settings that take effect only on restart) and exits 0 once every worker reports \
+            the new policy installed, or prints the error (FILE:LINE:COLUMN: MESSAGE for a bad \
+            configuration) and exits 1; the running policy then stays as it was. A worker that does \
+            not report the new policy within 5 s is named (`worker 1 (core 3) did not install it`) \
+            and the exit status is 1; the other workers run the new policy.
+            """)
 
     @OptionGroup var target: ControlSocketOptions
 

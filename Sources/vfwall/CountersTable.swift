@@ -8,15 +8,18 @@ enum CountersTable {
     /// out (a table of 1,000 zeros helps no one).
     static func perRule(_ policy: Policy, _ counters: PipelineCounters, listEveryRuleUpTo: Int = Int.max) -> [String] {
         let nameWidth = max(20, (policy.rules.map(\.name.count).max() ?? 0) + 2)
-        let hidden = policy.rules.count > listEveryRuleUpTo
+        let hidden =
+            policy.rules.count > listEveryRuleUpTo
             ? Set(policy.rules.indices.filter { counters.ruleHits[$0] == 0 }) : []
         var lines: [String] = []
         for (i, rule) in policy.rules.enumerated() where !hidden.contains(i) {
-            lines.append("  \(pad(String(i), 3))  \(pad(rule.name, -nameWidth))\(pad("\(rule.action)", 7))"
-                         + pad(String(counters.ruleHits[i]), 10))
+            lines.append(
+                "  \(pad(String(i), 3))  \(pad(rule.name, -nameWidth))\(pad("\(rule.action)", 7))"
+                    + pad(String(counters.ruleHits[i]), 10))
         }
-        lines.append("    -  \(pad("(default)", -nameWidth))\(pad("\(policy.defaultAction)", 7))"
-                     + pad(String(counters.defaultHits), 10))
+        lines.append(
+            "    -  \(pad("(default)", -nameWidth))\(pad("\(policy.defaultAction)", 7))"
+                + pad(String(counters.defaultHits), 10))
         if !hidden.isEmpty {
             lines.append("  (\(hidden.count) rules without hits not shown; `vfwall stats` lists every rule)")
         }

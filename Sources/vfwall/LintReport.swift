@@ -15,24 +15,29 @@ enum LintReport {
             let at = rule.origin.isEmpty ? "" : " at \(rule.origin)"
             switch f.kind {
             case .shadowed:
-                let by = f.others.isEmpty ? "it matches no packet" : "earlier rules take all its packets: \(names(f.others))"
+                let by =
+                    f.others.isEmpty ? "it matches no packet" : "earlier rules take all its packets: \(names(f.others))"
                 lines.append("  shadowed   rule \(name(f.rule))\(at): \(by)")
             case .redundant:
                 var by = f.others.isEmpty ? [] : [names(f.others)]
                 if f.byDefault { by.append("the default (\(policy.defaultAction))") }
-                lines.append("  redundant  rule \(name(f.rule))\(at): removing it changes no verdict (only its hit count); "
-                             + "its packets get the same action from \(by.joined(separator: " and "))")
+                lines.append(
+                    "  redundant  rule \(name(f.rule))\(at): removing it changes no verdict (only its hit count); "
+                        + "its packets get the same action from \(by.joined(separator: " and "))")
             case .tracked:
-                lines.append("  tracked    rule \(name(f.rule))\(at): never consulted; with tracked: accept the rules "
-                             + "see only new packets (established and related are accepted, invalid get policy.invalid)")
+                lines.append(
+                    "  tracked    rule \(name(f.rule))\(at): never consulted; with tracked: accept the rules "
+                        + "see only new packets (established and related are accepted, invalid get policy.invalid)")
             case .overlap:
                 let other = f.others.first ?? 0
-                lines.append("  overlap    rules \(name(other)) and \(name(f.rule))\(at) overlap and neither covers the "
-                             + "other; rule \(other) decides, e.g. \(f.example ?? "")")
+                lines.append(
+                    "  overlap    rules \(name(other)) and \(name(f.rule))\(at) overlap and neither covers the "
+                        + "other; rule \(other) decides, e.g. \(f.example ?? "")")
             }
         }
         if !lint.undecided.isEmpty {
-            lines.append("  (not analysed, too many pieces: rules \(lint.undecided.map(String.init).joined(separator: ", ")))")
+            lines.append(
+                "  (not analysed, too many pieces: rules \(lint.undecided.map(String.init).joined(separator: ", ")))")
         }
         if !lint.overlapsChecked {
             lines.append("  (overlaps are looked for in policies of at most \(PolicyLint.maxOverlapRules) rules)")

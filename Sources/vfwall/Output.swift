@@ -1,6 +1,6 @@
 import SystemPackage
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes one line to standard error.
@@ -16,8 +16,9 @@ func pad(_ s: String, _ width: Int) -> String {
 
 /// Writes `text` to the file at `path`, replacing it.
 func writeText(_ text: String, to path: String) throws {
-    let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate],
-                                     permissions: [.ownerReadWrite, .groupRead, .otherRead])
+    let fd = try FileDescriptor.open(
+        FilePath(path), .writeOnly, options: [.create, .truncate],
+        permissions: [.ownerReadWrite, .groupRead, .otherRead])
     defer { try? fd.close() }
     _ = try fd.writeAll(Array(text.utf8))
 }

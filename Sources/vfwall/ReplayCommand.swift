@@ -10,26 +10,27 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Run every frame of a capture through the firewall and report the verdicts.",
         discussion: """
-        Reads INPUT (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2, raw IP, or BSD loopback NULL/LOOP) and runs each \
-        frame, in order and in bursts, through the same pipeline a live worker runs: parse, \
-        connection tracking (timed by the capture's timestamps, so a replay is deterministic), \
-        classification, action. Prints totals (frames = accepted + dropped + rejected), hits per \
-        rule and frames per reason.
+            Reads INPUT (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2, raw IP, or BSD loopback \
+            NULL/LOOP) and runs each \
+            frame, in order and in bursts, through the same pipeline a live worker runs: parse, \
+            connection tracking (timed by the capture's timestamps, so a replay is deterministic), \
+            classification, action. Prints totals (frames = accepted + dropped + rejected), hits per \
+            rule and frames per reason.
 
-        Frames enter on the first port of the configuration unless --ingress or --ingress-mac says \
-        otherwise. If INPUT is damaged part way, the frames before the damage are reported and the \
-        command exits 1.
+            Frames enter on the first port of the configuration unless --ingress or --ingress-mac says \
+            otherwise. If INPUT is damaged part way, the frames before the damage are reported and the \
+            command exits 1.
 
-        --compare NEW.yaml replays the capture through both policies side by side (each with its \
-        own conntrack) and reports every frame whose verdict changed; it exits 2 when one did, \
-        0 when none did. --explain N takes frame N (0-based, as in --verdicts) apart: its parse, \
-        its flow before and after, and each rule's answer from the reference scan. --coverage \
-        lists each rule's hits and the rules the capture never hit.
+            --compare NEW.yaml replays the capture through both policies side by side (each with its \
+            own conntrack) and reports every frame whose verdict changed; it exits 2 when one did, \
+            0 when none did. --explain N takes frame N (0-based, as in --verdicts) apart: its parse, \
+            its flow before and after, and each rule's answer from the reference scan. --coverage \
+            lists each rule's hits and the rules the capture never hit.
 
-        Example:
-          vfwall replay --config configs/default.yaml captures/sample.pcap \\
-            --ingress-mac 02:00:00:00:00:fe=outside --verdicts verdicts.jsonl
-        """)
+            Example:
+              vfwall replay --config configs/default.yaml captures/sample.pcap \\
+                --ingress-mac 02:00:00:00:00:fe=outside --verdicts verdicts.jsonl
+            """)
 
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
@@ -49,15 +50,19 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "The port frames enter on (a port name of the configuration).")
     var ingress: String?
 
-    @Option(name: .customLong("ingress-mac"), help: ArgumentHelp(
-        "Frames with this source MAC enter on this port: MAC=PORT (repeatable).", valueName: "mac=port"))
+    @Option(
+        name: .customLong("ingress-mac"),
+        help: ArgumentHelp(
+            "Frames with this source MAC enter on this port: MAC=PORT (repeatable).", valueName: "mac=port"))
     var ingressMAC: [String] = []
 
     @Option(help: "Frames per burst.")
     var burst: Int = 32
 
-    @Option(help: ArgumentHelp("Replay through this second policy too and report the frames whose verdict changed.",
-                               valueName: "new.yaml"))
+    @Option(
+        help: ArgumentHelp(
+            "Replay through this second policy too and report the frames whose verdict changed.",
+            valueName: "new.yaml"))
     var compare: String?
 
     @Option(help: "With --compare: write the frames whose verdict changed to this pcap file.")
@@ -66,8 +71,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "With --compare: how many changed frames to describe.")
     var show: Int = 10
 
-    @Option(help: ArgumentHelp("Explain frame N (0-based): parse, flow before and after, each rule's answer.",
-                               valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Explain frame N (0-based): parse, flow before and after, each rule's answer.",
+            valueName: "n"))
     var explain: Int?
 
     @Flag(help: "List each rule's hits on the capture and the rules never hit.")
@@ -82,9 +89,11 @@ struct ReplayCommand: ParsableCommand {
         if let n = explain, n < 0 { throw ValidationError("--explain takes a frame index, 0 or more") }
         if compare == nil && changed != nil { throw ValidationError("--changed needs --compare") }
         if compare != nil && (explain != nil || accepted != nil || dropped != nil) {
-            throw ValidationError("--compare goes with --changed, --verdicts and --show, not --explain, --accepted or --dropped")
+            throw ValidationError(
+                "--compare goes with --changed, --verdicts and --show, not --explain, --accepted or --dropped")
         }
-        for m in ingressMAC where m.split(separator: "=").count != 2 || parseMAC(String(m.split(separator: "=")[0])) == nil {
+        for m in ingressMAC
+        where m.split(separator: "=").count != 2 || parseMAC(String(m.split(separator: "=")[0])) == nil {
             throw ValidationError("--ingress-mac expects MAC=PORT like 02:00:00:00:00:fe=outside, got '\(m)'")
         }
     }
@@ -92,7 +101,10 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let c = try loadConfiguration(config)
         var o = ReplayOptions(input: input)
-        o.acceptedOutput = accepted; o.droppedOutput = dropped; o.verdictsOutput = verdicts; o.burst = burst
+        o.acceptedOutput = accepted
+        o.droppedOutput = dropped
+        o.verdictsOutput = verdicts
+        o.burst = burst
         if let name = ingress { o.ingress = try port(name, c) }
         for m in ingressMAC {
             let parts = m.split(separator: "=").map(String.init)
@@ -121,7 +133,9 @@ struct ReplayCommand: ParsableCommand {
 
     func runCompare(_ old: Configuration, _ new: Configuration, _ o: ReplayOptions) throws {
         var options = CompareOptions()
-        options.changedOutput = changed; options.verdictsOutput = verdicts; options.describe = show
+        options.changedOutput = changed
+        options.verdictsOutput = verdicts
+        options.describe = show
         var o = o
         o.verdictsOutput = nil
         let s: CompareSummary
@@ -152,7 +166,10 @@ struct ReplayCommand: ParsableCommand {
 
     func port(_ name: String, _ c: Configuration) throws -> Int {
         guard let i = c.policy.portIndex(name) else {
-            printError("vfwall replay: no port named '\(name)'; the configuration's ports are: \(c.portNames.joined(separator: ", "))")
+            printError(
+                "vfwall replay: no port named '\(name)'; the configuration's ports are: "
+                    + "\(c.portNames.joined(separator: ", "))"
+            )
             throw ExitCode(64)
         }
         return i

@@ -7,10 +7,12 @@ import PolicyAnalysis
 /// then the first changed frames.
 enum CompareReport {
     static func render(_ s: CompareSummary, old: String, new: String, input: String) -> String {
-        var out = ["comparison of \(old) (old) and \(new) (new) over \(input)",
-                   "frames \(s.old.frames); changed \(s.changed)",
-                   "old: accepted \(s.old.accepted), dropped \(s.old.dropped), rejected \(s.old.rejected)",
-                   "new: accepted \(s.new.accepted), dropped \(s.new.dropped), rejected \(s.new.rejected)"]
+        var out = [
+            "comparison of \(old) (old) and \(new) (new) over \(input)",
+            "frames \(s.old.frames); changed \(s.changed)",
+            "old: accepted \(s.old.accepted), dropped \(s.old.dropped), rejected \(s.old.rejected)",
+            "new: accepted \(s.new.accepted), dropped \(s.new.dropped), rejected \(s.new.rejected)"
+        ]
         guard s.changed > 0 else { return (out + ["", "no frame changed verdict"]).joined(separator: "\n") }
         out += ["", "by action:"]
         for (pair, n) in s.byAction.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
@@ -29,8 +31,12 @@ enum CompareReport {
     }
 
     static func describe(_ v: Verdict) -> String {
-        let by = v.rule >= 0 ? "rule \(v.rule)" : v.rule == Verdict.byDefault ? "default"
-            : v.rule == Verdict.byConntrack ? "conntrack" : v.reason.name
+        let by =
+            v.rule >= 0
+            ? "rule \(v.rule)"
+            : v.rule == Verdict.byDefault
+                ? "default"
+                : v.rule == Verdict.byConntrack ? "conntrack" : v.reason.name
         return "\(v.action) by \(by), state \(v.state)"
     }
 }
@@ -41,7 +47,8 @@ enum CoverageReport {
         var out = ["coverage: rule hits (first packets of flows, and every packet under tracked: classify)"]
         for (i, r) in policy.rules.enumerated() {
             let hits = s.counters.ruleHits[i]
-            out.append("  \(pad(String(i), 3))  \(pad(r.name, -28))\(pad(String(hits), 10))\(hits == 0 ? "  never hit" : "")")
+            out.append(
+                "  \(pad(String(i), 3))  \(pad(r.name, -28))\(pad(String(hits), 10))\(hits == 0 ? "  never hit" : "")")
         }
         out.append("    -  \(pad("(default)", -28))\(pad(String(s.counters.defaultHits), 10))")
         let never = policy.rules.indices.filter { s.counters.ruleHits[$0] == 0 }
@@ -63,8 +70,10 @@ enum CoverageReport {
             RuleCoverage(index: i, name: r.name, action: "\(r.action)", origin: r.origin, hits: s.counters.ruleHits[i])
         }
         let defaultRule = DefaultCoverage(action: "\(policy.defaultAction)", hits: s.counters.defaultHits)
-        return jsonText(Coverage(input: input, frames: s.frames, rules: rules, defaultRule: defaultRule,
-                                 neverHit: rules.filter { $0.hits == 0 }.map(\.name))) + "\n"
+        return jsonText(
+            Coverage(
+                input: input, frames: s.frames, rules: rules, defaultRule: defaultRule,
+                neverHit: rules.filter { $0.hits == 0 }.map(\.name))) + "\n"
     }
 }
 
@@ -94,7 +103,9 @@ enum ExplainReport {
         var first: Int?
         for (i, r) in policy.rules.enumerated() {
             if let miss = r.match.firstMismatch(m, portNames: policy.portNames) {
-                if first == nil { out.append("  \(pad(String(i), 3))  \(pad(r.name, -24)) no: \(miss.field): \(miss.detail)") }
+                if first == nil {
+                    out.append("  \(pad(String(i), 3))  \(pad(r.name, -24)) no: \(miss.field): \(miss.detail)")
+                }
             } else if first == nil {
                 first = i
                 out.append("  \(pad(String(i), 3))  \(pad(r.name, -24)) MATCHES (\(r.action)): the first match")
@@ -105,15 +116,18 @@ enum ExplainReport {
         if first == nil { out.append("  no rule matches: the default (\(policy.defaultAction)) applies") }
         let decidedByRules = e.verdict.rule >= 0 || e.verdict.rule == Verdict.byDefault
         if decidedByRules && Int32(first ?? -1) != e.verdict.rule {
-            out.append("DISAGREEMENT: the pipeline's classifier gave \(CompareReport.describe(e.verdict)); "
-                       + "the reference scan gives \(first.map { "rule \($0)" } ?? "the default"). This is a bug.")
+            out.append(
+                "DISAGREEMENT: the pipeline's classifier gave \(CompareReport.describe(e.verdict)); "
+                    + "the reference scan gives \(first.map { "rule \($0)" } ?? "the default"). This is a bug.")
         } else if e.verdict.rule == Verdict.byConntrack {
             out.append("(the rules were not consulted: the tracked flow decided)")
         }
         return out.joined(separator: "\n")
     }
 
-    static func port(_ i: Int, _ policy: Policy) -> String { i < policy.portNames.count ? policy.portNames[i] : "port \(i)" }
+    static func port(_ i: Int, _ policy: Policy) -> String {
+        i < policy.portNames.count ? policy.portNames[i] : "port \(i)"
+    }
 
     static func flowText(_ m: PacketMeta) -> String {
         let flags = m.proto == IPProto.tcp && m.hasL4 ? " flags 0x" + String(m.tcpFlags, radix: 16) : ""
@@ -123,10 +137,12 @@ enum ExplainReport {
     static func flow(_ entry: FlowEntry?) -> String {
         guard let f = entry else { return "none" }
         let replied = f.flags & FlowEntry.seenReply != 0 ? "replied" : "not replied"
-        let names: [TCPState: String] = [.none: "none", .synSent: "syn_sent", .synRecv: "syn_recv",
-                                          .established: "established", .finWait: "fin_wait", .closeWait: "close_wait",
-                                          .lastAck: "last_ack", .timeWait: "time_wait", .close: "close",
-                                          .synSent2: "syn_sent2"]
+        let names: [TCPState: String] = [
+            .none: "none", .synSent: "syn_sent", .synRecv: "syn_recv",
+            .established: "established", .finWait: "fin_wait", .closeWait: "close_wait",
+            .lastAck: "last_ack", .timeWait: "time_wait", .close: "close",
+            .synSent2: "syn_sent2"
+        ]
         let tcp = f.proto == IPProto.tcp ? "tcp state \(names[f.tcpState] ?? "\(f.tcpState)"), " : ""
         let rule = f.rule >= 0 ? "opened by rule \(f.rule)" : "opened by the default"
         return "\(tcp)\(replied), \(rule), expires at \(f.expires) ns"

@@ -8,8 +8,9 @@ enum ReplayReport {
         var out: [String] = []
         out.append("replay of \(input)")
         out.append("frames \(s.frames) = accepted \(s.accepted) + dropped \(s.dropped) + rejected \(s.rejected)")
-        out.append("flows tracked at end \(s.flows) (created \(s.flowsCreated)); "
-                   + "accepted by conntrack \(s.counters.conntrackAccepted)")
+        out.append(
+            "flows tracked at end \(s.flows) (created \(s.flowsCreated)); "
+                + "accepted by conntrack \(s.counters.conntrackAccepted)")
         out.append("")
         out.append("per rule:")
         out += CountersTable.perRule(policy, s.counters)

@@ -4,7 +4,7 @@ import EngineConfig
 import DPDKPorts
 import FirewallConfig
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct RunCommand: ParsableCommand {
@@ -12,30 +12,30 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Filter traffic between the configuration's two ports until SIGINT or SIGTERM.",
         discussion: """
-        Opens the two ports of CONFIG on its backend (dpdk: VFs by PCI address or DPDK virtual \
-        devices; afpacket: Linux interfaces; pcap: capture files in and out), checks that both \
-        links are up, and starts one pinned worker per configured core. Frames accepted on one \
-        port leave by the other; rejected ones are answered (TCP RST, ICMP unreachable) out of \
-        the port they came in on.
+            Opens the two ports of CONFIG on its backend (dpdk: VFs by PCI address or DPDK virtual \
+            devices; afpacket: Linux interfaces; pcap: capture files in and out), checks that both \
+            links are up, and starts one pinned worker per configured core. Frames accepted on one \
+            port leave by the other; rejected ones are answered (TCP RST, ICMP unreachable) out of \
+            the port they came in on.
 
-        SIGINT or SIGTERM: stop, drain, print the final statistics, close the ports, exit 0. \
-        SIGHUP, or `vfwall reload`: re-read CONFIG and swap its policy in without stopping; an \
-        invalid configuration is refused and the running policy stays. `vfwall stats` prints the \
-        counters as JSON. Both talk to the control socket (dataplane.control-socket, by default \
-        /run/vfwall/<config name>.sock), which only the owner may use. With the pcap backend the \
-        run ends by itself once every input file is exhausted.
+            SIGINT or SIGTERM: stop, drain, print the final statistics, close the ports, exit 0. \
+            SIGHUP, or `vfwall reload`: re-read CONFIG and swap its policy in without stopping; an \
+            invalid configuration is refused and the running policy stays. `vfwall stats` prints the \
+            counters as JSON. Both talk to the control socket (dataplane.control-socket, by default \
+            /run/vfwall/<config name>.sock), which only the owner may use. With the pcap backend the \
+            run ends by itself once every input file is exhausted.
 
-        On a terminal, one status line a second shows packets per second in, out and dropped per \
-        port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
-        terminal).
+            On a terminal, one status line a second shows packets per second in, out and dropped per \
+            port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
+            terminal).
 
-        Exits 1 before opening anything when CONFIG is invalid (FILE:LINE:COLUMN: MESSAGE) or \
-        does not fit its backend, and 1 with everything closed again when a port cannot be \
-        opened or its link is down.
+            Exits 1 before opening anything when CONFIG is invalid (FILE:LINE:COLUMN: MESSAGE) or \
+            does not fit its backend, and 1 with everything closed again when a port cannot be \
+            opened or its link is down.
 
-        Example:
-          vfwall run --config configs/default.yaml
-        """)
+            Example:
+              vfwall run --config configs/default.yaml
+            """)
 
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
@@ -46,19 +46,23 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("link-wait"), help: "Seconds to wait for the ports' links to come up.")
     var linkWait: Double = 3
 
-    @Flag(name: .customLong("busy-poll"), help: """
-        Idle workers keep polling instead of sleeping (afpacket: 50 us naps after 1024 empty \
-        polls save the core but add up to ~0.1 ms to a frame arriving at an idle port; dpdk and \
-        af_xdp always poll). Latency over power.
-        """)
+    @Flag(
+        name: .customLong("busy-poll"),
+        help: """
+            Idle workers keep polling instead of sleeping (afpacket: 50 us naps after 1024 empty \
+            polls save the core but add up to ~0.1 ms to a frame arriving at an idle port; dpdk and \
+            af_xdp always poll). Latency over power.
+            """)
     var busyPoll = false
 
     func validate() throws {
-        guard linkWait >= 0 && linkWait <= 120 else { throw ValidationError("--link-wait must be between 0 and 120 seconds") }
+        guard linkWait >= 0 && linkWait <= 120 else {
+            throw ValidationError("--link-wait must be between 0 and 120 seconds")
+        }
     }
 
     func run() throws {
-        ControlSignals.block()   // before any thread exists: every thread inherits the mask
+        ControlSignals.block()  // before any thread exists: every thread inherits the mask
         let c = try loadConfiguration(config)
         var plan: EnginePlan
         do { plan = try EnginePlan.make(c) } catch { try fail("\(error)") }
@@ -70,8 +74,9 @@ struct RunCommand: ParsableCommand {
         do { service = try ControlService(path: plan.controlSocket, log: log) } catch { try fail("\(error)") }
         let engine: Engine
         do {
-            engine = try Engine.open(plan: plan, policy: c.policy, source: ConfigurationFile(c.file),
-                                     devices: DPDKDevices(), linkWaitSeconds: linkWait)
+            engine = try Engine.open(
+                plan: plan, policy: c.policy, source: ConfigurationFile(c.file),
+                devices: DPDKDevices(), linkWaitSeconds: linkWait)
         } catch {
             service.stop()
             try fail("\(error)")
@@ -111,7 +116,9 @@ struct RunCommand: ParsableCommand {
             case let .pcap(_, i, o): return "\(port.name) = \(i ?? "-") -> \(o ?? "-")"
             }
         }
-        return "\(e.plan.backend.rawValue): \(ports.joined(separator: ", ")); \(e.workers.count) worker(s) on cores \(e.plan.cpus.map(String.init).joined(separator: ","))"
+        return
+            "\(e.plan.backend.rawValue): \(ports.joined(separator: ", ")); \(e.workers.count) worker(s) on cores "
+            + "\(e.plan.cpus.map(String.init).joined(separator: ","))"
     }
 
     func fail(_ message: String) throws -> Never {

@@ -2,7 +2,7 @@ import Dataplane
 import EngineConfig
 import Ports
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The once-a-second line of `vfwall run` on a terminal: packets per second in, out and dropped
@@ -25,7 +25,9 @@ final class StatusLine {
         let parts = zip(zip(engine.ports, now), last).map { pair, before -> String in
             let (port, s) = pair
             func rate(_ a: UInt64, _ b: UInt64) -> String { compact(Double(a &- b) / seconds) }
-            return "\(port.name) in \(rate(s.rx, before.rx)) out \(rate(s.tx, before.tx)) drop \(rate(s.dropped &+ s.txFull &+ s.errors, before.dropped &+ before.txFull &+ before.errors))"
+            return
+                "\(port.name) in \(rate(s.rx, before.rx)) out \(rate(s.tx, before.tx)) drop "
+                + "\(rate(s.dropped &+ s.txFull &+ s.errors, before.dropped &+ before.txFull &+ before.errors))"
         }
         let line = parts.joined(separator: " | ") + " | flows \(stats.flows)  (pkt/s)"
         fputs("\r\u{1B}[K" + line, stdout)

@@ -21,7 +21,8 @@ enum DPDKTestEnvironment {
         if let failure { throw failure }
         if DPDKEnvironment.isInitialized { return }
         do {
-            try DPDKEnvironment.initialize(arguments: DPDKEnvironment.virtualArguments(lcores: "(0-2)@0", filePrefix: "vfwall-test-\(getpid())"))
+            try DPDKEnvironment.initialize(
+                arguments: DPDKEnvironment.virtualArguments(lcores: "(0-2)@0", filePrefix: "vfwall-test-\(getpid())"))
             // DPDKEnvironment removes /var/run/dpdk/vfwall-test-<pid> at exit; the parent too if empty.
             atexit { _ = rmdir("/var/run/dpdk") }
         } catch {
@@ -61,7 +62,10 @@ final class DPDKPortTests: XCTestCase {
 
     func testForwardingBetweenRingPortsSendsAcceptedFramesAndFreesEveryMbuf() throws {
         let a = try ringPort(), b = try ringPort()
-        defer { a.close(); b.close() }
+        defer {
+            a.close()
+            b.close()
+        }
         let frames = (0..<100).map { PortTestFrames.udp(index: $0) }
         XCTAssertEqual(a.send(copying: frames), 100)
 
@@ -90,7 +94,10 @@ final class DPDKPortTests: XCTestCase {
 
     func testFullTxRingIsCountedAndItsFramesFreed() throws {
         let a = try ringPort(), b = try ringPort()
-        defer { a.close(); b.close() }
+        defer {
+            a.close()
+            b.close()
+        }
         var results = TxResult()
         // b's ring is never read: it fills, and what it cannot take is freed and counted.
         for round in 0..<40 {
@@ -135,7 +142,11 @@ final class DPDKPortTests: XCTestCase {
     func testPcapDeviceReadsOneCaptureAndWritesAnother() throws {
         let dir = "/tmp/vfwall-dpdk-test-\(getpid())-\(DPDKTestEnvironment.unique("pcap"))"
         XCTAssertEqual(mkdir(dir, 0o700), 0)
-        defer { unlink("\(dir)/in.pcap"); unlink("\(dir)/out.pcap"); rmdir(dir) }
+        defer {
+            unlink("\(dir)/in.pcap")
+            unlink("\(dir)/out.pcap")
+            rmdir(dir)
+        }
         let frames = (0..<50).map { PortTestFrames.udp(index: $0, size: 60 + $0) }
         try TinyPcap.write(frames, to: "\(dir)/in.pcap")
         let name = DPDKTestEnvironment.unique("net_pcap")
@@ -145,7 +156,7 @@ final class DPDKPortTests: XCTestCase {
             burst.setVerdicts { i in PortTestFrames.index(of: Array(burst.frame(i)))! % 5 == 0 ? .drop : .accept }
             port.forward(burst, queue: 0, from: port)
         }
-        port.close()   // closing flushes the output capture
+        port.close()  // closing flushes the output capture
         XCTAssertEqual(received, 50)
         let written = try TinyPcap.read("\(dir)/out.pcap")
         XCTAssertEqual(written, frames.enumerated().filter { $0.offset % 5 != 0 }.map(\.element))
@@ -155,7 +166,10 @@ final class DPDKPortTests: XCTestCase {
     func testCopyingBetweenMemoryAndDPDKPorts() throws {
         let ring = try ringPort()
         let memory = MemoryPort(name: "memory")
-        defer { ring.close(); memory.close() }
+        defer {
+            ring.close()
+            memory.close()
+        }
         let frames = (0..<20).map { PortTestFrames.udp(index: $0) }
         memory.inject(frames)
         XCTAssertEqual(memory.rxBurst(queue: 0, into: &burst), 20)
@@ -207,7 +221,11 @@ final class DPDKPortTests: XCTestCase {
             try DPDKEnvironment.createVirtualDevice(name: device, arguments: "iface=b5,qpairs=1")
             return (try DPDKPort(DPDKPortConfig(device: device), pool: pool), try AFPacketPort(.init(interface: "a5")))
         }
-        defer { dpdk.close(); peer.close(); try? DPDKEnvironment.removeVirtualDevice(name: device) }
+        defer {
+            dpdk.close()
+            peer.close()
+            try? DPDKEnvironment.removeVirtualDevice(name: device)
+        }
         XCTAssertEqual(dpdk.driver, "net_af_packet")
 
         let frames = (0..<50).map { PortTestFrames.udp(index: $0) }
@@ -225,7 +243,11 @@ final class DPDKPortTests: XCTestCase {
         var got: [[UInt8]] = []
         var quiet = 0
         while got.count < 50 && quiet < 50 {
-            guard dpdk.rxBurst(queue: 0, into: &burst) > 0 else { quiet += 1; usleep(2000); continue }
+            guard dpdk.rxBurst(queue: 0, into: &burst) > 0 else {
+                quiet += 1
+                usleep(2000)
+                continue
+            }
             let ours = burst.copies()
             got += ours.filter { PortTestFrames.index(of: $0) != nil }
             burst.setVerdicts { i in (PortTestFrames.index(of: ours[i]) ?? 1) % 2 == 0 ? .accept : .drop }
@@ -235,7 +257,11 @@ final class DPDKPortTests: XCTestCase {
         var back: [[UInt8]] = []
         quiet = 0
         while back.count < 25 && quiet < 20 {
-            guard peer.rxBurst(queue: 0, into: &burst) > 0 else { quiet += 1; peer.waitForFrames(queue: 0, timeoutMs: 20); continue }
+            guard peer.rxBurst(queue: 0, into: &burst) > 0 else {
+                quiet += 1
+                peer.waitForFrames(queue: 0, timeoutMs: 20)
+                continue
+            }
             back += burst.copies().filter { PortTestFrames.index(of: $0) != nil }
             peer.release(burst, queue: 0)
         }

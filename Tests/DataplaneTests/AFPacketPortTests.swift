@@ -49,8 +49,13 @@ final class AFPacketPortTests: XCTestCase {
         let ns = try NamespaceLab()
         defer { ns.remove() }
         try ns.addVethPair("a0", "b0")
-        let (a, b) = try ns.inside { (try AFPacketPort(.init(interface: "a0")), try AFPacketPort(.init(interface: "b0"))) }
-        defer { a.close(); b.close() }
+        let (a, b) = try ns.inside {
+            (try AFPacketPort(.init(interface: "a0")), try AFPacketPort(.init(interface: "b0")))
+        }
+        defer {
+            a.close()
+            b.close()
+        }
         let frames = (0..<200).map { PortTestFrames.udp(index: $0, size: 60 + $0 % 1400) }
         XCTAssertEqual(send(frames, out: a), TxResult(sent: 200))
         XCTAssertEqual(receive(b, expected: 200), frames, "every frame, bytes intact, in order")
@@ -98,7 +103,10 @@ final class AFPacketPortTests: XCTestCase {
         let (a, b) = try ns.inside {
             (try AFPacketPort(.init(interface: "a3")), try AFPacketPort(.init(interface: "b3", queues: 2)))
         }
-        defer { a.close(); b.close() }
+        defer {
+            a.close()
+            b.close()
+        }
         XCTAssertNotEqual(b.fanoutGroup, 0)
         // 32 flows, 4 frames each way; the reply swaps addresses and ports.
         var frames: [[UInt8]] = []
@@ -106,8 +114,10 @@ final class AFPacketPortTests: XCTestCase {
             for k in 0..<4 {
                 let port = UInt16(10_000 + flow)
                 frames.append(PortTestFrames.udp(index: flow * 100 + k * 2, sourcePort: port, destinationPort: 53))
-                frames.append(PortTestFrames.udp(index: flow * 100 + k * 2 + 1, sourcePort: 53, destinationPort: port,
-                                                 sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1]))
+                frames.append(
+                    PortTestFrames.udp(
+                        index: flow * 100 + k * 2 + 1, sourcePort: 53, destinationPort: port,
+                        sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1]))
             }
         }
         XCTAssertEqual(send(frames, out: a).sent, frames.count)
@@ -122,7 +132,8 @@ final class AFPacketPortTests: XCTestCase {
         }
         XCTAssertEqual(total, frames.count)
         XCTAssertEqual(queueOfFlow.count, 32)
-        XCTAssertTrue(queueOfFlow.values.allSatisfy { $0.count == 1 }, "each flow, both directions, on one queue: \(queueOfFlow)")
+        XCTAssertTrue(
+            queueOfFlow.values.allSatisfy { $0.count == 1 }, "each flow, both directions, on one queue: \(queueOfFlow)")
         XCTAssertEqual(Set(queueOfFlow.values.map { $0.first! }), [0, 1], "32 flows use both queues")
     }
 

@@ -21,13 +21,27 @@ final class CaptureInputTests: XCTestCase {
     }
 
     /// A pcap file: magic, byte order, link type; records (seconds, fraction, caplen, len, bytes).
-    func pcap(magic: UInt32, bigEndian: Bool, dlt: UInt32 = 1, snaplen: UInt32 = 65535,
-              _ records: [(UInt32, UInt32, UInt32, UInt32, [UInt8])]) -> Data {
+    func pcap(
+        magic: UInt32, bigEndian: Bool, dlt: UInt32 = 1, snaplen: UInt32 = 65535,
+        _ records: [(UInt32, UInt32, UInt32, UInt32, [UInt8])]
+    ) -> Data {
         var d = Data()
         func u32(_ v: UInt32) { d.append(contentsOf: bytes(v, bigEndian)) }
         func u16(_ v: UInt16) { d.append(contentsOf: bytes(v, bigEndian)) }
-        u32(magic); u16(2); u16(4); u32(0); u32(0); u32(snaplen); u32(dlt)
-        for (s, f, cap, len, bytes) in records { u32(s); u32(f); u32(cap); u32(len); d.append(contentsOf: bytes) }
+        u32(magic)
+        u16(2)
+        u16(4)
+        u32(0)
+        u32(0)
+        u32(snaplen)
+        u32(dlt)
+        for (s, f, cap, len, bytes) in records {
+            u32(s)
+            u32(f)
+            u32(cap)
+            u32(len)
+            d.append(contentsOf: bytes)
+        }
         return d
     }
 
@@ -49,19 +63,25 @@ final class CaptureInputTests: XCTestCase {
     /// the other, and scales microseconds by 1000 unchecked: the timestamps must not depend on either.
     func testTimestampsAtAndPastTheLimitsOfBothPrecisionsAndByteOrders() throws {
         let frame = [UInt8](repeating: 0xAB, count: 20)
-        for (magic, scale, limit) in [(UInt32(0xA1B2_C3D4), UInt64(1000), UInt32(999_999)),
-                                      (UInt32(0xA1B2_3C4D), UInt64(1), UInt32(999_999_999))] {
+        for (magic, scale, limit) in [
+            (UInt32(0xA1B2_C3D4), UInt64(1000), UInt32(999_999)),
+            (UInt32(0xA1B2_3C4D), UInt64(1), UInt32(999_999_999))
+        ] {
             for bigEndian in [false, true] {
                 let records: [(UInt32, UInt32, UInt32, UInt32, [UInt8])] = [
                     (0, 0, 20, 20, frame), (0x7FFF_FFFF, limit, 20, 20, frame), (0x8000_0000, limit + 1, 20, 20, frame),
-                    (0xFFFF_FFFF, 0xFFFF_FFFF, 20, 20, frame), (0xFFFF_FFFF, limit, 20, 20, frame),
+                    (0xFFFF_FFFF, 0xFFFF_FFFF, 20, 20, frame), (0xFFFF_FFFF, limit, 20, 20, frame)
                 ]
                 let got = try frames(of: pcap(magic: magic, bigEndian: bigEndian, records)).map(\.timestamp)
-                let last: UInt64 = 999_999_999   // the stand-in for a fraction out of range
-                XCTAssertEqual(got, [0, 0x7FFF_FFFF * 1_000_000_000 + UInt64(limit) * scale,
-                                     0x8000_0000 * 1_000_000_000 + last, 0xFFFF_FFFF * 1_000_000_000 + last,
-                                     0xFFFF_FFFF * 1_000_000_000 + UInt64(limit) * scale],
-                               "magic \(String(magic, radix: 16)), big endian \(bigEndian)")
+                let last: UInt64 = 999_999_999  // the stand-in for a fraction out of range
+                XCTAssertEqual(
+                    got,
+                    [
+                        0, 0x7FFF_FFFF * 1_000_000_000 + UInt64(limit) * scale,
+                        0x8000_0000 * 1_000_000_000 + last, 0xFFFF_FFFF * 1_000_000_000 + last,
+                        0xFFFF_FFFF * 1_000_000_000 + UInt64(limit) * scale
+                    ],
+                    "magic \(String(magic, radix: 16)), big endian \(bigEndian)")
             }
         }
     }
@@ -79,9 +99,12 @@ final class CaptureInputTests: XCTestCase {
 
     func testLengthsCaplenPastLenPastSnaplenAndZero() throws {
         let frame = [UInt8](0..<60)
-        let data = pcap(magic: 0xA1B2_C3D4, bigEndian: false, snaplen: 40,
-                        [(1, 0, 60, 20, frame), (2, 0, 0, 0, []), (3, 0, 0, 60, []),
-                         (4, 0, 10, 0, Array(frame[..<10]))])
+        let data = pcap(
+            magic: 0xA1B2_C3D4, bigEndian: false, snaplen: 40,
+            [
+                (1, 0, 60, 20, frame), (2, 0, 0, 0, []), (3, 0, 0, 60, []),
+                (4, 0, 10, 0, Array(frame[..<10]))
+            ])
         let got = try frames(of: data)
         // caplen > snaplen: libpcap cuts to the snaplen; caplen > len: the captured bytes count.
         XCTAssertEqual(got.map(\.bytes.count), [40, 0, 0, 10])
@@ -116,16 +139,24 @@ final class CaptureInputTests: XCTestCase {
         let captures = [(UInt32(0), false, "null-le"), (UInt32(0), true, "null-be"), (UInt32(108), true, "loop")]
         for (dlt, bigEndian, name) in captures {
             func family(_ f: UInt32) -> [UInt8] { bytes(f, bigEndian) }
-            let records: [[UInt8]] = [family(2) + ip4, family(24) + ip6, family(28) + ip6, family(30) + ip6,
-                                      family(7) + ip4, Array(family(2).prefix(3))]
+            let records: [[UInt8]] = [
+                family(2) + ip4, family(24) + ip6, family(28) + ip6, family(30) + ip6,
+                family(7) + ip4, Array(family(2).prefix(3))
+            ]
             // The file's own header in the byte order of the machine that captured.
-            let data = pcap(magic: 0xA1B2_C3D4, bigEndian: bigEndian, dlt: dlt,
-                            records.map { (1, 0, UInt32($0.count), UInt32($0.count), $0) })
+            let data = pcap(
+                magic: 0xA1B2_C3D4, bigEndian: bigEndian, dlt: dlt,
+                records.map { (1, 0, UInt32($0.count), UInt32($0.count), $0) })
             let input = tmp("\(name).pcap"), accepted = tmp("\(name)-acc.pcap"), verdicts = tmp("\(name).jsonl")
-            defer { unlink(input); unlink(accepted); unlink(verdicts) }
+            defer {
+                unlink(input)
+                unlink(accepted)
+                unlink(verdicts)
+            }
             try data.write(to: URL(fileURLWithPath: input))
             var o = ReplayOptions(input: input)
-            o.acceptedOutput = accepted; o.verdictsOutput = verdicts
+            o.acceptedOutput = accepted
+            o.verdictsOutput = verdicts
             let s = try Replay.run(try config, o)
             let lines = try String(contentsOfFile: verdicts, encoding: .utf8).split(separator: "\n")
             let reasons = lines.map { l -> String in
@@ -185,8 +216,10 @@ final class CaptureInputTests: XCTestCase {
     }
 
     func ipv4TCP(dport: UInt16) -> [UInt8] {
-        let tcp: [UInt8] = [0xBB, 0x80, UInt8(dport >> 8), UInt8(dport & 0xFF), 0, 0, 0, 1, 0, 0, 0, 0,
-                            0x50, 0x02, 0xFF, 0xFF, 0, 0, 0, 0]
+        let tcp: [UInt8] = [
+            0xBB, 0x80, UInt8(dport >> 8), UInt8(dport & 0xFF), 0, 0, 0, 1, 0, 0, 0, 0,
+            0x50, 0x02, 0xFF, 0xFF, 0, 0, 0, 0
+        ]
         return [0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 10, 192, 0, 2, 80] + tcp
     }
 

@@ -16,8 +16,12 @@ final class EngineRunTests: XCTestCase {
 
     func pcapConfiguration(_ scratch: ScratchDirectory, extraRules: String = "") throws -> Configuration {
         let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
-        let text = base
-            .replacingOccurrences(of: "    interface: vfw-in0 ", with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #")
+        let text =
+            base
+            .replacingOccurrences(
+                of: "    interface: vfw-in0 ",
+                with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #"
+            )
             .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
             .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
             .replacingOccurrences(of: "  eal: [", with: "  control-socket: \(scratch.path("ctl.sock"))\n  eal: [")
@@ -72,8 +76,11 @@ final class EngineRunTests: XCTestCase {
         var fewer = c
         fewer.policy.rules.removeLast()
         fewer.dataplane.burst = 8
-        XCTAssertEqual(engine.reload(with: fewer), .applied(rules: c.policy.rules.count - 1,
-                                                           notes: ["dataplane settings changed; they take effect on restart"]))
+        XCTAssertEqual(
+            engine.reload(with: fewer),
+            .applied(
+                rules: c.policy.rules.count - 1,
+                notes: ["dataplane settings changed; they take effect on restart"]))
         XCTAssertEqual(engine.policy.rules.count, c.policy.rules.count - 1)
         XCTAssertEqual(engine.plan.burst, c.dataplane.burst, "the running dataplane stays")
 
@@ -108,7 +115,10 @@ final class EngineRunTests: XCTestCase {
         let inside = MemoryPort(name: "inside", queues: 2)
         let outside = GatedPort(MemoryPort(name: "outside", queues: 2), state: .open, queues: [1])
         let engine = try Engine(c, ports: [inside, outside], placement: .threads(cpus: [nil, nil]))
-        defer { outside.state = .open; engine.close() }
+        defer {
+            outside.state = .open
+            engine.close()
+        }
         try engine.start()
         func installed() -> [UInt64] { (0..<2).map { engine.control.installedGeneration(of: $0) } }
 
@@ -120,8 +130,11 @@ final class EngineRunTests: XCTestCase {
         outside.state = .blocked
         waitUntil(timeout: 5, what: "worker 1 is stuck in a receive call") { outside.blockedCalls == 1 }
         let late = engine.reload(with: c, ackTimeoutMs: 1000)
-        XCTAssertEqual(late, .unacknowledged(rules: c.policy.rules.count, generation: 3, workers: [1], cores: [1],
-                                             timeoutMs: 1000))
+        XCTAssertEqual(
+            late,
+            .unacknowledged(
+                rules: c.policy.rules.count, generation: 3, workers: [1], cores: [1],
+                timeoutMs: 1000))
         XCTAssertTrue(late.answer.hasPrefix("error: policy generation 3"), late.answer)
         XCTAssertTrue(late.answer.contains("worker 1 (core 1) did not install it within 1000 ms"), late.answer)
         XCTAssertEqual(installed(), [3, 2], "the others run it")
@@ -172,7 +185,9 @@ final class EngineRunTests: XCTestCase {
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
         let lines = PThreadLock<[String]>([])
-        let service = try ControlService(path: scratch.path("service.sock")) { line in lines.withLock { $0.append(line) } }
+        let service = try ControlService(path: scratch.path("service.sock")) { line in
+            lines.withLock { $0.append(line) }
+        }
         defer { service.stop() }
 
         let engine = try Engine.open(c)
@@ -180,8 +195,9 @@ final class EngineRunTests: XCTestCase {
         try service.serve(engine)
         XCTAssertTrue(try ControlSocket.request("reload", path: service.path).hasPrefix("ok: "))
         XCTAssertTrue(try ControlSocket.request("stats", path: service.path).contains("\"policy_generation\""))
-        XCTAssertEqual(try ControlSocket.request("shutdown", path: service.path),
-                       "error: unknown request 'shutdown' (stats, reload)\n")
+        XCTAssertEqual(
+            try ControlSocket.request("shutdown", path: service.path),
+            "error: unknown request 'shutdown' (stats, reload)\n")
         let logged = lines.withLock { $0 }
         XCTAssertEqual(logged.count, 1)
         XCTAssertTrue(logged.first?.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")
@@ -203,7 +219,9 @@ final class EngineRunTests: XCTestCase {
             raw[path.utf8.count] = 0
         }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         Glibc.close(fd)
     }

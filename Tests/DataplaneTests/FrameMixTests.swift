@@ -21,8 +21,9 @@ final class FrameMixTests: XCTestCase {
     }
 
     func testTemplatesAreTheSizesAskedAndCarryTheHeader() {
-        let flow = GenFrames.Flow(dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
-                                  dstIP: 0x0AC7_0002, sport: 10000, dport: 9000)
+        let flow = GenFrames.Flow(
+            dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
+            dstIP: 0x0AC7_0002, sport: 10000, dport: 9000)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 8)
         defer { buf.deallocate() }
         for part in FrameMix.imix.parts {
@@ -53,7 +54,9 @@ final class FrameMixTests: XCTestCase {
 
     func testDelayPercentiles() {
         var b = [UInt64](repeating: 0, count: 100)
-        b[3] = 50; b[10] = 49; b[99] = 1
+        b[3] = 50
+        b[10] = 49
+        b[99] = 1
         XCTAssertEqual(DelayHistogram.percentile(b, 0.5), 3.5)
         XCTAssertEqual(DelayHistogram.percentile(b, 0.99), 10.5)
         XCTAssertEqual(DelayHistogram.percentile(b, 1.0), 99.5)

@@ -58,7 +58,9 @@ final class GatedPort: PacketPort {
             }
             inside = now == .blocked
             switch now {
-            case .held: burst.count = 0; return 0
+            case .held:
+                burst.count = 0
+                return 0
             // The hang: re-read the gate after a pause (this is the stalled worker's thread).
             case .blocked: usleep(1000)
             case .open: return inner.rxBurst(queue: queue, into: &burst)

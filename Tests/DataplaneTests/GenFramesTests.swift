@@ -9,8 +9,9 @@ import XCTest
 /// The load generator's frames: sizes as RFC 2544 counts them, the stamp read back, a reply
 /// with addresses and ports swapped, and other frames not taken for the generator's.
 final class GenFramesTests: XCTestCase {
-    let flow = GenFrames.Flow(dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
-                              dstIP: 0x0AC7_0002, sport: 40000, dport: 9000)
+    let flow = GenFrames.Flow(
+        dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
+        dstIP: 0x0AC7_0002, sport: 40000, dport: 9000)
 
     func testSizesExcludeTheFCSAndTheStampReadsBack() {
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 8)
@@ -29,7 +30,10 @@ final class GenFramesTests: XCTestCase {
     func testReplySwapsAddressesAndPorts() {
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 8)
         let out = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 8)
-        defer { buf.deallocate(); out.deallocate() }
+        defer {
+            buf.deallocate()
+            out.deallocate()
+        }
         let n = GenFrames.write(flow, size: 64, kind: .probe, into: buf)
         GenFrames.stamp(buf, sequence: 3, nanos: 99)
         XCTAssertEqual(GenFrames.reply(to: UnsafeRawBufferPointer(start: buf, count: n), into: out), n)
@@ -44,10 +48,12 @@ final class GenFramesTests: XCTestCase {
 
     func testOtherFramesAreNotTheGenerators() {
         var arp = [UInt8](repeating: 0, count: 60)
-        arp[12] = 0x08; arp[13] = 0x06
+        arp[12] = 0x08
+        arp[13] = 0x06
         XCTAssertNil(arp.withUnsafeBytes { GenFrames.read($0) })
         var udp = [UInt8](repeating: 0, count: 60)
-        udp[12] = 0x08; udp[23] = 17
+        udp[12] = 0x08
+        udp[23] = 17
         XCTAssertNil(udp.withUnsafeBytes { GenFrames.read($0) })
     }
 }

@@ -11,14 +11,27 @@ import XCTest
 /// shipped configuration: nothing crashes, every frame is accounted for, and each frame lands
 /// under the reason the generator wrote down for it.
 final class MalformedCorpusTests: XCTestCase {
-    struct Expected: Decodable { let index: Int; let `case`: String; let verdict: String; let decided_by: String; let rule: String?; let reason: String? }
+    struct Expected: Decodable {
+        let index: Int
+        let `case`: String
+        let verdict: String
+        let decided_by: String
+        let rule: String?
+        let reason: String?
+    }
     struct Got: Decodable {
         struct RuleRef: Decodable { let name: String }
-        let index: Int; let verdict: String; let decided_by: String; let rule: RuleRef?; let reason: String?
+        let index: Int
+        let verdict: String
+        let decided_by: String
+        let rule: RuleRef?
+        let reason: String?
     }
 
     func lines<T: Decodable>(_ path: String, _ t: T.Type) throws -> [T] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(T.self, from: Data($0.utf8)) }
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(T.self, from: Data($0.utf8))
+        }
     }
 
     /// Runs the generator into a fresh temporary directory.
@@ -35,9 +48,14 @@ final class MalformedCorpusTests: XCTestCase {
         let dir = try generateCorpus()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = try ConfigLoader.load(path: repositoryRoot + "/configs/default.yaml")
-        let captures = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") }.sorted()
-        XCTAssertEqual(captures, ["malformed-ethernet.pcap", "malformed-loop.pcap", "malformed-null.pcap",
-                                  "malformed-rawip.pcap", "malformed-sll.pcap"])
+        let captures = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") }
+            .sorted()
+        XCTAssertEqual(
+            captures,
+            [
+                "malformed-ethernet.pcap", "malformed-loop.pcap", "malformed-null.pcap",
+                "malformed-rawip.pcap", "malformed-sll.pcap"
+            ])
 
         var perReason: [String: Int] = [:]
         var total = 0
@@ -65,7 +83,9 @@ final class MalformedCorpusTests: XCTestCase {
             }
             // The pipeline's own counters agree with the per-frame verdicts.
             for r in Reason.allCases where r != .none {
-                XCTAssertEqual(s.counters.count(r), UInt64(expected.filter { $0.reason == r.name }.count), "\(name): counter \(r.name)")
+                XCTAssertEqual(
+                    s.counters.count(r), UInt64(expected.filter { $0.reason == r.name }.count),
+                    "\(name): counter \(r.name)")
             }
             total += expected.count
         }
@@ -74,6 +94,8 @@ final class MalformedCorpusTests: XCTestCase {
             XCTAssertNotNil(perReason[r.name], "the corpus has no frame for \(r.name)")
         }
         XCTAssertGreaterThan(total, 300)
-        print("malformed corpus: \(total) frames; " + perReason.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        print(
+            "malformed corpus: \(total) frames; "
+                + perReason.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     }
 }

@@ -29,7 +29,10 @@ final class MemoryPortTests: XCTestCase {
     func testTransmitSendsAcceptedFramesCountsDropsAndTxFull() {
         let inside = MemoryPort(name: "inside")
         let outside = MemoryPort(name: "outside", txSlots: 10)
-        defer { inside.close(); outside.close() }
+        defer {
+            inside.close()
+            outside.close()
+        }
         let frames = (0..<30).map { PortTestFrames.udp(index: $0) }
         inside.inject(frames)
         var burst = FrameBurst(capacity: 32)

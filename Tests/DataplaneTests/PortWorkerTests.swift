@@ -16,7 +16,8 @@ final class PortWorkerTests: XCTestCase {
         m.ingress = [0]
         m.protocols = [17]
         m.destinationPorts = [PortRange(2000)]
-        return CompiledPolicy(Policy(portNames: ["inside", "outside"], rules: [Rule(name: "udp-2000", action: .accept, match: m)]))
+        return CompiledPolicy(
+            Policy(portNames: ["inside", "outside"], rules: [Rule(name: "udp-2000", action: .accept, match: m)]))
     }
 
     static func acceptAllPolicy() -> CompiledPolicy {
@@ -26,22 +27,34 @@ final class PortWorkerTests: XCTestCase {
     }
 
     static func reply(index: Int) -> [UInt8] {
-        PortTestFrames.udp(index: index, sourcePort: 2000, destinationPort: 1000, sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1])
+        PortTestFrames.udp(
+            index: index, sourcePort: 2000, destinationPort: 1000, sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1]
+        )
     }
 
     func testWorkerThreadForwardsBothWaysAndRepliesPassThroughConntrack() throws {
         let inside = MemoryPort(name: "inside"), outside = MemoryPort(name: "outside")
-        defer { inside.close(); outside.close() }
-        inside.inject((0..<10).map { PortTestFrames.udp(index: $0) }
-            + (10..<15).map { PortTestFrames.udp(index: $0, destinationPort: 3000) },
+        defer {
+            inside.close()
+            outside.close()
+        }
+        inside.inject(
+            (0..<10).map { PortTestFrames.udp(index: $0) }
+                + (10..<15).map { PortTestFrames.udp(index: $0, destinationPort: 3000) },
             timestamps: (0..<15).map { 1_000 + UInt64($0) })
-        outside.inject((100..<110).map { Self.reply(index: $0) }
-            + [PortTestFrames.udp(index: 200, sourcePort: 5, destinationPort: 6, sourceIP: [10, 0, 0, 9], destinationIP: [10, 0, 0, 1])],
+        outside.inject(
+            (100..<110).map { Self.reply(index: $0) }
+                + [
+                    PortTestFrames.udp(
+                        index: 200, sourcePort: 5, destinationPort: 6, sourceIP: [10, 0, 0, 9],
+                        destinationIP: [10, 0, 0, 1])
+                ],
             timestamps: (0..<11).map { 2_000 + UInt64($0) })
         let control = WorkerControl()
-        let worker = Worker(index: 0, inside: inside, outside: outside, policy: Self.udp2000Policy(),
-                            conntrack: ConntrackSettings(), control: control,
-                            options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
+        let worker = Worker(
+            index: 0, inside: inside, outside: outside, policy: Self.udp2000Policy(),
+            conntrack: ConntrackSettings(), control: control,
+            options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         try group.start(.threads(cpus: [0]))
         waitUntil(timeout: 5, what: "both directions forwarded") {
@@ -62,10 +75,14 @@ final class PortWorkerTests: XCTestCase {
 
     func testPinningToAMissingCPUFailsFastWithContext() throws {
         let a = MemoryPort(name: "a"), b = MemoryPort(name: "b")
-        defer { a.close(); b.close() }
+        defer {
+            a.close()
+            b.close()
+        }
         let control = WorkerControl()
-        let worker = Worker(index: 0, inside: a, outside: b, policy: Self.acceptAllPolicy(),
-                            conntrack: ConntrackSettings(), control: control)
+        let worker = Worker(
+            index: 0, inside: a, outside: b, policy: Self.acceptAllPolicy(),
+            conntrack: ConntrackSettings(), control: control)
         let group = WorkerGroup(workers: [worker], control: control)
         XCTAssertThrowsError(try group.start(.threads(cpus: [4095]))) { error in
             XCTAssertTrue("\(error)".hasPrefix("pthread_setaffinity_np(cpu 4095) on worker 0 failed"), "\(error)")
@@ -79,17 +96,20 @@ final class PortWorkerTests: XCTestCase {
         try ns.addVethPair("c", "i")
         try ns.addVethPair("o", "s")
         let ports = try ns.inside {
-            (client: try AFPacketPort(.init(interface: "c")),
-             inside: try AFPacketPort(.init(interface: "i", queues: 2)),
-             outside: try AFPacketPort(.init(interface: "o", queues: 2)),
-             server: try AFPacketPort(.init(interface: "s")))
+            (
+                client: try AFPacketPort(.init(interface: "c")),
+                inside: try AFPacketPort(.init(interface: "i", queues: 2)),
+                outside: try AFPacketPort(.init(interface: "o", queues: 2)),
+                server: try AFPacketPort(.init(interface: "s"))
+            )
         }
         defer { [ports.client, ports.inside, ports.outside, ports.server].forEach { $0.close() } }
         let control = WorkerControl()
         let workers = (0..<2).map {
-            Worker(index: $0, inside: ports.inside, outside: ports.outside, policy: Self.udp2000Policy(),
-                   conntrack: ConntrackSettings(), control: control,
-                   options: WorkerOptions(idleSleepMicroseconds: 200, idleRoundsBeforeSleep: 64))
+            Worker(
+                index: $0, inside: ports.inside, outside: ports.outside, policy: Self.udp2000Policy(),
+                conntrack: ConntrackSettings(), control: control,
+                options: WorkerOptions(idleSleepMicroseconds: 200, idleRoundsBeforeSleep: 64))
         }
         let group = WorkerGroup(workers: workers, control: control)
         try group.start(.threads(cpus: [0, 1].map { $0 < sysconf(Int32(_SC_NPROCESSORS_ONLN)) ? $0 : nil }))
@@ -110,7 +130,11 @@ final class PortWorkerTests: XCTestCase {
             var got: [Int] = []
             var quiet = 0
             while got.count < n && quiet < 25 {
-                guard port.rxBurst(queue: 0, into: &burst) > 0 else { quiet += 1; port.waitForFrames(queue: 0, timeoutMs: 20); continue }
+                guard port.rxBurst(queue: 0, into: &burst) > 0 else {
+                    quiet += 1
+                    port.waitForFrames(queue: 0, timeoutMs: 20)
+                    continue
+                }
                 got += burst.copies().compactMap(PortTestFrames.index)
                 port.release(burst, queue: 0)
             }
@@ -119,12 +143,15 @@ final class PortWorkerTests: XCTestCase {
 
         // 8 flows to port 2000 (allowed) and 8 to port 3000 (not), then the server's replies.
         let allowed = (0..<8).map { PortTestFrames.udp(index: $0, sourcePort: UInt16(1000 + $0)) }
-        let blocked = (0..<8).map { PortTestFrames.udp(index: 10 + $0, sourcePort: UInt16(1000 + $0), destinationPort: 3000) }
+        let blocked = (0..<8).map {
+            PortTestFrames.udp(index: 10 + $0, sourcePort: UInt16(1000 + $0), destinationPort: 3000)
+        }
         send(allowed + blocked, from: ports.client)
         XCTAssertEqual(Set(received(ports.server, expecting: 8)), Set(0..<8), "allowed flows pass, blocked ones do not")
         let replies = (0..<8).map {
-            PortTestFrames.udp(index: 100 + $0, sourcePort: 2000, destinationPort: UInt16(1000 + $0),
-                               sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1])
+            PortTestFrames.udp(
+                index: 100 + $0, sourcePort: 2000, destinationPort: UInt16(1000 + $0),
+                sourceIP: [10, 0, 0, 2], destinationIP: [10, 0, 0, 1])
         }
         send(replies, from: ports.server)
         XCTAssertEqual(Set(received(ports.client, expecting: 8)), Set(100..<108), "replies pass through conntrack")

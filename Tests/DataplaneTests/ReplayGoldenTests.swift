@@ -12,13 +12,30 @@ import XCTest
 final class ReplayGoldenTests: XCTestCase {
     static let root = URL(fileURLWithPath: repositoryRoot)
 
-    var config: Configuration { get throws { try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path) } }
+    var config: Configuration {
+        get throws { try ConfigLoader.load(path: Self.root.appendingPathComponent("configs/default.yaml").path) }
+    }
     var sample: String { Self.root.appendingPathComponent("captures/sample.pcap").path }
 
-    struct Expected: Decodable { let index: Int; let verdict: String; let decided_by: String; let rule: String?; let reason: String? }
+    struct Expected: Decodable {
+        let index: Int
+        let verdict: String
+        let decided_by: String
+        let rule: String?
+        let reason: String?
+    }
     struct Got: Decodable {
-        struct RuleRef: Decodable { let index: Int; let name: String }
-        let index: Int; let verdict: String; let decided_by: String; let rule: RuleRef?; let reason: String?; let state: String; let ingress: String
+        struct RuleRef: Decodable {
+            let index: Int
+            let name: String
+        }
+        let index: Int
+        let verdict: String
+        let decided_by: String
+        let rule: RuleRef?
+        let reason: String?
+        let state: String
+        let ingress: String
     }
 
     func tmp(_ name: String) -> String {
@@ -26,7 +43,9 @@ final class ReplayGoldenTests: XCTestCase {
     }
 
     func lines<T: Decodable>(_ path: String, _ t: T.Type) throws -> [T] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(T.self, from: Data($0.utf8)) }
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(T.self, from: Data($0.utf8))
+        }
     }
 
     func testEveryFrameOfTheSampleGetsItsExpectedVerdict() throws {

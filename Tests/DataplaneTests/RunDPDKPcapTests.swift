@@ -26,21 +26,35 @@ final class RunDPDKPcapTests: XCTestCase {
         defer { scratch.remove() }
         let empty = scratch.path("empty.pcap")
         try TinyPcap.write([], to: empty)
-        let rx = ["inside": input == "inside" ? Self.sample : empty, "outside": input == "outside" ? Self.sample : empty]
+        let rx = [
+            "inside": input == "inside" ? Self.sample : empty, "outside": input == "outside" ? Self.sample : empty
+        ]
         let socket = scratch.path("ctl.sock")
         let prefix = TestNames.unique() + "-pcap-\(input)"
         let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
-        let config = try scratch.write("dpdk.yaml", base
-            .replacingOccurrences(of: "    interface: vfw-in0 ", with: "    device: net_pcap0,rx_pcap=\(rx["inside"]!),tx_pcap=\(scratch.path("inside.pcap")) #")
-            .replacingOccurrences(of: "    interface: vfw-out0", with: "    device: net_pcap1,rx_pcap=\(rx["outside"]!),tx_pcap=\(scratch.path("outside.pcap"))")
-            .replacingOccurrences(of: "backend: afpacket ", with: "backend: dpdk     ")
-            .replacingOccurrences(of: "\"256\"]", with: "\"256\", \"--no-shconf\", \"--file-prefix\", \"\(prefix)\"]\n  control-socket: \(socket)"))
+        let config = try scratch.write(
+            "dpdk.yaml",
+            base
+                .replacingOccurrences(
+                    of: "    interface: vfw-in0 ",
+                    with: "    device: net_pcap0,rx_pcap=\(rx["inside"]!),tx_pcap=\(scratch.path("inside.pcap")) #"
+                )
+                .replacingOccurrences(
+                    of: "    interface: vfw-out0",
+                    with: "    device: net_pcap1,rx_pcap=\(rx["outside"]!),tx_pcap=\(scratch.path("outside.pcap"))"
+                )
+                .replacingOccurrences(of: "backend: afpacket ", with: "backend: dpdk     ")
+                .replacingOccurrences(
+                    of: "\"256\"]",
+                    with: "\"256\", \"--no-shconf\", \"--file-prefix\", \"\(prefix)\"]\n  control-socket: \(socket)"))
 
         let fw = try startProduct("vfwall", ["run", "--config", config, "--no-status"])
         let frames = try pcapFrames(Self.sample).count
         var last = ""
         waitUntil(timeout: 30, what: "all \(frames) frames received: \(last) \(fw.stderrText)") {
-            guard let text = try? ControlSocket.request("stats", path: socket), let s = try? RunStats(text) else { return false }
+            guard let text = try? ControlSocket.request("stats", path: socket), let s = try? RunStats(text) else {
+                return false
+            }
             last = text
             return s.portCount(input, "rx") == frames
         }
@@ -72,7 +86,9 @@ final class RunDPDKPcapTests: XCTestCase {
         }
         XCTAssertEqual(UInt64(replies.count), summary.rejected, "every rejected frame of the sample has an answer")
         let answered = try pcapFrames(scratch.path("\(input).pcap"))
-        XCTAssertTrue(answered == replies, "the answers out of \(input) (\(answered.count)) are the replies to the rejected frames (\(replies.count))")
+        XCTAssertTrue(
+            answered == replies,
+            "the answers out of \(input) (\(answered.count)) are the replies to the rejected frames (\(replies.count))")
         XCTAssertTrue(r.stdout.contains("reject replies sent \(replies.count)"), r.stdout)
     }
 
@@ -81,7 +97,9 @@ final class RunDPDKPcapTests: XCTestCase {
         return frame.withUnsafeBytes { bytes -> [UInt8]? in
             guard Parser.parse(bytes, link: .ethernet, into: &meta) == .none else { return nil }
             var out = [UInt8](repeating: 0, count: RejectReply.maxLength)
-            let n = out.withUnsafeMutableBytes { RejectReply.build(for: bytes, meta: meta, into: $0.baseAddress!, capacity: $0.count) }
+            let n = out.withUnsafeMutableBytes {
+                RejectReply.build(for: bytes, meta: meta, into: $0.baseAddress!, capacity: $0.count)
+            }
             return n > 0 ? Array(out[0..<n]) : nil
         }
     }

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (its nested multi-line string, a YAML file, is reindented wrongly by the formatter)
 @testable import Dataplane
 import EngineConfig
 import Foundation
@@ -29,7 +31,8 @@ final class RunLabTests: XCTestCase {
 
     /// Outbound ping, TCP 8080 and UDP 5000 from the inside, TCP 7070 from the outside; nothing
     /// else, and no rule for any reply: replies pass only through connection tracking.
-    static func config(_ backend: String, socket: String, prefix: String, udp: Bool = true, workers: Int = 1) -> String {
+    static func config(_ backend: String, socket: String, prefix: String, udp: Bool = true,
+                       workers: Int = 1) -> String {
         let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         // One worker: CPU 1 when there is one (the tools run beside it); more: CPUs 0, 1, ...
         let cores = workers == 1 ? [cpus > 1 ? 1 : 0] : Array(0..<workers)
@@ -95,7 +98,8 @@ final class RunLabTests: XCTestCase {
         defer { scratch.remove() }
         let tool = try scratch.write("net.py", Self.netTool)
         let socket = scratch.path("ctl.sock")
-        let config = try scratch.write("fw.yaml", Self.config(backend, socket: socket, prefix: lab.prefix, workers: workers))
+        let text = Self.config(backend, socket: socket, prefix: lab.prefix, workers: workers)
+        let config = try scratch.write("fw.yaml", text)
         for port in ["8080", "9090"] { _ = try lab.start([Self.python, tool, "serve-tcp", port], in: lab.server) }
         for port in ["7070", "7071"] { _ = try lab.start([Self.python, tool, "serve-tcp", port], in: lab.client) }
         let fw = try lab.startProduct("vfwall", ["run", "--config", config, "--no-status"], in: lab.firewall)
@@ -146,7 +150,8 @@ final class RunLabTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("allow-tcp-8080"), r.stdout)
         XCTAssertTrue(r.stderr.contains("stopping (SIGTERM)"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the control socket is removed at exit")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/run/dpdk/\(lab.prefix)"), "EAL's runtime directory is removed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/run/dpdk/\(lab.prefix)"),
+                       "EAL's runtime directory is removed")
     }
 
     /// UDP to port 5000 flows (a new flow per datagram) while the policy is reloaded: removing the
@@ -167,7 +172,9 @@ final class RunLabTests: XCTestCase {
         waitUntil(timeout: 20, what: "vfwall to come up: \(fw.stderrText)") {
             (try? ControlSocket.request("stats", path: socket)) != nil
         }
-        func count() -> Int { ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        func count() -> Int {
+            ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
         /// Frames the firewall's workers dropped (rule hits restart with each policy, drops add up).
         func dropped() -> Int {
             (try? RunStats(try ControlSocket.request("stats", path: socket)))?.total("dropped") ?? -1

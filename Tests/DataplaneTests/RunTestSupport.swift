@@ -8,7 +8,8 @@ struct RunStats {
     let json: [String: Any]
     init(_ text: String) throws {
         guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw NSError(domain: "vfwall", code: 2, userInfo: [NSLocalizedDescriptionKey: "not a JSON object: \(text)"])
+            throw NSError(
+                domain: "vfwall", code: 2, userInfo: [NSLocalizedDescriptionKey: "not a JSON object: \(text)"])
         }
         json = o
     }

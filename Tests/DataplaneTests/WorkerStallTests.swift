@@ -16,18 +16,25 @@ import XCTest
 final class WorkerStallTests: XCTestCase {
     func testAStalledWorkerForwardsNothingAndIsNamedUntilItTurnsAgain() throws {
         let inside = MemoryPort(name: "inside"), outside = GatedPort(MemoryPort(name: "outside"))
-        defer { inside.close(); outside.close() }
+        defer {
+            inside.close()
+            outside.close()
+        }
         inside.inject([PortTestFrames.udp(index: 1)])
         outside.inner.inject((2..<12).map { PortTestFrames.udp(index: $0) })
         let control = WorkerControl()
-        let worker = Worker(index: 0, inside: inside, outside: outside, policy: PortWorkerTests.acceptAllPolicy(),
-                            conntrack: ConntrackSettings(), control: control,
-                            options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
+        let worker = Worker(
+            index: 0, inside: inside, outside: outside, policy: PortWorkerTests.acceptAllPolicy(),
+            conntrack: ConntrackSettings(), control: control,
+            options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)
         func ms(_ n: UInt64) -> UInt64 { n * 1_000_000 }
         let watch = StallWatch(control: control, workers: 1, limitMilliseconds: 100, now: 0)
         try group.start(.threads(cpus: [nil]))
-        defer { outside.state = .open; group.stop() }
+        defer {
+            outside.state = .open
+            group.stop()
+        }
         /// Waits until worker 0's loop has turned since now (its heartbeat is its answer).
         func waitForATurn(_ why: String) {
             let beat = control.heartbeat(of: 0)

@@ -13,8 +13,9 @@ final class XDPGenSmokeTests: XCTestCase {
         defer { ns.remove() }
         try ns.addVethPair("xg0", "xg1")
         try ns.inside {
-            let flow = GenFrames.Flow(dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
-                                      dstIP: 0x0AC7_0002, sport: 10000, dport: 9000)
+            let flow = GenFrames.Flow(
+                dstMAC: [2, 0, 0, 0, 0, 2], srcMAC: [2, 0, 0, 0, 0, 1], srcIP: 0x0AC7_0001,
+                dstIP: 0x0AC7_0002, sport: 10000, dport: 9000)
             let sink: XDPSink, gen: XDPGenerator
             do {
                 // The sink's program on xg1 also gives xg1 the NAPI instance a veth needs to

@@ -11,7 +11,12 @@ import XCTest
 final class DocCommandTests: XCTestCase {
     static let root = URL(fileURLWithPath: repositoryRoot)
 
-    struct Block { var file: String; var line: Int; var info: String; var body: String }
+    struct Block {
+        var file: String
+        var line: Int
+        var info: String
+        var body: String
+    }
 
     /// The fenced blocks of a Markdown text whose info string starts with a shell name.
     static func shellBlocks(_ text: String, file: String) -> [Block] {
@@ -46,8 +51,9 @@ final class DocCommandTests: XCTestCase {
         let blocks = try documents().flatMap { Self.shellBlocks($0.1, file: $0.0) }
         XCTAssertFalse(blocks.isEmpty, "the README has shell blocks")
         for block in blocks {
-            XCTAssertTrue(["sh", "sh root", "bash", "bash root"].contains(block.info),
-                          "\(block.file):\(block.line): a shell block is fenced sh (runs here) or sh root")
+            XCTAssertTrue(
+                ["sh", "sh root", "bash", "bash root"].contains(block.info),
+                "\(block.file):\(block.line): a shell block is fenced sh (runs here) or sh root")
         }
         let runnable = blocks.filter { !$0.info.hasSuffix("root") }
         XCTAssertTrue(runnable.contains { $0.file == "README.md" }, "the README's unprivileged blocks run here")

@@ -11,7 +11,8 @@ final class LabContainerTests: XCTestCase {
             XCTAssertEqual(lab.leftovers(), [], "scripts/lab down left these behind")
         }
         let fw = "\(lab.name)-fw"
-        let inspect = lab.podman("inspect --format '{{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{.Config.User}}' \(fw)")
+        let inspect = lab.podman(
+            "inspect --format '{{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{.Config.User}}' \(fw)")
         XCTAssertEqual(inspect.output, "false none vfwall")
 
         let status = lab.podman("exec \(fw) cat /proc/1/status").output

@@ -18,7 +18,7 @@ final class LabUnderTest {
     init(mode: String, backend: String = "afpacket") throws {
         try Self.requirements()
         sweepStaleLabs()
-        name = TestNames.unique(separator: "x")   // at most 11 characters: vt + 7-digit pid + x + n
+        name = TestNames.unique(separator: "x")  // at most 11 characters: vt + 7-digit pid + x + n
         let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)")
         guard r.status == 0 else {
             down()
@@ -44,7 +44,8 @@ final class LabUnderTest {
     func stats() throws -> [String: Any] {
         let r = Self.sh("scripts/lab stats --name \(name)")
         guard r.status == 0, let data = r.output.data(using: .utf8),
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw LabError("vfwall stats: \(r.output)")
         }
         return json
@@ -59,11 +60,18 @@ final class LabUnderTest {
         var found: [String] = []
         let netns = Self.sh("ip netns list").output
         found += netns.split(separator: "\n").filter { $0.hasPrefix(name + "-") }.map { "netns \($0)" }
-        for link in ["\(name)-in", "\(name)-out"] where Self.sh("ip link show \(link)").status == 0 { found.append("link \(link)") }
-        if !podman("ps -a --filter name=^\(name)-fw$ --format {{.Names}}").output.isEmpty { found.append("container \(name)-fw") }
+        for link in ["\(name)-in", "\(name)-out"] where Self.sh("ip link show \(link)").status == 0 {
+            found.append("link \(link)")
+        }
+        if !podman("ps -a --filter name=^\(name)-fw$ --format {{.Names}}").output.isEmpty {
+            found.append("container \(name)-fw")
+        }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
-        found += mounts.split(separator: "\n").filter { $0.contains("/\(name)-") || $0.contains("vfwall-lab/\(name)") }.map { "mount \($0)" }
-        if FileManager.default.fileExists(atPath: "/run/vfwall-lab/\(name)") { found.append("state /run/vfwall-lab/\(name)") }
+        found += mounts.split(separator: "\n").filter { $0.contains("/\(name)-") || $0.contains("vfwall-lab/\(name)") }
+            .map { "mount \($0)" }
+        if FileManager.default.fileExists(atPath: "/run/vfwall-lab/\(name)") {
+            found.append("state /run/vfwall-lab/\(name)")
+        }
         return found
     }
 

@@ -54,7 +54,9 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(stats["backend"] as? String, backend)
         XCTAssertEqual(hits(stats, rule: "allow-ping"), 2, "one echo flow each way; its later requests are tracked")
         XCTAssertEqual(hits(stats, rule: "allow-web-out"), 1, "the SYN; the rest of the connection is tracked")
-        XCTAssertEqual(hits(stats, rule: "allow-gen"), 20, "every datagram: a UDP flow without a reply stays new, as in the kernel")
+        XCTAssertEqual(
+            hits(stats, rule: "allow-gen"), 20, "every datagram: a UDP flow without a reply stays new, as in the kernel"
+        )
         XCTAssertEqual(hits(stats, rule: "reject-telnet"), 1)
         XCTAssertEqual(hits(stats, rule: "drop-blocked-udp"), 20, "every datagram to 6666")
         let defaultHits = (stats["default"] as? [String: Any])?["hits"] as? Int ?? 0
@@ -73,12 +75,18 @@ final class LabTrafficTests: XCTestCase {
 
     /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).
     private func startServer(_ lab: LabUnderTest) throws -> BackgroundProcess {
-        let command = ["exec", "--name", lab.name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22",
-                       "9000", "6666"]
+        let command = [
+            "exec", "--name", lab.name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22",
+            "9000", "6666"
+        ]
         let server = try BackgroundProcess(repositoryRoot + "/scripts/lab", command, directory: repositoryRoot)
-        guard waitUntil(timeout: 20, what: "the sink server to say ready: \(server.stderrText)", {
-            server.stdoutText.hasPrefix("ready\n")
-        }) else { throw LabError("sink server: \(server.stdoutText)") }
+        guard
+            waitUntil(
+                timeout: 20, what: "the sink server to say ready: \(server.stderrText)",
+                {
+                    server.stdoutText.hasPrefix("ready\n")
+                })
+        else { throw LabError("sink server: \(server.stdoutText)") }
         return server
     }
 }

@@ -17,12 +17,16 @@ final class VFWallCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("rules: 9"))
         let text = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
-        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("- name: allow-ssh-in") }! + 1
+        let line =
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                $0.contains("- name: allow-ssh-in")
+            }! + 1
         XCTAssertTrue(r.stdout.contains("6: accept allow-ssh-in  (configs/default.yaml:\(line))"), r.stdout)
     }
 
     func testCheckRefusesWithPositionAndExit1() throws {
-        let bad = try tmpFile("bad.yaml", "rules:\n  - name: web\n    proto: tcp\n    dport: http\n    action: accept\n")
+        let bad = try tmpFile(
+            "bad.yaml", "rules:\n  - name: web\n    proto: tcp\n    dport: http\n    action: accept\n")
         defer { unlink(bad) }
         let r = try run(["check", bad])
         XCTAssertEqual(r.status, 1)
@@ -31,7 +35,10 @@ final class VFWallCLITests: XCTestCase {
     }
 
     func testReplaySummaryAddsUp() throws {
-        let r = try run(["replay", "--config", "configs/default.yaml", "captures/sample.pcap", "--ingress-mac", "02:00:00:00:00:fe=outside"])
+        let r = try run([
+            "replay", "--config", "configs/default.yaml", "captures/sample.pcap", "--ingress-mac",
+            "02:00:00:00:00:fe=outside"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("frames 482 = accepted 338 + dropped 138 + rejected 6"), r.stdout)
         XCTAssertTrue(r.stdout.range(of: #"allow-web-out\s+accept\s+32"#, options: .regularExpression) != nil, r.stdout)
@@ -41,12 +48,14 @@ final class VFWallCLITests: XCTestCase {
 
     func testReplayWithABadConfigOpensNothing() throws {
         let bad = try tmpFile("bad2.yaml", "rules: [\n")
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vfwall-e2e-\(getpid())-never.pcap").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vfwall-e2e-\(getpid())-never.pcap")
+            .path
         defer { unlink(bad) }
         let r = try run(["replay", "--config", bad, "captures/sample.pcap", "--accepted", out])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("\(bad):"), r.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output file is created when the config is refused")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: out), "no output file is created when the config is refused")
     }
 
     func testReplayErrorsAreOneLineNamingTheFile() throws {

@@ -19,8 +19,10 @@ final class ClassifierClassBenchTests: XCTestCase {
 
     func load(_ set: String) throws -> ([RuleMatch], [ClassBench.TraceEntry]) {
         let dir = Self.dataDirectory
-        let rules = try ClassBench.parseRules(String(contentsOf: dir.appendingPathComponent("\(set).rules"), encoding: .utf8))
-        let trace = try ClassBench.parseTrace(String(contentsOf: dir.appendingPathComponent("\(set).trace"), encoding: .utf8))
+        let rules = try ClassBench.parseRules(
+            String(contentsOf: dir.appendingPathComponent("\(set).rules"), encoding: .utf8))
+        let trace = try ClassBench.parseTrace(
+            String(contentsOf: dir.appendingPathComponent("\(set).trace"), encoding: .utf8))
         return (rules, trace)
     }
 
@@ -53,7 +55,9 @@ final class ClassifierClassBenchTests: XCTestCase {
         var failures = 0
         for (k, i) in sampled.enumerated() where got[i] != want[k] || flat.first(metas[i]) != want[k] {
             failures += 1
-            if failures <= 5 { XCTFail("\(set) header \(i): compiled \(got[i]), flat \(flat.first(metas[i])), reference \(want[k])") }
+            if failures <= 5 {
+                XCTFail("\(set) header \(i): compiled \(got[i]), flat \(flat.first(metas[i])), reference \(want[k])")
+            }
         }
         for i in 0..<metas.count where got[i] != flat.first(metas[i]) {
             failures += 1
@@ -79,20 +83,23 @@ final class ClassifierClassBenchTests: XCTestCase {
 /// `RuleMatch.matches` computes for these rules (one IPv4 prefix each way, one range each way,
 /// a protocol list) and for IPv4 headers with ports, without its generality.
 struct FlatScan {
-    var bounds: [UInt32] = []     // per rule: srcLo, srcHi, dstLo, dstHi, spLo, spHi, dpLo, dpHi
+    var bounds: [UInt32] = []  // per rule: srcLo, srcHi, dstLo, dstHi, spLo, spHi, dpLo, dpHi
     var protocols: [UInt64] = []  // per rule: 256-bit set
     let count: Int
 
     init(_ rules: [RuleMatch]) {
         count = rules.count
         for m in rules {
-            precondition(m.sources.count <= 1 && m.destinations.count <= 1 && m.sourcePorts.count <= 1
-                && m.destinationPorts.count <= 1, "not a ClassBench rule")
+            precondition(
+                m.sources.count <= 1 && m.destinations.count <= 1 && m.sourcePorts.count <= 1
+                    && m.destinationPorts.count <= 1, "not a ClassBench rule")
             for p in [m.sources.first, m.destinations.first] {
                 let r = p.map(KeyRange.init) ?? KeyRange(0, 0xFFFF_FFFF)
                 bounds += [UInt32(r.lo.lo), UInt32(r.hi.lo)]
             }
-            for r in [m.sourcePorts.first ?? .any, m.destinationPorts.first ?? .any] { bounds += [UInt32(r.lo), UInt32(r.hi)] }
+            for r in [m.sourcePorts.first ?? .any, m.destinationPorts.first ?? .any] {
+                bounds += [UInt32(r.lo), UInt32(r.hi)]
+            }
             var set = [UInt64](repeating: m.protocols.isEmpty ? ~0 : 0, count: 4)
             for p in m.protocols { set[Int(p) >> 6] |= 1 << UInt64(p & 63) }
             protocols += set

@@ -62,7 +62,7 @@ struct RandomPolicy {
 
     mutating func prefixList() -> [IPPrefix] {
         if chance(35) { return [] }
-        let family = int(0...9)   // mostly IPv4, some IPv6, some mixed lists
+        let family = int(0...9)  // mostly IPv4, some IPv6, some mixed lists
         return (0..<int(1...3)).map { _ in prefix(v6: family >= 8 ? true : (family == 7 ? chance(50) : false)) }
     }
 
@@ -70,7 +70,9 @@ struct RandomPolicy {
         var m = RuleMatch()
         if chance(10) { m.ingress = (0..<int(1...2)).map { _ in pick([0, 1, 2, 3, 255, 300]) } }
         if chance(10) {
-            m.vlans = (0..<int(1...2)).map { _ in chance(40) ? PortRange(PacketMeta.untagged) : PortRange(UInt16(int(0...10)), UInt16(int(5...4095))) }
+            m.vlans = (0..<int(1...2)).map { _ in
+                chance(40) ? PortRange(PacketMeta.untagged) : PortRange(UInt16(int(0...10)), UInt16(int(5...4095)))
+            }
         }
         if chance(15) { m.ipVersion = pick([4, 6, 4, 5]) }
         m.sources = prefixList()
@@ -82,7 +84,8 @@ struct RandomPolicy {
         if chance(5) { m.icmpCode = UInt8(int(0...3)) }
         if chance(8) {
             let mask = UInt8(truncatingIfNeeded: pick([0x02, 0x12, 0x17, int(0...255)]))
-            m.tcpFlags = TCPFlagsMatch(mask: mask, value: mask & UInt8(truncatingIfNeeded: pick([0x02, 0x10, int(0...255)])))
+            m.tcpFlags = TCPFlagsMatch(
+                mask: mask, value: mask & UInt8(truncatingIfNeeded: pick([0x02, 0x10, int(0...255)])))
         }
         if chance(10) { m.states = UInt8(int(1...15)) }
         return m
@@ -108,7 +111,10 @@ struct RandomPolicy {
             m.dport = chance(50) ? pick(RandomPolicy.ports) : UInt16(truncatingIfNeeded: rng.next())
         }
         // IPv4 keeps its address in the low 32 bits; junk above must not matter.
-        if m.ipVersion != 6 && chance(5) { m.src.hi = rng.next(); m.dst.lo |= rng.next() << 32 }
+        if m.ipVersion != 6 && chance(5) {
+            m.src.hi = rng.next()
+            m.dst.lo |= rng.next() << 32
+        }
         m.hasL4 = chance(90)
         m.hasPorts = m.hasL4 && chance(85)
         m.hasICMP = m.hasL4 && !m.hasPorts && chance(70)
@@ -158,7 +164,9 @@ final class ClassifierPropertyTests: XCTestCase {
         var metas = (0..<headers).map { _ in g.header(near: rules.isEmpty ? nil : g.pick(rules)) }
         var got = [Int32](repeating: -2, count: headers)
         metas.withUnsafeMutableBufferPointer { m in
-            got.withUnsafeMutableBufferPointer { compiled.classifyBurst(m.baseAddress!, count: headers, results: $0.baseAddress!) }
+            got.withUnsafeMutableBufferPointer {
+                compiled.classifyBurst(m.baseAddress!, count: headers, results: $0.baseAddress!)
+            }
         }
         for i in 0..<headers {
             let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
@@ -173,13 +181,19 @@ final class ClassifierPropertyTests: XCTestCase {
 
     func testSmallRuleSets() {
         for seed in UInt64(1)...300 {
-            if let d = compare(seed: seed, maxRules: 20, headers: 200) { XCTFail(d); return }
+            if let d = compare(seed: seed, maxRules: 20, headers: 200) {
+                XCTFail(d)
+                return
+            }
         }
     }
 
     func testMediumRuleSets() {
         for seed in UInt64(1001)...1040 {
-            if let d = compare(seed: seed, maxRules: 300, headers: 500) { XCTFail(d); return }
+            if let d = compare(seed: seed, maxRules: 300, headers: 500) {
+                XCTFail(d)
+                return
+            }
         }
     }
 
@@ -187,7 +201,11 @@ final class ClassifierPropertyTests: XCTestCase {
     func testLargeRuleSet() {
         var g = RandomPolicy(seed: 4242)
         var rules = (0..<4500).map { _ in g.rule() }
-        rules = rules.map { r in var r = r; if r.sources.isEmpty && r.destinations.isEmpty { r.sources = [g.prefix(v6: false)] }; return r }
+        rules = rules.map { r in
+            var r = r
+            if r.sources.isEmpty && r.destinations.isEmpty { r.sources = [g.prefix(v6: false)] }
+            return r
+        }
         // Unfolded: folding thousands of random port ranges is slow in debug builds.
         let compiled = BitVectorClassifier(matches: rules, foldBudget: 0)
         XCTAssertFalse(compiled.foldsDestinationPort)
@@ -195,7 +213,10 @@ final class ClassifierPropertyTests: XCTestCase {
         for i in 0..<400 {
             var m = g.header(near: i % 4 == 0 ? rules[4100 + i] : g.pick(rules))
             let got = compiled.classify(&m), want = reference.classify(&m)
-            if got != want { XCTFail("large set header \(i): compiled \(got), reference \(want)"); return }
+            if got != want {
+                XCTFail("large set header \(i): compiled \(got), reference \(want)")
+                return
+            }
         }
     }
 
@@ -213,11 +234,14 @@ final class ClassifierPropertyTests: XCTestCase {
 
     func testNonIPPacketFollowsReference() {
         // An IPv4 0.0.0.0/0 rule matches a non-IP packet (its addresses read as IPv4 zero).
-        var any4 = RuleMatch(); any4.sources = [IPPrefix.parse("0.0.0.0/0")!]
-        var v4only = RuleMatch(); v4only.ipVersion = 4
+        var any4 = RuleMatch()
+        any4.sources = [IPPrefix.parse("0.0.0.0/0")!]
+        var v4only = RuleMatch()
+        v4only.ipVersion = 4
         let rules = [v4only, any4]
         var m = PacketMeta()
-        XCTAssertEqual(BitVectorClassifier(matches: rules).classify(&m), ReferenceClassifier(matches: rules).classify(&m))
+        XCTAssertEqual(
+            BitVectorClassifier(matches: rules).classify(&m), ReferenceClassifier(matches: rules).classify(&m))
         XCTAssertEqual(BitVectorClassifier(matches: rules).classify(&m), 1)
     }
 }

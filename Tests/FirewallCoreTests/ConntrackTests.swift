@@ -48,7 +48,8 @@ final class ConntrackTests: XCTestCase {
         XCTAssertEqual(ct.count, 1)
         // time_wait lasts 120 s.
         XCTAssertEqual(pass(ct, Frames.tcp4(c, s, 1000, 80, ACK), at: 5 + 119), .established)
-        XCTAssertEqual(pass(ct, Frames.tcp4(c, s, 1000, 80, ACK), at: 5 + 119 + 121), .invalid, "expired: a lone ACK has no flow")
+        XCTAssertEqual(
+            pass(ct, Frames.tcp4(c, s, 1000, 80, ACK), at: 5 + 119 + 121), .invalid, "expired: a lone ACK has no flow")
         XCTAssertEqual(ct.count, 0)
     }
 
@@ -111,10 +112,13 @@ final class ConntrackTests: XCTestCase {
         let ct = Conntrack(settings: ConntrackSettings())
         XCTAssertEqual(pass(ct, Frames.udp4(c, s, 5000, 53), at: 0), .new)
         XCTAssertEqual(pass(ct, Frames.udp4(c, s, 5000, 53), at: 29), .new, "no reply yet: still new")
-        XCTAssertEqual(pass(ct, Frames.udp4(c, s, 5000, 53), at: 29 + 31), .new, "30 s without a packet: expired, a new flow")
+        XCTAssertEqual(
+            pass(ct, Frames.udp4(c, s, 5000, 53), at: 29 + 31), .new, "30 s without a packet: expired, a new flow")
         XCTAssertEqual(pass(ct, Frames.udp4(s, c, 53, 5000), at: 61), .established)
         XCTAssertEqual(pass(ct, Frames.udp4(c, s, 5000, 53), at: 61 + 100), .established, "stream timeout is 120 s")
-        XCTAssertEqual(pass(ct, Frames.udp4(s, c, 53, 5000), at: 161 + 121), .new, "expired after 120 s of silence; the reply direction opens a new flow")
+        XCTAssertEqual(
+            pass(ct, Frames.udp4(s, c, 53, 5000), at: 161 + 121), .new,
+            "expired after 120 s of silence; the reply direction opens a new flow")
     }
 
     func testICMPEchoAndRelatedErrors() {
@@ -128,10 +132,12 @@ final class ConntrackTests: XCTestCase {
 
         pass(ct, Frames.udp4(c, s, 6000, 53), at: 40)
         let quoted = Array(Frames.ipv4(c, s, proto: 17, Frames.udp(6000, 53, [1, 2, 3])).prefix(28))
-        let err = Frames.ethernet(0x0800, Frames.ipv4("198.51.100.1", c, proto: 1, Frames.icmp(type: 3, code: 3, data: quoted)))
+        let err = Frames.ethernet(
+            0x0800, Frames.ipv4("198.51.100.1", c, proto: 1, Frames.icmp(type: 3, code: 3, data: quoted)))
         XCTAssertEqual(pass(ct, err, at: 41), .related)
         let strayQuote = Array(Frames.ipv4(c, s, proto: 17, Frames.udp(6001, 53)).prefix(28))
-        let stray = Frames.ethernet(0x0800, Frames.ipv4(s, c, proto: 1, Frames.icmp(type: 3, code: 3, data: strayQuote)))
+        let stray = Frames.ethernet(
+            0x0800, Frames.ipv4(s, c, proto: 1, Frames.icmp(type: 3, code: 3, data: strayQuote)))
         XCTAssertEqual(pass(ct, stray, at: 41), .invalid)
         XCTAssertEqual(ct.count, 1, "errors never create flows")
     }
@@ -140,7 +146,8 @@ final class ConntrackTests: XCTestCase {
         let ct = Conntrack(settings: ConntrackSettings())
         let a = "2001:db8::1", b = "2001:db8:ffff::2"
         XCTAssertEqual(pass(ct, Frames.ethernet(0x86DD, Frames.ipv6(a, b, next: 17, Frames.udp(1, 2))), at: 1), .new)
-        XCTAssertEqual(pass(ct, Frames.ethernet(0x86DD, Frames.ipv6(b, a, next: 17, Frames.udp(2, 1))), at: 1), .established)
+        XCTAssertEqual(
+            pass(ct, Frames.ethernet(0x86DD, Frames.ipv6(b, a, next: 17, Frames.udp(2, 1))), at: 1), .established)
         XCTAssertEqual(ct.count, 1)
     }
 
@@ -172,7 +179,9 @@ final class ConntrackTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(ct.earlyDropped, 96)
         for i in 0..<4 {
             let p = UInt16(2000 + i)
-            XCTAssertEqual(pass(ct, Frames.tcp4(s, c, 443, p, ACK), at: 3), .established, "established flow \(i) survived the flood")
+            XCTAssertEqual(
+                pass(ct, Frames.tcp4(s, c, 443, p, ACK), at: 3), .established,
+                "established flow \(i) survived the flood")
         }
     }
 
@@ -200,7 +209,10 @@ final class ConntrackTests: XCTestCase {
         XCTAssertEqual(ct.count, 200)
         // Each sweep looks at a bounded number of slots; enough of them visit the whole table.
         var calls = 0
-        while ct.count > 0 && calls < 10_000 { ct.sweep(now: 100 * sec, budget: 64); calls += 1 }
+        while ct.count > 0 && calls < 10_000 {
+            ct.sweep(now: 100 * sec, budget: 64)
+            calls += 1
+        }
         XCTAssertEqual(ct.count, 0)
         XCTAssertLessThanOrEqual(calls, ct.table.capacity / 64 + 200)
     }
@@ -221,7 +233,8 @@ final class ConntrackTests: XCTestCase {
         let table = FlowTable(maxFlows: 64)
         var keys: [FlowKey] = []
         for i in 0..<64 {
-            let k = FlowKey(src: IPAddress(v4: UInt32(i)), dst: IPAddress(v4: 7), sport: 1, dport: 2, proto: 17, v6: false)
+            let k = FlowKey(
+                src: IPAddress(v4: UInt32(i)), dst: IPAddress(v4: 7), sport: 1, dport: 2, proto: 17, v6: false)
             keys.append(k)
             _ = table.insert(k, flags: 0, tcpState: .none, expires: 10, rule: 0)
         }

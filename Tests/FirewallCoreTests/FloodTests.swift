@@ -14,12 +14,18 @@ final class FloodTests: XCTestCase {
     /// A server exposed on TCP 80 and UDP 53 from outside; nothing else.
     func policy() -> Policy {
         var web = RuleMatch()
-        web.ingress = [Self.outside]; web.protocols = [IPProto.tcp]; web.destinationPorts = [PortRange(80)]
+        web.ingress = [Self.outside]
+        web.protocols = [IPProto.tcp]
+        web.destinationPorts = [PortRange(80)]
         var dns = RuleMatch()
-        dns.ingress = [Self.outside]; dns.protocols = [IPProto.udp]; dns.destinationPorts = [PortRange(53)]
-        return Policy(portNames: ["inside", "outside"], rules: [
-            Rule(name: "web-in", action: .accept, match: web), Rule(name: "dns-in", action: .accept, match: dns),
-        ])
+        dns.ingress = [Self.outside]
+        dns.protocols = [IPProto.udp]
+        dns.destinationPorts = [PortRange(53)]
+        return Policy(
+            portNames: ["inside", "outside"],
+            rules: [
+                Rule(name: "web-in", action: .accept, match: web), Rule(name: "dns-in", action: .accept, match: dns)
+            ])
     }
 
     typealias Frame = (bytes: [UInt8], ingress: Int)
@@ -29,9 +35,11 @@ final class FloodTests: XCTestCase {
         var frames: [Frame] = []
         for c in 0..<n {
             let cl = Self.client + "\(c + 1)", sp = UInt16(30000 + c)
-            frames += [(Frames.tcp4(cl, Self.server, sp, 80, SYN), Self.outside),
-                       (Frames.tcp4(Self.server, cl, 80, sp, SYN | ACK), Self.inside),
-                       (Frames.tcp4(cl, Self.server, sp, 80, ACK), Self.outside)]
+            frames += [
+                (Frames.tcp4(cl, Self.server, sp, 80, SYN), Self.outside),
+                (Frames.tcp4(Self.server, cl, 80, sp, SYN | ACK), Self.inside),
+                (Frames.tcp4(cl, Self.server, sp, 80, ACK), Self.outside)
+            ]
         }
         let v = d.run(frames)
         XCTAssertEqual(v.filter { $0.action == .accept }.count, 3 * n, "handshakes complete before the flood")
@@ -41,8 +49,10 @@ final class FloodTests: XCTestCase {
     func tcpTraffic(_ n: Int) -> [Frame] {
         (0..<n).flatMap { c -> [Frame] in
             let cl = Self.client + "\(c + 1)", sp = UInt16(30000 + c)
-            return [(Frames.tcp4(cl, Self.server, sp, 80, PSH | ACK), Self.outside),
-                    (Frames.tcp4(Self.server, cl, 80, sp, PSH | ACK), Self.inside)]
+            return [
+                (Frames.tcp4(cl, Self.server, sp, 80, PSH | ACK), Self.outside),
+                (Frames.tcp4(Self.server, cl, 80, sp, PSH | ACK), Self.inside)
+            ]
         }
     }
 
@@ -76,7 +86,8 @@ final class FloodTests: XCTestCase {
         XCTAssertLessThanOrEqual(d.peakFlows, Self.bound)
         XCTAssertEqual(ct.count, Self.bound, "the flood fills the table, no more")
         XCTAssertEqual(ct.table.bytes, d.tableBytesAtCreation, "no memory beyond what was reserved")
-        XCTAssertGreaterThan(ct.earlyDropped, UInt64(Self.offered - Self.bound) / 2, "room is made by evicting embryonic flows")
+        XCTAssertGreaterThan(
+            ct.earlyDropped, UInt64(Self.offered - Self.bound) / 2, "room is made by evicting embryonic flows")
         XCTAssertEqual(ct.created, UInt64(established + Self.offered) - ct.refused)
         XCTAssertEqual(d.pipeline.counters.count(.conntrackFull), ct.refused, "each refusal is a counted drop")
         var assured = 0
@@ -89,8 +100,12 @@ final class FloodTests: XCTestCase {
     func testUDPFloodKeepsAnsweredFlows() {
         let d = FloodDriver(policy: policy(), maxFlows: Self.bound)
         let answered = 8
-        func query(_ c: Int) -> Frame { (Frames.udp4(Self.client + "\(c + 1)", Self.server, UInt16(40000 + c), 53), Self.outside) }
-        func answer(_ c: Int) -> Frame { (Frames.udp4(Self.server, Self.client + "\(c + 1)", 53, UInt16(40000 + c)), Self.inside) }
+        func query(_ c: Int) -> Frame {
+            (Frames.udp4(Self.client + "\(c + 1)", Self.server, UInt16(40000 + c), 53), Self.outside)
+        }
+        func answer(_ c: Int) -> Frame {
+            (Frames.udp4(Self.server, Self.client + "\(c + 1)", 53, UInt16(40000 + c)), Self.inside)
+        }
         let opened = d.run((0..<answered).flatMap { [query($0), answer($0)] })
         XCTAssertEqual(opened.filter { $0.action == .accept }.count, 2 * answered)
 
@@ -121,23 +136,38 @@ final class FloodTests: XCTestCase {
         // Port unreachable quoting UDP datagrams the server never sent, from spoofed routers; and
         // errors that quote nothing at all.
         let flood: [Frame] = (0..<Self.offered).map { i in
-            let quoted = Frames.ipv4(Self.server, FloodDriver.floodSource(i), proto: IPProto.udp, Frames.udp(UInt16(1024 + i % 60000), 53))
+            let quoted = Frames.ipv4(
+                Self.server, FloodDriver.floodSource(i), proto: IPProto.udp, Frames.udp(UInt16(1024 + i % 60000), 53))
             let data = i % 4 == 0 ? [] : Array(quoted.prefix(28))
-            return (Frames.ethernet(0x0800, Frames.ipv4(FloodDriver.floodSource(i), Self.server, proto: IPProto.icmp,
-                                                        Frames.icmp(type: 3, code: 3, data: data))), Self.outside)
+            return (
+                Frames.ethernet(
+                    0x0800,
+                    Frames.ipv4(
+                        FloodDriver.floodSource(i), Self.server, proto: IPProto.icmp,
+                        Frames.icmp(type: 3, code: 3, data: data))), Self.outside
+            )
         }
         // A real error about an established connection stays related throughout.
         let related: [Frame] = (0..<established).map { c in
-            let quoted = Frames.ipv4(Self.server, Self.client + "\(c + 1)", proto: IPProto.tcp, Frames.tcp(80, UInt16(30000 + c), flags: ACK))
-            return (Frames.ethernet(0x0800, Frames.ipv4("203.0.113.1", Self.server, proto: IPProto.icmp,
-                                                        Frames.icmp(type: 3, code: 4, data: Array(quoted.prefix(28))))), Self.outside)
+            let quoted = Frames.ipv4(
+                Self.server, Self.client + "\(c + 1)", proto: IPProto.tcp, Frames.tcp(80, UInt16(30000 + c), flags: ACK)
+            )
+            return (
+                Frames.ethernet(
+                    0x0800,
+                    Frames.ipv4(
+                        "203.0.113.1", Self.server, proto: IPProto.icmp,
+                        Frames.icmp(type: 3, code: 4, data: Array(quoted.prefix(28))))), Self.outside
+            )
         }
         let v = d.run(flood)
         let r = d.run(related)
         let ct = d.pipeline.conntrack
 
         XCTAssertEqual(v.count, Self.offered)
-        XCTAssertTrue(v.allSatisfy { $0.action == .drop && $0.reason == .invalidState }, "every unrelated error is invalid and dropped")
+        XCTAssertTrue(
+            v.allSatisfy { $0.action == .drop && $0.reason == .invalidState },
+            "every unrelated error is invalid and dropped")
         XCTAssertEqual(d.pipeline.counters.count(.invalidState), UInt64(Self.offered))
         XCTAssertEqual(ct.count, flowsBefore, "no state created")
         XCTAssertEqual(ct.created, createdBefore)
@@ -165,6 +195,7 @@ final class FloodTests: XCTestCase {
         XCTAssertEqual(ct.earlyDropped, 0)
         XCTAssertEqual(ct.count, bound)
         XCTAssertTrue(d.countersAddUp)
-        print(d.report("SYN flood on a full table of established flows", offered: 10 * bound, kept: ct.count, of: bound))
+        print(
+            d.report("SYN flood on a full table of established flows", offered: 10 * bound, kept: ct.count, of: bound))
     }
 }

@@ -13,10 +13,16 @@ private func both(_ t: FlowTable, _ k: FlowKey) -> Int {
 /// `FlowTable.find` compares entries as words; these pin down what the words must and must not
 /// include: every key field counts, the flags and TCP state do not.
 final class FlowTableFindTests: XCTestCase {
-    private func key(_ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16, proto: UInt8 = IPProto.tcp, v6: Bool = false) -> FlowKey {
-        v6 ? FlowKey(src: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(src)), dst: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(dst)),
-                     sport: sport, dport: dport, proto: proto, v6: true)
-           : FlowKey(src: IPAddress(v4: src), dst: IPAddress(v4: dst), sport: sport, dport: dport, proto: proto, v6: false)
+    private func key(
+        _ src: UInt32, _ dst: UInt32, _ sport: UInt16, _ dport: UInt16, proto: UInt8 = IPProto.tcp, v6: Bool = false
+    ) -> FlowKey {
+        v6
+            ? FlowKey(
+                src: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(src)),
+                dst: IPAddress(hi: 0x2001_0DB8_0000_0000, lo: UInt64(dst)),
+                sport: sport, dport: dport, proto: proto, v6: true)
+            : FlowKey(
+                src: IPAddress(v4: src), dst: IPAddress(v4: dst), sport: sport, dport: dport, proto: proto, v6: false)
     }
 
     func testLayoutIsWhatFindAssumes() {
@@ -39,10 +45,12 @@ final class FlowTableFindTests: XCTestCase {
         let t = FlowTable(maxFlows: 64)
         let base = key(0x0A00_0001, 0x0A00_0002, 1000, 80)
         _ = t.insert(base, flags: 0, tcpState: .none, expires: 1, rule: 0)
-        let others = [key(0x0A00_0003, 0x0A00_0002, 1000, 80), key(0x0A00_0001, 0x0A00_0004, 1000, 80),
-                      key(0x0A00_0001, 0x0A00_0002, 1001, 80), key(0x0A00_0001, 0x0A00_0002, 1000, 81),
-                      key(0x0A00_0001, 0x0A00_0002, 1000, 80, proto: IPProto.udp),
-                      key(0x0A00_0001, 0x0A00_0002, 1000, 80, v6: true)]
+        let others = [
+            key(0x0A00_0003, 0x0A00_0002, 1000, 80), key(0x0A00_0001, 0x0A00_0004, 1000, 80),
+            key(0x0A00_0001, 0x0A00_0002, 1001, 80), key(0x0A00_0001, 0x0A00_0002, 1000, 81),
+            key(0x0A00_0001, 0x0A00_0002, 1000, 80, proto: IPProto.udp),
+            key(0x0A00_0001, 0x0A00_0002, 1000, 80, v6: true)
+        ]
         for (n, o) in others.enumerated() {
             XCTAssertEqual(both(t, o), -1, "key \(n) differs in one field and must not match")
             // Same home slot and same stored hash, different key: the full compare must tell.
@@ -57,7 +65,9 @@ final class FlowTableFindTests: XCTestCase {
         let t = FlowTable(maxFlows: 4096)
         var keys: [FlowKey] = []
         for i in 0..<4096 {
-            let k = key(0x0A00_0000 | UInt32(i >> 6), 0xC000_0200 | UInt32(i & 0xFF), UInt16(1024 + (i & 63)), 53, proto: IPProto.udp)
+            let k = key(
+                0x0A00_0000 | UInt32(i >> 6), 0xC000_0200 | UInt32(i & 0xFF), UInt16(1024 + (i & 63)), 53,
+                proto: IPProto.udp)
             _ = t.insert(k, flags: 0, tcpState: .none, expires: 1, rule: Int32(i))
             keys.append(k)
         }
@@ -79,7 +89,9 @@ extension FlowTableFindTests {
         for round in 0..<4000 {
             let r = rng.next()
             if live.count < t.maxFlows && (r % 3 != 0 || live.isEmpty) {
-                let k = key(UInt32(truncatingIfNeeded: rng.next() % 300), 7, UInt16(truncatingIfNeeded: rng.next() % 40), 53, proto: IPProto.udp)
+                let k = key(
+                    UInt32(truncatingIfNeeded: rng.next() % 300), 7, UInt16(truncatingIfNeeded: rng.next() % 40), 53,
+                    proto: IPProto.udp)
                 if both(t, k) < 0 {
                     _ = t.insert(k, flags: 0, tcpState: .none, expires: rng.next() % 100, rule: 0)
                     live.append(k)
@@ -117,7 +129,9 @@ final class TCPStateMachineRowsTests: XCTestCase {
                 XCTAssertEqual(row >> 40, 0, "a row holds ten states")
                 for state in 0..<10 {
                     let code = (row >> (UInt64(state) * 4)) & 0xF
-                    XCTAssertTrue(code < UInt64(TCPState.allCases.count) || code >= 0xE, "row \(seg) origin \(origin) state \(state): code \(code)")
+                    XCTAssertTrue(
+                        code < UInt64(TCPState.allCases.count) || code >= 0xE,
+                        "row \(seg) origin \(origin) state \(state): code \(code)")
                 }
             }
         }
@@ -130,9 +144,12 @@ final class TCPStateMachineRowsTests: XCTestCase {
         for origin in [true, false] {
             for flags in 0...255 {
                 for state in TCPState.allCases {
-                    let code = codes[TCPStateMachine.transitionIndex(state, flags: UInt8(flags), fromOriginator: origin)]
+                    let code = codes[
+                        TCPStateMachine.transitionIndex(state, flags: UInt8(flags), fromOriginator: origin)]
                     let want: UInt8
-                    switch TCPStateMachine.next(state, TCPStateMachine.segment(flags: UInt8(flags)), fromOriginator: origin) {
+                    switch TCPStateMachine.next(
+                        state, TCPStateMachine.segment(flags: UInt8(flags)), fromOriginator: origin)
+                    {
                     case .invalid: want = TCPStateMachine.invalidCode
                     case .ignore: want = TCPStateMachine.ignoreCode
                     case .move(let s): want = s.rawValue

@@ -12,9 +12,11 @@ final class ParserEmptyFrameTests: XCTestCase {
     func testEmptyFrameReasonDoesNotDependOnTheBufferAddress() {
         let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
         defer { byte.deallocate() }
-        let expected: [(LinkType, Reason)] = [(.ethernet, .truncatedEthernet), (.linuxCooked, .truncatedLinuxCooked),
-                                              (.linuxCooked2, .truncatedLinuxCooked), (.rawIP, .truncatedIPv4Header),
-                                              (.null, .truncatedLoopback), (.loop, .truncatedLoopback)]
+        let expected: [(LinkType, Reason)] = [
+            (.ethernet, .truncatedEthernet), (.linuxCooked, .truncatedLinuxCooked),
+            (.linuxCooked2, .truncatedLinuxCooked), (.rawIP, .truncatedIPv4Header),
+            (.null, .truncatedLoopback), (.loop, .truncatedLoopback)
+        ]
         for (link, r) in expected {
             XCTAssertEqual(reason(nil, link), r, "\(link), no address")
             XCTAssertEqual(reason(UnsafeRawPointer(byte), link), r, "\(link), with an address")
@@ -27,8 +29,10 @@ final class ParserEmptyFrameTests: XCTestCase {
         defer { burst.deallocate() }
         let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
         defer { byte.deallocate() }
-        burst.frames[0] = UnsafeRawPointer(byte); burst.lengths[0] = -5
-        burst.frames[1] = nil; burst.lengths[1] = 60
+        burst.frames[0] = UnsafeRawPointer(byte)
+        burst.lengths[0] = -5
+        burst.frames[1] = nil
+        burst.lengths[1] = 60
         burst.count = 2
         XCTAssertEqual(burst.frame(0).count, 0)
         XCTAssertEqual(burst.frame(1).count, 0)

@@ -58,7 +58,8 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(ip(Array(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg).prefix(19))), .truncatedIPv4Header)
         XCTAssertEqual(ip(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, version: 5)), .badIPv4Version)
         XCTAssertEqual(ip(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, ihl: 4)), .badIPv4HeaderLength)
-        XCTAssertEqual(ip(Array(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [], ihl: 15).prefix(30))), .truncatedIPv4Header)
+        XCTAssertEqual(
+            ip(Array(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [], ihl: 15).prefix(30))), .truncatedIPv4Header)
         XCTAssertEqual(ip(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, total: 1500)), .ipv4TotalLengthBeyondFrame)
         XCTAssertEqual(ip(Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, total: 19)), .ipv4TotalLengthBelowHeader)
     }
@@ -71,11 +72,13 @@ final class ParserTests: XCTestCase {
     }
 
     func testMalformedTransport() {
-        func ip4(_ proto: UInt8, _ b: [UInt8]) -> Reason { Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: proto, b))).0 }
+        func ip4(_ proto: UInt8, _ b: [UInt8]) -> Reason {
+            Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: proto, b))).0
+        }
         XCTAssertEqual(ip4(6, Array(Frames.tcp(1, 2, flags: SYN).prefix(19))), .truncatedTCPHeader)
         XCTAssertEqual(ip4(6, Frames.tcp(1, 2, flags: SYN, dataOffset: 4)), .badTCPDataOffset)
         var pastSegment = Frames.tcp(1, 2, flags: SYN)
-        pastSegment[12] = 15 << 4   // 60-byte header claimed in a 20-byte segment
+        pastSegment[12] = 15 << 4  // 60-byte header claimed in a 20-byte segment
         XCTAssertEqual(ip4(6, pastSegment), .badTCPDataOffset)
         XCTAssertEqual(ip4(17, [0, 1, 0, 2, 0]), .truncatedUDPHeader)
         XCTAssertEqual(ip4(17, Frames.udp(1, 2, [], length: 0)), .badUDPLength)
@@ -99,16 +102,32 @@ final class ParserTests: XCTestCase {
         var long: [UInt8] = []
         for _ in 0..<9 { long += [60, 0, 0, 0, 0, 0, 0, 0] }
         long += [6, 0, 0, 0, 0, 0, 0, 0] + seg
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 60, long))).0, .ipv6ExtensionChainTooLong)
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 60, [6, 3, 0, 0, 0, 0, 0, 0]))).0, .truncatedIPv6Extension)
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 60, [0, 0, 0, 0, 0, 0, 0, 0] + [6, 0, 0, 0, 0, 0, 0, 0] + seg))).0, .ipv6HopByHopNotFirst)
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Array(Frames.ipv6("::1", "::2", next: 6, seg).prefix(39)))).0, .truncatedIPv6Header)
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 6, seg, payloadLength: 100))).0, .ipv6PayloadBeyondFrame)
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, [0x40] + Array(Frames.ipv6("::1", "::2", next: 6, seg).dropFirst()))).0, .badIPv6Version)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 60, long))).0,
+            .ipv6ExtensionChainTooLong)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 60, [6, 3, 0, 0, 0, 0, 0, 0]))).0,
+            .truncatedIPv6Extension)
+        XCTAssertEqual(
+            Frames.parse(
+                Frames.ethernet(
+                    0x86DD,
+                    Frames.ipv6("::1", "::2", next: 60, [0, 0, 0, 0, 0, 0, 0, 0] + [6, 0, 0, 0, 0, 0, 0, 0] + seg))
+            ).0, .ipv6HopByHopNotFirst)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Array(Frames.ipv6("::1", "::2", next: 6, seg).prefix(39)))).0,
+            .truncatedIPv6Header)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 6, seg, payloadLength: 100))).0,
+            .ipv6PayloadBeyondFrame)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, [0x40] + Array(Frames.ipv6("::1", "::2", next: 6, seg).dropFirst())))
+                .0, .badIPv6Version)
     }
 
     func testIPv6ESPAndNoNextHeaderStopTheChain() {
-        let (r, m) = Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 50, [1, 2, 3, 4, 5, 6, 7, 8])))
+        let (r, m) = Frames.parse(
+            Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 50, [1, 2, 3, 4, 5, 6, 7, 8])))
         XCTAssertEqual(r, .none)
         XCTAssertEqual(m.proto, 50)
         XCTAssertFalse(m.hasL4)
@@ -128,19 +147,24 @@ final class ParserTests: XCTestCase {
 
     func testFragments() {
         let seg = Frames.tcp(1, 80, flags: SYN)
-        let (r1, m1) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, id: 9, frag: 0x2000)))
+        let (r1, m1) = Frames.parse(
+            Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, seg, id: 9, frag: 0x2000)))
         XCTAssertEqual(r1, .none)
         XCTAssertEqual(m1.fragment, .first)
         XCTAssertEqual(m1.fragmentID, 9)
-        let (r2, m2) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [1, 2, 3, 4, 5, 6, 7, 8], frag: 3)))
+        let (r2, m2) = Frames.parse(
+            Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [1, 2, 3, 4, 5, 6, 7, 8], frag: 3)))
         XCTAssertEqual(r2, .none)
         XCTAssertEqual(m2.fragment, .later)
         XCTAssertFalse(m2.hasL4)
         // A first fragment too short for its TCP header (RFC 1858's tiny fragment).
-        let (r3, _) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, Array(seg.prefix(8)), frag: 0x2000)))
+        let (r3, _) = Frames.parse(
+            Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, Array(seg.prefix(8)), frag: 0x2000)))
         XCTAssertEqual(r3, .badFragment)
         // A fragment that would end past 65535 bytes.
-        let (r4, _) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [UInt8](repeating: 0, count: 16), frag: 0x1FFF)))
+        let (r4, _) = Frames.parse(
+            Frames.ethernet(
+                0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [UInt8](repeating: 0, count: 16), frag: 0x1FFF)))
         XCTAssertEqual(r4, .badFragment)
         // IPv6 fragment header: offset 0 with M set is a first fragment; offset > 0 is a later one.
         let fragFirst: [UInt8] = [6, 0, 0, 1, 0, 0, 0, 42]
@@ -149,11 +173,14 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(m5.fragment, .first)
         XCTAssertEqual(m5.fragmentID, 42)
         let fragLater: [UInt8] = [6, 0, 0, 0x10, 0, 0, 0, 42]
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 44, fragLater + [1, 2]))).1.fragment, .later)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 44, fragLater + [1, 2]))).1.fragment,
+            .later)
     }
 
     func testICMPEchoAndErrors() {
-        let (r, m) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 1, Frames.icmp(type: 8, id: 77, seq: 1))))
+        let (r, m) = Frames.parse(
+            Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 1, Frames.icmp(type: 8, id: 77, seq: 1))))
         XCTAssertEqual(r, .none)
         XCTAssertTrue(m.hasICMP)
         XCTAssertEqual(m.icmpType, 8)
@@ -162,7 +189,9 @@ final class ParserTests: XCTestCase {
         XCTAssertFalse(m.hasPorts)
 
         let quoted = Array(Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 17, Frames.udp(5000, 53)).prefix(28))
-        let (r2, m2) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 1, Frames.icmp(type: 3, code: 3, data: quoted))))
+        let (r2, m2) = Frames.parse(
+            Frames.ethernet(
+                0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 1, Frames.icmp(type: 3, code: 3, data: quoted))))
         XCTAssertEqual(r2, .none)
         XCTAssertTrue(m2.hasInner)
         XCTAssertEqual(m2.innerProto, 17)
@@ -171,19 +200,28 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(m2.innerDport, 53)
 
         // An error quoting an error has no inner connection.
-        let quotedError = Array(Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 1, Frames.icmp(type: 3, code: 1)).prefix(28))
-        let (_, m3) = Frames.parse(Frames.ethernet(0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 1, Frames.icmp(type: 11, data: quotedError))))
+        let quotedError = Array(
+            Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 1, Frames.icmp(type: 3, code: 1)).prefix(28))
+        let (_, m3) = Frames.parse(
+            Frames.ethernet(
+                0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 1, Frames.icmp(type: 11, data: quotedError))))
         XCTAssertFalse(m3.hasInner)
     }
 
     func testICMPv6() {
-        let (r, m) = Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("fe80::1", "ff02::1", next: 58, Frames.icmp(type: 135) + Frames.v6("fe80::2"))))
+        let (r, m) = Frames.parse(
+            Frames.ethernet(
+                0x86DD, Frames.ipv6("fe80::1", "ff02::1", next: 58, Frames.icmp(type: 135) + Frames.v6("fe80::2"))))
         XCTAssertEqual(r, .none)
         XCTAssertEqual(m.icmpType, 135)
         XCTAssertTrue(ICMPKind.isNeighbourDiscovery(type: m.icmpType))
-        XCTAssertEqual(Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 58, [128, 0, 0]))).0, .truncatedICMPv6Header)
+        XCTAssertEqual(
+            Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 58, [128, 0, 0]))).0,
+            .truncatedICMPv6Header)
         let quoted = Frames.ipv6("2001:db8::1", "2001:db8::2", next: 6, Frames.tcp(1000, 22, flags: SYN))
-        let (_, m2) = Frames.parse(Frames.ethernet(0x86DD, Frames.ipv6("2001:db8::2", "2001:db8::1", next: 58, Frames.icmp(type: 1, code: 4) + quoted)))
+        let (_, m2) = Frames.parse(
+            Frames.ethernet(
+                0x86DD, Frames.ipv6("2001:db8::2", "2001:db8::1", next: 58, Frames.icmp(type: 1, code: 4) + quoted)))
         XCTAssertTrue(m2.hasInner)
         XCTAssertEqual(m2.innerDport, 22)
     }
@@ -196,7 +234,8 @@ final class ParserTests: XCTestCase {
         let sll2: [UInt8] = [0x08, 0x00, 0, 0] + [0, 0, 0, 2] + [0, 1, 0, 6] + Frames.macA + [0, 0]
         XCTAssertEqual(Frames.parse(sll2 + ip, link: .linuxCooked2).1.dport, 53)
         XCTAssertEqual(Frames.parse(Array(sll.prefix(10)), link: .linuxCooked).0, .truncatedLinuxCooked)
-        XCTAssertEqual(Frames.parse(Frames.ipv6("::1", "::2", next: 17, Frames.udp(1, 53)), link: .rawIP).1.ipVersion, 6)
+        XCTAssertEqual(
+            Frames.parse(Frames.ipv6("::1", "::2", next: 17, Frames.udp(1, 53)), link: .rawIP).1.ipVersion, 6)
     }
 
     /// Every prefix of a valid frame, and random bytes, parse without reading past the end:
@@ -213,20 +252,35 @@ final class ParserTests: XCTestCase {
         }
         let tcp = Frames.tcp(1, 2, flags: SYN)
         // (frame, link, [(cut lengths up to, reason)]): the first bound above the cut applies.
-        let ipv4TCP = Frames.tcp4("10.0.0.1", "10.0.0.2", 1, 2, SYN)   // 14 + 20 + 20
+        let ipv4TCP = Frames.tcp4("10.0.0.1", "10.0.0.2", 1, 2, SYN)  // 14 + 20 + 20
         let ipv6Frag = Frames.ethernet(0x86DD, Frames.ipv6("::1", "::2", next: 44, [6, 0, 0, 1, 0, 0, 0, 1] + tcp))
         let quoted = Array(Frames.ipv4("2.2.2.2", "1.1.1.1", proto: 6, tcp).prefix(28))
         let icmpError = Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 1, Frames.icmp(type: 3, data: quoted))
         let vlanICMP = Frames.ethernet(0x0800, icmpError, vlans: [(0x8100, 5)])
         let null = [2, 0, 0, 0] + Array(ipv4TCP.dropFirst(14))
         let cases: [([UInt8], LinkType, [(Int, Reason)])] = [
-            (ipv4TCP, .ethernet, [(14, .truncatedEthernet), (34, .truncatedIPv4Header),
-                                  (54, .ipv4TotalLengthBeyondFrame)]),
-            (ipv6Frag, .ethernet, [(14, .truncatedEthernet), (54, .truncatedIPv6Header),
-                                   (82, .ipv6PayloadBeyondFrame)]),
-            (vlanICMP, .ethernet, [(14, .truncatedEthernet), (18, .truncatedVlanTag), (38, .truncatedIPv4Header),
-                                   (vlanICMP.count, .ipv4TotalLengthBeyondFrame)]),
-            (null, .null, [(4, .truncatedLoopback), (24, .truncatedIPv4Header), (44, .ipv4TotalLengthBeyondFrame)]),
+            (
+                ipv4TCP, .ethernet,
+                [
+                    (14, .truncatedEthernet), (34, .truncatedIPv4Header),
+                    (54, .ipv4TotalLengthBeyondFrame)
+                ]
+            ),
+            (
+                ipv6Frag, .ethernet,
+                [
+                    (14, .truncatedEthernet), (54, .truncatedIPv6Header),
+                    (82, .ipv6PayloadBeyondFrame)
+                ]
+            ),
+            (
+                vlanICMP, .ethernet,
+                [
+                    (14, .truncatedEthernet), (18, .truncatedVlanTag), (38, .truncatedIPv4Header),
+                    (vlanICMP.count, .ipv4TotalLengthBeyondFrame)
+                ]
+            ),
+            (null, .null, [(4, .truncatedLoopback), (24, .truncatedIPv4Header), (44, .ipv4TotalLengthBeyondFrame)])
         ]
         for (f, link, bounds) in cases {
             for n in 0...f.count {
@@ -240,7 +294,7 @@ final class ParserTests: XCTestCase {
             (17, Frames.udp(1, 2), .truncatedUDPHeader, .truncatedUDPHeader),
             (132, Frames.udp(1, 2) + [0, 0, 0, 0], .truncatedSCTPHeader, .truncatedSCTPHeader),
             (1, Frames.icmp(type: 8), .truncatedICMPHeader, .none),
-            (58, Frames.icmp(type: 128), .none, .truncatedICMPv6Header),
+            (58, Frames.icmp(type: 128), .none, .truncatedICMPv6Header)
         ]
         for (proto, header, v4, v6) in transports {
             for k in 0..<header.count {
@@ -262,8 +316,11 @@ final class ParserTests: XCTestCase {
         for _ in 0..<4000 {
             var bytes = (0..<Int.random(in: 0...120, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             if bytes.count >= 34 && Bool.random(using: &rng) {
-                bytes[12] = 0x08; bytes[13] = 0x00; bytes[14] = 0x45
-                bytes[16] = UInt8((bytes.count - 14) >> 8); bytes[17] = UInt8((bytes.count - 14) & 0xFF)
+                bytes[12] = 0x08
+                bytes[13] = 0x00
+                bytes[14] = 0x45
+                bytes[16] = UInt8((bytes.count - 14) >> 8)
+                bytes[17] = UInt8((bytes.count - 14) & 0xFF)
             }
             let (r, m) = Frames.parse(bytes)
             var general = PacketMeta()

@@ -13,11 +13,15 @@ final class PipelineBatchTests: XCTestCase {
         var calls = 0, frames = 0, largest = 0
         init(_ rules: [Rule]) { inner = BitVectorClassifier(rules: rules) }
         func classify(_ meta: UnsafePointer<PacketMeta>) -> Int32 {
-            calls += 1; frames += 1; largest = max(largest, 1)
+            calls += 1
+            frames += 1
+            largest = max(largest, 1)
             return inner.classify(meta)
         }
         func classifyBurst(_ metas: UnsafePointer<PacketMeta>, count: Int, results: UnsafeMutablePointer<Int32>) {
-            calls += 1; frames += count; largest = max(largest, count)
+            calls += 1
+            frames += count
+            largest = max(largest, count)
             inner.classifyBurst(metas, count: count, results: results)
         }
     }
@@ -28,18 +32,23 @@ final class PipelineBatchTests: XCTestCase {
             policy.tracked = tracked
             policy.fragments = .track
             var settings = ConntrackSettings()
-            settings.maxFlows = 96   // small: early drop and refusals happen within bursts
+            settings.maxFlows = 96  // small: early drop and refusals happen within bursts
             let batchedClassifier = CountingClassifier(policy.rules)
             let singleClassifier = CountingClassifier(policy.rules)
-            let batched = Pipeline(policy: CompiledPolicy(policy, classifier: batchedClassifier), conntrack: settings,
-                                   burstCapacity: 32)
-            let single = Pipeline(policy: CompiledPolicy(policy, classifier: singleClassifier), conntrack: settings,
-                                  burstCapacity: 32)
+            let batched = Pipeline(
+                policy: CompiledPolicy(policy, classifier: batchedClassifier), conntrack: settings,
+                burstCapacity: 32)
+            let single = Pipeline(
+                policy: CompiledPolicy(policy, classifier: singleClassifier), conntrack: settings,
+                burstCapacity: 32)
             single.classifiesOneByOne = true
             let frames = traffic(seed: 0xBA7C_4ED5, count: 30_000)
             var burst = FrameBurst(capacity: 32)
             let arena = UnsafeMutableRawPointer.allocate(byteCount: 32 * 128, alignment: 64)
-            defer { burst.deallocate(); arena.deallocate() }
+            defer {
+                burst.deallocate()
+                arena.deallocate()
+            }
             var now: UInt64 = 1_000_000_000
             var i = 0, round = 0
             while i < frames.count {
@@ -62,7 +71,8 @@ final class PipelineBatchTests: XCTestCase {
                 burst.verdicts.update(repeating: Verdict(reason: .truncatedEthernet), count: burst.count)
                 batched.process(burst, ingress: ingress, link: .ethernet)
                 for k in 0..<burst.count where burst.verdicts[k] != want[k] {
-                    XCTFail("\(tracked), burst \(round) frame \(k): batched \(burst.verdicts[k]), "
+                    XCTFail(
+                        "\(tracked), burst \(round) frame \(k): batched \(burst.verdicts[k]), "
                             + "one by one \(want[k])")
                     return
                 }
@@ -73,8 +83,9 @@ final class PipelineBatchTests: XCTestCase {
             XCTAssertEqual(a.reasons, b.reasons)
             XCTAssertEqual(a.actions, b.actions)
             for (x, y) in [(batched.conntrack, single.conntrack)] {
-                XCTAssertEqual([x.count, Int(x.created), Int(x.expired), Int(x.earlyDropped), Int(x.refused)],
-                               [y.count, Int(y.created), Int(y.expired), Int(y.earlyDropped), Int(y.refused)])
+                XCTAssertEqual(
+                    [x.count, Int(x.created), Int(x.expired), Int(x.earlyDropped), Int(x.refused)],
+                    [y.count, Int(y.created), Int(y.expired), Int(y.earlyDropped), Int(y.refused)])
             }
             XCTAssertGreaterThan(batched.conntrack.earlyDropped + batched.conntrack.refused, 0, "the table must fill")
             XCTAssertGreaterThan(batched.fragments.followed, 0, "later fragments must follow a first")
@@ -91,11 +102,15 @@ final class PipelineBatchTests: XCTestCase {
     func testABurstOfNewFlowsIsClassifiedInOneCall() {
         let policy = SyntheticPolicy.make(rules: 100)
         let classifier = CountingClassifier(policy.rules)
-        let p = Pipeline(policy: CompiledPolicy(policy, classifier: classifier), conntrack: ConntrackSettings(),
-                         burstCapacity: 32)
+        let p = Pipeline(
+            policy: CompiledPolicy(policy, classifier: classifier), conntrack: ConntrackSettings(),
+            burstCapacity: 32)
         let traffic = SyntheticTraffic(flows: 1)
         var burst = FrameBurst(capacity: 32)
-        defer { traffic.deallocate(); burst.deallocate() }
+        defer {
+            traffic.deallocate()
+            burst.deallocate()
+        }
         for round in 0..<100 {
             burst.count = 32
             for k in 0..<32 { traffic.fillNew(&burst, slot: k, flowNumber: round * 32 + k, now: 1_000_000) }
@@ -113,13 +128,18 @@ final class PipelineBatchTests: XCTestCase {
             var policy = Policy(portNames: ["in", "out"], rules: rules())
             policy.tracked = tracked
             let p = Pipeline(policy: CompiledPolicy(policy), conntrack: ConntrackSettings(), burstCapacity: 8)
-            let frames = [Frames.udp4("10.0.0.9", "10.9.0.1", 5000, 9000),       // gathered, a rule
-                          Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, SYN),
-                          Frames.tcp4("10.9.0.1", "10.0.0.1", 443, 40000, SYN | ACK),
-                          Frames.tcp4("10.0.0.2", "10.9.0.1", 40001, 443, SYN)]
+            let frames = [
+                Frames.udp4("10.0.0.9", "10.9.0.1", 5000, 9000),  // gathered, a rule
+                Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, SYN),
+                Frames.tcp4("10.9.0.1", "10.0.0.1", 443, 40000, SYN | ACK),
+                Frames.tcp4("10.0.0.2", "10.9.0.1", 40001, 443, SYN)
+            ]
             var burst = FrameBurst(capacity: 8)
             let arena = UnsafeMutableRawPointer.allocate(byteCount: 8 * 128, alignment: 64)
-            defer { burst.deallocate(); arena.deallocate() }
+            defer {
+                burst.deallocate()
+                arena.deallocate()
+            }
             for (k, f) in frames.enumerated() {
                 f.withUnsafeBytes { (arena + 128 * k).copyMemory(from: $0.baseAddress!, byteCount: f.count) }
                 burst.frames[k] = UnsafeRawPointer(arena + 128 * k)
@@ -130,8 +150,9 @@ final class PipelineBatchTests: XCTestCase {
             p.process(burst, ingress: 0, link: .ethernet)
             let v = (0..<frames.count).map { burst.verdicts[$0] }
             XCTAssertEqual(v.map(\.state), [.new, .new, .established, .new], "\(tracked)")
-            XCTAssertEqual(v.map(\.action), [.accept, .accept, tracked == .accept ? .accept : .drop, .accept],
-                           "\(tracked)")
+            XCTAssertEqual(
+                v.map(\.action), [.accept, .accept, tracked == .accept ? .accept : .drop, .accept],
+                "\(tracked)")
             XCTAssertEqual(p.conntrack.count, 3)
         }
     }
@@ -145,12 +166,23 @@ final class PipelineBatchTests: XCTestCase {
             return Rule(name: name, action: action, match: m)
         }
         return [
-            rule("reject-ssh", .reject) { $0.protocols = [6]; $0.destinationPorts = [PortRange(22)] },
-            rule("replies", .accept) { $0.ingress = [1]; $0.states = ConnState.established.bit },
-            rule("out-new", .accept) { $0.ingress = [0]; $0.states = ConnState.new.bit },
-            rule("in-udp", .accept) {
-                $0.ingress = [1]; $0.protocols = [17]; $0.destinationPorts = [PortRange(9000, 9100)]
+            rule("reject-ssh", .reject) {
+                $0.protocols = [6]
+                $0.destinationPorts = [PortRange(22)]
             },
+            rule("replies", .accept) {
+                $0.ingress = [1]
+                $0.states = ConnState.established.bit
+            },
+            rule("out-new", .accept) {
+                $0.ingress = [0]
+                $0.states = ConnState.new.bit
+            },
+            rule("in-udp", .accept) {
+                $0.ingress = [1]
+                $0.protocols = [17]
+                $0.destinationPorts = [PortRange(9000, 9100)]
+            }
         ]
     }
 
@@ -179,12 +211,18 @@ final class PipelineBatchTests: XCTestCase {
                 let icmp = Frames.icmp(type: 3, code: 3) + quoted
                 f = Frames.ethernet(0x0800, Frames.ipv4(server, client, proto: 1, icmp))
             case 2:
-                f = Frames.ethernet(0x86DD, Frames.ipv6("2001:db8::\(pair + 1)", "2001:db8::ff", next: 17,
-                                                         Frames.udp(sp, dp, [1])))
+                f = Frames.ethernet(
+                    0x86DD,
+                    Frames.ipv6(
+                        "2001:db8::\(pair + 1)", "2001:db8::ff", next: 17,
+                        Frames.udp(sp, dp, [1])))
             case 3:
                 let id = UInt16(pair)
-                f = Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 17, Frames.udp(sp, dp, [1, 2, 3, 4]), id: id,
-                                                        frag: 0x2000))
+                f = Frames.ethernet(
+                    0x0800,
+                    Frames.ipv4(
+                        src, dst, proto: 17, Frames.udp(sp, dp, [1, 2, 3, 4]), id: id,
+                        frag: 0x2000))
             case 4:
                 let payload = [UInt8](repeating: 9, count: 8)
                 f = Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 17, payload, id: UInt16(pair), frag: 2))

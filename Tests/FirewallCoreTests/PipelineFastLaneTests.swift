@@ -12,13 +12,17 @@ final class PipelineFastLaneTests: XCTestCase {
     func testFastLaneDecidesEveryFrameAsTheGeneralPath() {
         for (name, policy) in policies() {
             var settings = ConntrackSettings()
-            settings.maxFlows = 512   // small: early drop and refusals happen too
+            settings.maxFlows = 512  // small: early drop and refusals happen too
             let fast = Pipeline(policy: CompiledPolicy(policy), conntrack: settings, burstCapacity: 32)
-            let general = Pipeline(policy: CompiledPolicy(policy), conntrack: settings, burstCapacity: 32, fastLane: false)
+            let general = Pipeline(
+                policy: CompiledPolicy(policy), conntrack: settings, burstCapacity: 32, fastLane: false)
             let frames = traffic(seed: 0xFA57_1A9E, count: 40_000)
             var burst = FrameBurst(capacity: 32)
             let arena = UnsafeMutableRawPointer.allocate(byteCount: 32 * 128, alignment: 64)
-            defer { burst.deallocate(); arena.deallocate() }
+            defer {
+                burst.deallocate()
+                arena.deallocate()
+            }
             var now: UInt64 = 1_000_000_000
             var decidedByFlowAlone = 0
             var i = 0, round = 0
@@ -78,9 +82,11 @@ final class PipelineFastLaneTests: XCTestCase {
         var policy = Policy(portNames: ["in", "out"], rules: policies()[1].1.rules)
         policy.tracked = .classify
         let p = Pipeline(policy: CompiledPolicy(policy), conntrack: ConntrackSettings(), burstCapacity: 4)
-        let frames = [Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, SYN),
-                      Frames.tcp4("10.9.0.1", "10.0.0.1", 443, 40000, SYN | ACK),
-                      Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, ACK)]
+        let frames = [
+            Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, SYN),
+            Frames.tcp4("10.9.0.1", "10.0.0.1", 443, 40000, SYN | ACK),
+            Frames.tcp4("10.0.0.1", "10.9.0.1", 40000, 443, ACK)
+        ]
         var burst = FrameBurst(capacity: 4)
         defer { burst.deallocate() }
         var verdicts: [Verdict] = []
@@ -116,18 +122,38 @@ final class PipelineFastLaneTests: XCTestCase {
     /// rule (which stops a flow's first verdict standing for its later segments).
     private func policies() -> [(String, Policy)] {
         let base = [
-            rule("reject-ssh", .reject) { $0.protocols = [6]; $0.destinationPorts = [PortRange(22)] },
-            rule("drop-mdns", .drop) { $0.protocols = [17]; $0.destinationPorts = [PortRange(5353)] },
-            rule("replies", .accept) { $0.ingress = [1]; $0.states = ConnState.established.bit },
-            rule("out-new", .accept) { $0.ingress = [0]; $0.protocols = [6, 17]; $0.states = ConnState.new.bit },
-            rule("in-udp", .accept) { $0.ingress = [1]; $0.protocols = [17]; $0.destinationPorts = [PortRange(9000, 9100)] },
+            rule("reject-ssh", .reject) {
+                $0.protocols = [6]
+                $0.destinationPorts = [PortRange(22)]
+            },
+            rule("drop-mdns", .drop) {
+                $0.protocols = [17]
+                $0.destinationPorts = [PortRange(5353)]
+            },
+            rule("replies", .accept) {
+                $0.ingress = [1]
+                $0.states = ConnState.established.bit
+            },
+            rule("out-new", .accept) {
+                $0.ingress = [0]
+                $0.protocols = [6, 17]
+                $0.states = ConnState.new.bit
+            },
+            rule("in-udp", .accept) {
+                $0.ingress = [1]
+                $0.protocols = [17]
+                $0.destinationPorts = [PortRange(9000, 9100)]
+            }
         ]
         var accept = Policy(portNames: ["in", "out"], rules: base)
         accept.tracked = .accept
         var classify = Policy(portNames: ["in", "out"], rules: base)
         classify.tracked = .classify
-        let syn = rule("syn-only-80", .accept) { $0.protocols = [6]; $0.destinationPorts = [PortRange(80)]
-            $0.tcpFlags = TCPFlagsMatch(mask: SYN | ACK, value: SYN) }
+        let syn = rule("syn-only-80", .accept) {
+            $0.protocols = [6]
+            $0.destinationPorts = [PortRange(80)]
+            $0.tcpFlags = TCPFlagsMatch(mask: SYN | ACK, value: SYN)
+        }
         var flags = Policy(portNames: ["in", "out"], rules: [syn] + base)
         flags.tracked = .accept
         return [("tracked accept", accept), ("tracked classify", classify), ("tcp flags rule", flags)]
@@ -150,17 +176,25 @@ final class PipelineFastLaneTests: XCTestCase {
             let (src, dst, sp, dp) = reply ? (server, client, sport, cport) : (client, server, cport, sport)
             switch rng.next() % 20 {
             case 0:
-                out.append(Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 17, Frames.udp(sp, dp, [1])),
-                                           vlans: [(tpid: 0x8100, vid: 7)]))
+                out.append(
+                    Frames.ethernet(
+                        0x0800, Frames.ipv4(src, dst, proto: 17, Frames.udp(sp, dp, [1])),
+                        vlans: [(tpid: 0x8100, vid: 7)]))
             case 1:
-                out.append(Frames.ethernet(0x86DD, Frames.ipv6("2001:db8::\(pair + 1)", "2001:db8::ff", next: 17,
-                                                               Frames.udp(sp, dp, [1]))))
+                out.append(
+                    Frames.ethernet(
+                        0x86DD,
+                        Frames.ipv6(
+                            "2001:db8::\(pair + 1)", "2001:db8::ff", next: 17,
+                            Frames.udp(sp, dp, [1]))))
             case 2:
-                out.append(Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 1, Frames.icmp(type: 8, id: UInt16(pair)))))
+                out.append(
+                    Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 1, Frames.icmp(type: 8, id: UInt16(pair)))))
             case 3:
-                out.append(Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 6, Frames.tcp(sp, dp, flags: ACK), ihl: 6)))
+                out.append(
+                    Frames.ethernet(0x0800, Frames.ipv4(src, dst, proto: 6, Frames.tcp(sp, dp, flags: ACK), ihl: 6)))
             case 4:
-                out.append(Array(Frames.tcp4(src, dst, sp, dp, SYN).prefix(40)))   // truncated TCP header
+                out.append(Array(Frames.tcp4(src, dst, sp, dp, SYN).prefix(40)))  // truncated TCP header
             case 5...11:
                 out.append(Frames.udp4(src, dst, sp, dp))
             default:

@@ -13,7 +13,10 @@ final class PipelineLookupModeTests: XCTestCase {
         let byEntries = Pipeline(policy: policy, conntrack: settings, burstCapacity: 32, tagLookupsFromFlows: .max)
         let traffic = SyntheticTraffic(flows: 3000)
         var burst = FrameBurst(capacity: 32)
-        defer { traffic.deallocate(); burst.deallocate() }
+        defer {
+            traffic.deallocate()
+            burst.deallocate()
+        }
         var rng = SplitMix64(seed: 0x7A95)
         var now: UInt64 = 1_000_000_000
         var fresh = 0

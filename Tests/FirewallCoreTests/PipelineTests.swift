@@ -7,31 +7,40 @@ final class PipelineTests: XCTestCase {
     /// inside = port 0, outside = port 1. Web out is allowed; everything else falls to the default.
     func makePolicy(tracked: TrackedPolicy = .accept) -> Policy {
         var web = RuleMatch()
-        web.ingress = [0]; web.protocols = [6]; web.destinationPorts = [PortRange(80), PortRange(443)]
+        web.ingress = [0]
+        web.protocols = [6]
+        web.destinationPorts = [PortRange(80), PortRange(443)]
         var telnet = RuleMatch()
-        telnet.protocols = [6]; telnet.destinationPorts = [PortRange(23)]
+        telnet.protocols = [6]
+        telnet.destinationPorts = [PortRange(23)]
         var established = RuleMatch()
         established.states = ConnState.established.bit
-        var rules = [Rule(name: "web", action: .accept, match: web), Rule(name: "telnet", action: .reject, match: telnet)]
+        var rules = [
+            Rule(name: "web", action: .accept, match: web), Rule(name: "telnet", action: .reject, match: telnet)
+        ]
         if tracked == .classify { rules.insert(Rule(name: "est", action: .accept, match: established), at: 0) }
         var p = Policy(portNames: ["inside", "outside"], rules: rules)
         p.tracked = tracked
         return p
     }
 
-    func run(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Verdict] { runFrames(pipeline, frames, ingress: ingress) }
+    func run(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Verdict] {
+        runFrames(pipeline, frames, ingress: ingress)
+    }
 
     func testReturnTrafficPassesOnlyThroughConntrack() {
         let pl = Pipeline(policy: CompiledPolicy(makePolicy()), conntrack: ConntrackSettings())
         let c = "10.0.0.1", s = "192.0.2.1"
-        let v = run(pl, [
-            Frames.tcp4(c, s, 1000, 80, SYN),          // inside: web rule
-            Frames.tcp4(s, c, 80, 1000, SYN | ACK),    // outside: no rule allows it, the flow does
-            Frames.tcp4(c, s, 1000, 80, ACK),
-            Frames.tcp4(s, c, 80, 2000, SYN | ACK),    // outside, no flow: invalid
-            Frames.tcp4(s, c, 5555, 80, SYN),          // outside, new: default drop
-            Frames.tcp4(c, s, 1001, 23, SYN),          // telnet: reject
-        ], ingress: [0, 1, 0, 1, 1, 0])
+        let v = run(
+            pl,
+            [
+                Frames.tcp4(c, s, 1000, 80, SYN),  // inside: web rule
+                Frames.tcp4(s, c, 80, 1000, SYN | ACK),  // outside: no rule allows it, the flow does
+                Frames.tcp4(c, s, 1000, 80, ACK),
+                Frames.tcp4(s, c, 80, 2000, SYN | ACK),  // outside, no flow: invalid
+                Frames.tcp4(s, c, 5555, 80, SYN),  // outside, new: default drop
+                Frames.tcp4(c, s, 1001, 23, SYN)  // telnet: reject
+            ], ingress: [0, 1, 0, 1, 1, 0])
         XCTAssertEqual(v[0], Verdict(action: .accept, reason: .none, state: .new, rule: 0))
         XCTAssertEqual(v[1], Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack))
         XCTAssertEqual(v[2].rule, Verdict.byConntrack)
@@ -52,7 +61,12 @@ final class PipelineTests: XCTestCase {
 
     func testClassifyModeLetsRulesSeeState() {
         let pl = Pipeline(policy: CompiledPolicy(makePolicy(tracked: .classify)), conntrack: ConntrackSettings())
-        let v = run(pl, [Frames.tcp4("10.0.0.1", "192.0.2.1", 1000, 80, SYN), Frames.tcp4("192.0.2.1", "10.0.0.1", 80, 1000, SYN | ACK)], ingress: [0, 1])
+        let v = run(
+            pl,
+            [
+                Frames.tcp4("10.0.0.1", "192.0.2.1", 1000, 80, SYN),
+                Frames.tcp4("192.0.2.1", "10.0.0.1", 80, 1000, SYN | ACK)
+            ], ingress: [0, 1])
         XCTAssertEqual(v[0].rule, 1)
         XCTAssertEqual(v[1].rule, 0, "the established packet is accepted by the rule matching state established")
     }
@@ -62,12 +76,14 @@ final class PipelineTests: XCTestCase {
         p.arpAction = .drop
         p.nonIPAction = .accept
         let pl = Pipeline(policy: CompiledPolicy(p), conntrack: ConntrackSettings())
-        let v = run(pl, [
-            Frames.ethernet(0x0806, [UInt8](repeating: 0, count: 28)),
-            Frames.ethernet(0x88CC, [1, 2, 3]),
-            [1, 2, 3],
-            Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [], ihl: 3)),
-        ], ingress: [0, 0, 0, 0])
+        let v = run(
+            pl,
+            [
+                Frames.ethernet(0x0806, [UInt8](repeating: 0, count: 28)),
+                Frames.ethernet(0x88CC, [1, 2, 3]),
+                [1, 2, 3],
+                Frames.ethernet(0x0800, Frames.ipv4("1.1.1.1", "2.2.2.2", proto: 6, [], ihl: 3))
+            ], ingress: [0, 0, 0, 0])
         XCTAssertEqual(v.map(\.action), [.drop, .accept, .drop, .drop])
         XCTAssertEqual(v.map(\.reason), [.arp, .nonIP, .truncatedEthernet, .badIPv4HeaderLength])
         XCTAssertEqual(pl.counters.count(.truncatedEthernet), 1)
@@ -75,8 +91,10 @@ final class PipelineTests: XCTestCase {
 
     func testFragmentsNeverBypassTheRules() {
         let pl = Pipeline(policy: CompiledPolicy(makePolicy()), conntrack: ConntrackSettings())
-        let first = Frames.ethernet(0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 6, Frames.tcp(1, 80, flags: SYN), frag: 0x2000))
-        let later = Frames.ethernet(0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 6, [UInt8](repeating: 0, count: 16), frag: 4))
+        let first = Frames.ethernet(
+            0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 6, Frames.tcp(1, 80, flags: SYN), frag: 0x2000))
+        let later = Frames.ethernet(
+            0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 6, [UInt8](repeating: 0, count: 16), frag: 4))
         let v = run(pl, [first, later], ingress: [0, 0])
         XCTAssertEqual(v.map(\.action), [.drop, .drop])
         XCTAssertEqual(v.map(\.reason), [.fragment, .fragment])
@@ -89,10 +107,14 @@ final class PipelineTests: XCTestCase {
         // Two completed handshakes fill the table with assured flows; a third SYN is refused.
         var frames: [[UInt8]] = [], ingress: [Int] = []
         for p in [UInt16(1), 2] {
-            frames += [Frames.tcp4("10.0.0.1", "192.0.2.1", p, 80, SYN), Frames.tcp4("192.0.2.1", "10.0.0.1", 80, p, SYN | ACK), Frames.tcp4("10.0.0.1", "192.0.2.1", p, 80, ACK)]
+            frames += [
+                Frames.tcp4("10.0.0.1", "192.0.2.1", p, 80, SYN),
+                Frames.tcp4("192.0.2.1", "10.0.0.1", 80, p, SYN | ACK), Frames.tcp4("10.0.0.1", "192.0.2.1", p, 80, ACK)
+            ]
             ingress += [0, 1, 0]
         }
-        frames.append(Frames.tcp4("10.0.0.1", "192.0.2.1", 3, 80, SYN)); ingress.append(0)
+        frames.append(Frames.tcp4("10.0.0.1", "192.0.2.1", 3, 80, SYN))
+        ingress.append(0)
         let v = run(pl, frames, ingress: ingress)
         XCTAssertEqual(v.last, Verdict(action: .drop, reason: .conntrackFull, state: .new, rule: Verdict.bySetting))
         XCTAssertEqual(pl.conntrack.refused, 1)
@@ -104,7 +126,12 @@ final class PipelineTests: XCTestCase {
         var p = makePolicy()
         p.rules.removeAll { $0.name == "web" }
         pl.install(CompiledPolicy(p))
-        let v = run(pl, [Frames.tcp4("192.0.2.1", "10.0.0.1", 80, 1000, SYN | ACK), Frames.tcp4("10.0.0.1", "192.0.2.1", 1001, 80, SYN)], ingress: [1, 0])
+        let v = run(
+            pl,
+            [
+                Frames.tcp4("192.0.2.1", "10.0.0.1", 80, 1000, SYN | ACK),
+                Frames.tcp4("10.0.0.1", "192.0.2.1", 1001, 80, SYN)
+            ], ingress: [1, 0])
         XCTAssertEqual(v[0].rule, Verdict.byConntrack, "the flow opened before the reload stays")
         XCTAssertEqual(v[1].rule, Verdict.byDefault, "a new connection meets the new policy")
         XCTAssertEqual(pl.counters.ruleHits.count, 2)
@@ -136,37 +163,47 @@ final class PipelineTests: XCTestCase {
         burst.count = 32
         pl.process(burst, ingress: 0, link: .ethernet)
         let k = pl.counters
-        XCTAssertEqual(k.count(.accept), 16)   // 8 web SYNs + 8 ARP
-        XCTAssertEqual(k.count(.drop), 16)     // 8 UDP by default + 8 garbage
+        XCTAssertEqual(k.count(.accept), 16)  // 8 web SYNs + 8 ARP
+        XCTAssertEqual(k.count(.drop), 16)  // 8 UDP by default + 8 garbage
         XCTAssertEqual(k.reasons.reduce(0, +), 32)
-        XCTAssertEqual(k.ruleHits.reduce(0, +) + k.count(.arp) + k.count(.truncatedEthernet) + k.count(.nonIP) + k.count(.truncatedIPv4Header) + k.count(.truncatedArp) + k.count(.truncatedVlanTag), 32)
+        XCTAssertEqual(
+            k.ruleHits.reduce(0, +) + k.count(.arp) + k.count(.truncatedEthernet) + k.count(.nonIP)
+                + k.count(.truncatedIPv4Header) + k.count(.truncatedArp) + k.count(.truncatedVlanTag), 32)
     }
 }
 
 final class FragmentPipelineTests: XCTestCase {
     func policy(_ f: FragmentPolicy) -> CompiledPolicy {
         var web = RuleMatch()
-        web.protocols = [6]; web.destinationPorts = [PortRange(80)]
+        web.protocols = [6]
+        web.destinationPorts = [PortRange(80)]
         var p = Policy(portNames: ["inside", "outside"], rules: [Rule(name: "web", action: .accept, match: web)])
         p.fragments = f
         return CompiledPolicy(p)
     }
 
     func frag(_ src: String, _ dport: UInt16, id: UInt16, first: Bool) -> [UInt8] {
-        let payload = first ? Frames.tcp(1000, dport, flags: SYN) + [UInt8](repeating: 0, count: 8) : [UInt8](repeating: 0, count: 24)
-        return Frames.ethernet(0x0800, Frames.ipv4(src, "192.0.2.1", proto: 6, payload, id: id, frag: first ? 0x2000 : 4))
+        let payload =
+            first
+            ? Frames.tcp(1000, dport, flags: SYN) + [UInt8](repeating: 0, count: 8) : [UInt8](repeating: 0, count: 24)
+        return Frames.ethernet(
+            0x0800, Frames.ipv4(src, "192.0.2.1", proto: 6, payload, id: id, frag: first ? 0x2000 : 4))
     }
 
     func testTrackLetsLaterFragmentsFollowTheFirst() {
         let pl = Pipeline(policy: policy(.track), conntrack: ConntrackSettings())
-        let v = runFrames(pl, [
-            frag("10.0.0.1", 80, id: 7, first: true),     // allowed port: accepted, remembered
-            frag("10.0.0.1", 80, id: 7, first: false),    // follows: accepted
-            frag("10.0.0.2", 22, id: 8, first: true),     // blocked port: default drop
-            frag("10.0.0.2", 22, id: 8, first: false),    // follows: dropped
-            frag("10.0.0.3", 80, id: 9, first: false),    // no first seen: orphan, dropped
-            Frames.ethernet(0x0800, Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 6, [UInt8](repeating: 0, count: 24), id: 7, frag: 4)),
-        ], ingress: [0, 0, 0, 0, 0, 1])
+        let v = runFrames(
+            pl,
+            [
+                frag("10.0.0.1", 80, id: 7, first: true),  // allowed port: accepted, remembered
+                frag("10.0.0.1", 80, id: 7, first: false),  // follows: accepted
+                frag("10.0.0.2", 22, id: 8, first: true),  // blocked port: default drop
+                frag("10.0.0.2", 22, id: 8, first: false),  // follows: dropped
+                frag("10.0.0.3", 80, id: 9, first: false),  // no first seen: orphan, dropped
+                Frames.ethernet(
+                    0x0800,
+                    Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 6, [UInt8](repeating: 0, count: 24), id: 7, frag: 4))
+            ], ingress: [0, 0, 0, 0, 0, 1])
         XCTAssertEqual(v.map(\.action), [.accept, .accept, .drop, .drop, .drop, .drop])
         XCTAssertEqual(v[1].rule, 0)
         XCTAssertEqual(v[4].reason, .fragment)
@@ -181,9 +218,15 @@ final class FragmentPipelineTests: XCTestCase {
         let pl = Pipeline(policy: policy(.track), conntrack: s)
         var burst = FrameBurst(capacity: 1)
         defer { burst.deallocate() }
-        for (f, t) in [(frag("10.0.0.1", 80, id: 1, first: true), UInt64(0)), (frag("10.0.0.1", 80, id: 1, first: false), UInt64(31))] {
+        for (f, t) in [
+            (frag("10.0.0.1", 80, id: 1, first: true), UInt64(0)),
+            (frag("10.0.0.1", 80, id: 1, first: false), UInt64(31))
+        ] {
             f.withUnsafeBytes { b in
-                burst.frames[0] = b.baseAddress; burst.lengths[0] = Int32(b.count); burst.timestamps[0] = t * 1_000_000_000; burst.count = 1
+                burst.frames[0] = b.baseAddress
+                burst.lengths[0] = Int32(b.count)
+                burst.timestamps[0] = t * 1_000_000_000
+                burst.count = 1
                 pl.process(burst, ingress: 0, link: .ethernet)
             }
         }
@@ -200,7 +243,8 @@ final class FragmentPipelineTests: XCTestCase {
 
     func testDropPolicyDropsBoth() {
         let pl = Pipeline(policy: policy(.drop), conntrack: ConntrackSettings())
-        let v = runFrames(pl, [frag("10.0.0.1", 80, id: 7, first: true), frag("10.0.0.1", 80, id: 7, first: false)], ingress: [0, 0])
+        let v = runFrames(
+            pl, [frag("10.0.0.1", 80, id: 7, first: true), frag("10.0.0.1", 80, id: 7, first: false)], ingress: [0, 0])
         XCTAssertEqual(v.map(\.reason), [.fragment, .fragment])
     }
 }
@@ -224,15 +268,16 @@ func runFrames(_ pipeline: Pipeline, _ frames: [[UInt8]], ingress: [Int]) -> [Ve
     return out
 }
 
-
 /// Later `new` packets of an unanswered flow reuse its first packet's rule only when nothing that
 /// could change the answer has changed.
 final class FlowVerdictCacheTests: XCTestCase {
     func policy(dnsAction: Action, ingressOnly: Int? = nil) -> CompiledPolicy {
         var dns = RuleMatch()
-        dns.protocols = [17]; dns.destinationPorts = [PortRange(53)]
+        dns.protocols = [17]
+        dns.destinationPorts = [PortRange(53)]
         if let i = ingressOnly { dns.ingress = [i] }
-        return CompiledPolicy(Policy(portNames: ["inside", "outside"], rules: [Rule(name: "dns", action: dnsAction, match: dns)]))
+        return CompiledPolicy(
+            Policy(portNames: ["inside", "outside"], rules: [Rule(name: "dns", action: dnsAction, match: dns)]))
     }
 
     func testReloadInvalidatesTheCachedVerdict() {

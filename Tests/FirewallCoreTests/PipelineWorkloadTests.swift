@@ -9,7 +9,8 @@ final class PipelineWorkloadTests: XCTestCase {
         let before = est.pipeline.counters
         for _ in 0..<10 { _ = est.step() }
         let after = est.pipeline.counters
-        XCTAssertEqual(after.conntrackAccepted - before.conntrackAccepted, 320, "established: every frame accepted by its flow")
+        XCTAssertEqual(
+            after.conntrackAccepted - before.conntrackAccepted, 320, "established: every frame accepted by its flow")
 
         let one = PipelineWorkload(mode: .unanswered, flows: 500, rules: 50)
         for _ in 0..<10 { _ = one.step() }

@@ -8,7 +8,9 @@ final class RejectReplyTests: XCTestCase {
         XCTAssertEqual(r, .none)
         let out = UnsafeMutableRawPointer.allocate(byteCount: RejectReply.maxLength, alignment: 8)
         defer { out.deallocate() }
-        let n = frame.withUnsafeBytes { RejectReply.build(for: $0, meta: m, into: out, capacity: RejectReply.maxLength) }
+        let n = frame.withUnsafeBytes {
+            RejectReply.build(for: $0, meta: m, into: out, capacity: RejectReply.maxLength)
+        }
         guard n > 0 else { return nil }
         let bytes = Array(UnsafeRawBufferPointer(start: out, count: n))
         let (r2, m2) = Frames.parse(bytes)
@@ -35,7 +37,11 @@ final class RejectReplyTests: XCTestCase {
     }
 
     func testUDPGetsPortUnreachableQuotingTheDatagram() throws {
-        let r = try XCTUnwrap(reply(Frames.ethernet(0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 17, Frames.udp(5000, 69, [1, 2])), vlans: [(0x8100, 42)])))
+        let r = try XCTUnwrap(
+            reply(
+                Frames.ethernet(
+                    0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 17, Frames.udp(5000, 69, [1, 2])),
+                    vlans: [(0x8100, 42)])))
         XCTAssertEqual(r.meta.outerVlan, 42, "the reply keeps the VLAN tag")
         XCTAssertEqual(r.meta.icmpType, 3)
         XCTAssertEqual(r.meta.icmpCode, 3)
@@ -46,10 +52,12 @@ final class RejectReplyTests: XCTestCase {
     }
 
     func testIPv6GetsICMPv6AdministrativelyProhibited() throws {
-        let f = Frames.ethernet(0x86DD, Frames.ipv6("2001:db8::1", "2001:db8::2", next: 6, Frames.tcp(1, 2, flags: SYN)))
+        let f = Frames.ethernet(
+            0x86DD, Frames.ipv6("2001:db8::1", "2001:db8::2", next: 6, Frames.tcp(1, 2, flags: SYN)))
         let r = try XCTUnwrap(reply(f))
         XCTAssertEqual(r.meta.tcpFlags, RST | ACK)
-        let icmp = Frames.ethernet(0x86DD, Frames.ipv6("2001:db8::1", "2001:db8::2", next: 58, Frames.icmp(type: 128, id: 3)))
+        let icmp = Frames.ethernet(
+            0x86DD, Frames.ipv6("2001:db8::1", "2001:db8::2", next: 58, Frames.icmp(type: 128, id: 3)))
         let r2 = try XCTUnwrap(reply(icmp))
         XCTAssertEqual(r2.meta.icmpType, 1)
         XCTAssertEqual(r2.meta.icmpCode, 1)
@@ -58,7 +66,10 @@ final class RejectReplyTests: XCTestCase {
     func testNoReplyToErrorsResetsOrGroups() {
         XCTAssertNil(reply(Frames.tcp4("10.0.0.1", "192.0.2.1", 1, 2, RST)))
         let quoted = Array(Frames.ipv4("192.0.2.1", "10.0.0.1", proto: 17, Frames.udp(1, 2)).prefix(28))
-        XCTAssertNil(reply(Frames.ethernet(0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 1, Frames.icmp(type: 3, data: quoted)))))
+        XCTAssertNil(
+            reply(
+                Frames.ethernet(
+                    0x0800, Frames.ipv4("10.0.0.1", "192.0.2.1", proto: 1, Frames.icmp(type: 3, data: quoted)))))
         XCTAssertNil(reply(Frames.udp4("10.0.0.1", "224.0.0.251", 5353, 5353)))
         XCTAssertNil(reply(Frames.udp4("10.0.0.1", "255.255.255.255", 68, 67)))
     }

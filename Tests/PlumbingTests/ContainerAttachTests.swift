@@ -36,10 +36,12 @@ final class ContainerAttachTests: XCTestCase {
     /// scripts/make-rootfs returns at once when the cache exists ($VFWALL_ROOTFS or
     /// /var/cache/vfwall/rootfs) and builds it otherwise.
     static func makeRootfs() throws -> String {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let r = sh("\(repo.path)/scripts/make-rootfs 2>&1")
         guard r.status == 0, let dir = r.output.split(separator: "\n").last.map(String.init),
-              FileManager.default.fileExists(atPath: dir + "/bin/sleep") else {
+            FileManager.default.fileExists(atPath: dir + "/bin/sleep")
+        else {
             throw PlumbingError("scripts/make-rootfs failed: \(r.output.suffix(2000))")
         }
         return dir
@@ -53,9 +55,11 @@ final class ContainerAttachTests: XCTestCase {
     func startContainer() throws -> (name: String, pid: Int32) {
         let name = TestNames.unique()
         lab.onCleanup { [podman] in sh("\(podman) rm -f -t 0 \(name) >/dev/null 2>&1") }
-        let r = sh("\(podman) run -d --name \(name) --network none --rootfs \(ContainerAttachTests.rootfs!) sleep infinity")
+        let r = sh(
+            "\(podman) run -d --name \(name) --network none --rootfs \(ContainerAttachTests.rootfs!) sleep infinity")
         guard r.status == 0 else { throw PlumbingError("podman run: \(r.output)") }
-        let pid = sh("podman inspect --format '{{.State.Pid}}' \(name)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = sh("podman inspect --format '{{.State.Pid}}' \(name)").output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         return (name, Int32(pid) ?? 0)
     }
 
@@ -68,13 +72,15 @@ final class ContainerAttachTests: XCTestCase {
         let mac = try XCTUnwrap(lab.mac(vf))
         let (container, _) = try startContainer()
 
-        let attach = try vfplumb(["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"],
-                                 environment: lab.environment)
+        let attach = try vfplumb(
+            ["attach", vf, container, "--name", "eth1", "--ip", "10.213.0.2/24"],
+            environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         let seen = inside(container, "ip -o addr show eth1")
         XCTAssertTrue(seen.output.contains("10.213.0.2/24"), "eth1 inside the container: \(seen.output)")
         XCTAssertTrue(lab.ping("10.213.0.2", from: peer), "the peer reaches eth1 in the container")
-        XCTAssertTrue(inside(container, "ping -c 1 -W 3 \(lab.peerAddress)").status == 0, "and the container reaches the peer")
+        XCTAssertTrue(
+            inside(container, "ping -c 1 -W 3 \(lab.peerAddress)").status == 0, "and the container reaches the peer")
 
         let detach = try vfplumb(["detach", container], environment: lab.environment)
         XCTAssertEqual(detach.status, 0, detach.stdout + detach.stderr)
@@ -86,9 +92,12 @@ final class ContainerAttachTests: XCTestCase {
     func testMacvlanAttachIntoContainerThenDetach() throws {
         let (vf, peer) = try lab.makeStandInVF()
         let (container, _) = try startContainer()
-        let attach = try vfplumb(["attach", vf, container, "--mode", "macvlan", "--name", "eth1",
-                                  "--ip", "10.213.0.5/24",
-                                  "--mac", "02:42:ac:d5:00:05"], environment: lab.environment)
+        let attach = try vfplumb(
+            [
+                "attach", vf, container, "--mode", "macvlan", "--name", "eth1",
+                "--ip", "10.213.0.5/24",
+                "--mac", "02:42:ac:d5:00:05"
+            ], environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(inside(container, "ip -d link show eth1").output.contains("macvlan mode bridge"))
         XCTAssertTrue(inside(container, "ip link show eth1").output.contains("02:42:ac:d5:00:05"))

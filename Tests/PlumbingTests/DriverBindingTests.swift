@@ -16,12 +16,14 @@ final class DriverBindingTests: XCTestCase {
     func testBindToVFIOUsesTheDriverOverrideSequence() throws {
         let vf = tree.vfAddress(1)
         let result = try DriverBinding(sysfs: tree.sysfs()).bind(vf, to: .vfio)
-        XCTAssertEqual(tree.writes.map { "\($0.0)=\($0.1)" }, [
-            "/bus/pci/devices/\(vf)/driver/unbind=\(vf)",
-            "/bus/pci/devices/\(vf)/driver_override=vfio-pci",
-            "/bus/pci/drivers/vfio-pci/bind=\(vf)",
-            "/bus/pci/devices/\(vf)/driver_override=",
-        ])
+        XCTAssertEqual(
+            tree.writes.map { "\($0.0)=\($0.1)" },
+            [
+                "/bus/pci/devices/\(vf)/driver/unbind=\(vf)",
+                "/bus/pci/devices/\(vf)/driver_override=vfio-pci",
+                "/bus/pci/drivers/vfio-pci/bind=\(vf)",
+                "/bus/pci/devices/\(vf)/driver_override="
+            ])
         XCTAssertEqual(result.driver, "vfio-pci")
         XCTAssertEqual(result.previousDriver, "ixgbevf")
         XCTAssertEqual(result.vfioGroupPath, "/dev/vfio/31")
@@ -36,11 +38,13 @@ final class DriverBindingTests: XCTestCase {
         _ = try DriverBinding(sysfs: tree.sysfs()).bind(vf, to: .vfio)
         let sysfs = tree.sysfs()
         let result = try DriverBinding(sysfs: sysfs).bind(vf, to: .kernel)
-        XCTAssertEqual(tree.writes.suffix(3).map { "\($0.0)=\($0.1)" }, [
-            "/bus/pci/devices/\(vf)/driver/unbind=\(vf)",
-            "/bus/pci/devices/\(vf)/driver_override=",
-            "/bus/pci/drivers_probe=\(vf)",
-        ])
+        XCTAssertEqual(
+            tree.writes.suffix(3).map { "\($0.0)=\($0.1)" },
+            [
+                "/bus/pci/devices/\(vf)/driver/unbind=\(vf)",
+                "/bus/pci/devices/\(vf)/driver_override=",
+                "/bus/pci/drivers_probe=\(vf)"
+            ])
         XCTAssertEqual(result.driver, "ixgbevf")
         XCTAssertEqual(sysfs.pciDevice(vf)?.netdevs, [tree.vfNetdev(0)])
     }
@@ -49,8 +53,9 @@ final class DriverBindingTests: XCTestCase {
         let vf = tree.vfAddress(0)
         try FileManager.default.removeItem(atPath: "\(tree.root)/bus/pci/drivers/vfio-pci")
         XCTAssertThrowsError(try DriverBinding(sysfs: tree.sysfs()).bind(vf, to: .vfio)) { error in
-            XCTAssertEqual((error as? PlumbingError)?.message,
-                           "the vfio-pci driver is not loaded, so \(vf) cannot be bound to it; run `modprobe vfio-pci` first.")
+            XCTAssertEqual(
+                (error as? PlumbingError)?.message,
+                "the vfio-pci driver is not loaded, so \(vf) cannot be bound to it; run `modprobe vfio-pci` first.")
         }
         try FileManager.default.removeItem(atPath: "\(tree.root)/\(tree.deviceDir(vf))/iommu_group")
         XCTAssertThrowsError(try DriverBinding(sysfs: tree.sysfs()).bind(vf, to: .vfio)) { error in
@@ -65,7 +70,8 @@ final class DriverBindingTests: XCTestCase {
         // the sequence of writes is still visible and the failure is one sentence.
         let result = try vfplumb(["bind", vf, "--driver", "vfio-pci", "--verbose", "--sysfs-root", tree.root])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("sysfs: echo vfio-pci > /bus/pci/devices/\(vf)/driver_override"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("sysfs: echo vfio-pci > /bus/pci/devices/\(vf)/driver_override"), result.stderr)
         XCTAssertTrue(result.stderr.contains("vfplumb: \(vf) did not bind to vfio-pci"), result.stderr)
         let bad = try vfplumb(["bind", vf, "--driver", "nouveau", "--sysfs-root", tree.root])
         XCTAssertEqual(bad.status, 64)
@@ -76,7 +82,8 @@ final class DriverBindingTests: XCTestCase {
         XCTAssertEqual(r.requested, 64)
         XCTAssertEqual(r.reserved, 64)
         XCTAssertEqual(tree.writes.map(\.0), ["/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"])
-        XCTAssertThrowsError(try Hugepages(sysfs: tree.sysfs()).reserve(count: 1, size: .oneGiB, node: nil, mount: false))
+        XCTAssertThrowsError(
+            try Hugepages(sysfs: tree.sysfs()).reserve(count: 1, size: .oneGiB, node: nil, mount: false))
         XCTAssertThrowsError(try Hugepages(sysfs: tree.sysfs()).reserve(count: 1, size: .twoMiB, node: 3, mount: false))
     }
 }

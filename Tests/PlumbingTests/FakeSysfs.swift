@@ -30,11 +30,13 @@ final class FakeSysfs: @unchecked Sendable {
         try mkdir("kernel/mm/hugepages/hugepages-2048kB")
         try file("kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0")
         try file("kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "0")
-        try addDevice(sriovPF, device: "0x10fb", driver: "ixgbe", netdev: sriovNetdev, mac: "90:e2:ba:00:00:01", group: "20")
+        try addDevice(
+            sriovPF, device: "0x10fb", driver: "ixgbe", netdev: sriovNetdev, mac: "90:e2:ba:00:00:01", group: "20")
         try file("\(deviceDir(sriovPF))/sriov_totalvfs", "63")
         try file("\(deviceDir(sriovPF))/sriov_numvfs", "0")
         try file("\(deviceDir(sriovPF))/sriov_drivers_autoprobe", "1")
-        try addDevice(plainPF, device: "0x1533", driver: "igb", netdev: plainNetdev, mac: "90:e2:ba:00:00:02", group: "21")
+        try addDevice(
+            plainPF, device: "0x1533", driver: "igb", netdev: plainNetdev, mac: "90:e2:ba:00:00:02", group: "21")
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -68,7 +70,8 @@ final class FakeSysfs: @unchecked Sendable {
         } else if parts.count == 5, parts[2] == "drivers", parts[4] == "bind" {
             bind(value, to: parts[3])
         } else if path == "/bus/pci/drivers_probe" {
-            let override = (try? String(contentsOfFile: "\(root)/bus/pci/devices/\(value)/driver_override", encoding: .utf8))?
+            let override =
+                (try? String(contentsOfFile: "\(root)/bus/pci/devices/\(value)/driver_override", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             bind(value, to: override.isEmpty || override == "(null)" ? "ixgbevf" : override)
         }
@@ -77,7 +80,8 @@ final class FakeSysfs: @unchecked Sendable {
     func setVFs(_ n: Int) {
         let pf = deviceDir(sriovPF)
         try? file("\(pf)/sriov_numvfs", String(n))
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(pf)")) ?? [] where name.hasPrefix("virtfn") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(pf)")) ?? []
+        where name.hasPrefix("virtfn") {
             let index = Int(name.dropFirst(6))!
             try? FileManager.default.removeItem(atPath: "\(root)/\(pf)/\(name)")
             try? FileManager.default.removeItem(atPath: "\(root)/\(deviceDir(vfAddress(index)))")
@@ -86,8 +90,9 @@ final class FakeSysfs: @unchecked Sendable {
         }
         for index in 0..<n {
             let bdf = vfAddress(index)
-            try? addDevice(bdf, device: "0x10ed", driver: "ixgbevf", netdev: vfNetdev(index),
-                           mac: String(format: "02:00:00:00:01:%02x", index), group: String(30 + index))
+            try? addDevice(
+                bdf, device: "0x10ed", driver: "ixgbevf", netdev: vfNetdev(index),
+                mac: String(format: "02:00:00:00:01:%02x", index), group: String(30 + index))
             try? link("\(pf)/virtfn\(index)", "../\(bdf)")
             try? link("\(deviceDir(bdf))/physfn", "../\(sriovPF)")
         }
@@ -144,7 +149,8 @@ final class FakeSysfs: @unchecked Sendable {
     }
 
     func read(_ relative: String) -> String? {
-        (try? String(contentsOfFile: "\(root)/\(relative)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: "\(root)/\(relative)", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func mkdir(_ relative: String) throws {
@@ -156,7 +162,8 @@ final class FakeSysfs: @unchecked Sendable {
     func link(_ relative: String, _ target: String) throws {
         let path = "\(root)/\(relative)"
         try? FileManager.default.removeItem(atPath: path)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
     }
 }

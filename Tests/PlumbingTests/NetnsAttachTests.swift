@@ -21,8 +21,9 @@ final class NetnsAttachTests: XCTestCase {
         let target = try lab.addNamespace()
         let mac = try XCTUnwrap(lab.mac(vf))
 
-        let attach = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24"],
-                                 environment: lab.environment)
+        let attach = try vfplumb(
+            ["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24"],
+            environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertFalse(lab.exists(vf), "\(vf) left the host")
         XCTAssertTrue(sh("ip -n \(target) -o addr show eth1").output.contains("10.213.0.2/24"))
@@ -52,9 +53,12 @@ final class NetnsAttachTests: XCTestCase {
         }
         let pidTarget = "pid:\(sleeper.pid)"
 
-        let attach = try vfplumb(["attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0",
-                                  "--ip", "10.213.0.3/24"],
-                                 environment: lab.environment)
+        let attach = try vfplumb(
+            [
+                "attach", vf, pidTarget, "--mode", "macvlan", "--name", "mv0",
+                "--ip", "10.213.0.3/24"
+            ],
+            environment: lab.environment)
         XCTAssertEqual(attach.status, 0, attach.stdout + attach.stderr)
         XCTAssertTrue(lab.exists(vf), "macvlan mode leaves the lower link on the host")
         XCTAssertTrue(sh("ip -n \(target) -d link show mv0").output.contains("macvlan mode bridge"))
@@ -86,8 +90,9 @@ final class NetnsAttachTests: XCTestCase {
     func testDryRunChangesNothing() throws {
         let (vf, _) = try lab.makeStandInVF()
         let target = try lab.addNamespace()
-        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--dry-run"],
-                            environment: lab.environment)
+        let r = try vfplumb(
+            ["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24", "--dry-run"],
+            environment: lab.environment)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("move vfp"), r.stdout)
         XCTAssertTrue(r.stdout.contains("rename vfp"), r.stdout)
@@ -98,15 +103,20 @@ final class NetnsAttachTests: XCTestCase {
     func testRollbackAfterAFailureHalfWayLeavesTheHostAsItWas() throws {
         let (vf, _) = try lab.makeStandInVF()
         let target = try lab.addNamespace()
-        let before = sh("ip -o link show \(vf)").output.replacingOccurrences(of: #"^\d+: "#, with: "", options: .regularExpression)
+        let before = sh("ip -o link show \(vf)").output.replacingOccurrences(
+            of: #"^\d+: "#, with: "", options: .regularExpression)
         // The gateway is off the subnet, so the last step fails after the move and rename.
-        let r = try vfplumb(["attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24",
-                             "--gateway", "10.99.0.1"],
-                            environment: lab.environment)
+        let r = try vfplumb(
+            [
+                "attach", vf, "netns:\(target)", "--name", "eth1", "--ip", "10.213.0.2/24",
+                "--gateway", "10.99.0.1"
+            ],
+            environment: lab.environment)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("every earlier step was rolled back"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one sentence: \(r.stderr)")
-        let after = sh("ip -o link show \(vf)").output.replacingOccurrences(of: #"^\d+: "#, with: "", options: .regularExpression)
+        let after = sh("ip -o link show \(vf)").output.replacingOccurrences(
+            of: #"^\d+: "#, with: "", options: .regularExpression)
         XCTAssertEqual(after, before)
         XCTAssertEqual(lab.linkNames(netns: target), ["lo"])
         XCTAssertTrue(lab.journal.all().isEmpty)
@@ -119,7 +129,9 @@ final class NetnsAttachTests: XCTestCase {
 
         let missing = try vfplumb(["attach", "vfpnosuch0", "netns:\(target)"], environment: env)
         XCTAssertEqual(missing.status, 1)
-        XCTAssertEqual(missing.stderr, "vfplumb: vfpnosuch0 does not exist on the host; check the name with `ip link` or `vfplumb list`.\n")
+        XCTAssertEqual(
+            missing.stderr,
+            "vfplumb: vfpnosuch0 does not exist on the host; check the name with `ip link` or `vfplumb list`.\n")
 
         let taken = try vfplumb(["attach", vf, "netns:\(target)", "--name", "lo"], environment: env)
         XCTAssertEqual(taken.status, 1)

@@ -41,7 +41,12 @@ final class SysfsDiscoveryTests: XCTestCase {
     }
 
     func testPCIIDsNamesAndMissingDatabase() {
-        let ids = PCIIDs(text: "# comment\n8086  Intel Corporation\n\t10fb  82599ES 10-Gigabit SFI/SFP+ Network Connection\n\t\t8086 0003  Ethernet Server Adapter X520-2\n\t1533  I210 Gigabit Network Connection\nC 02  Network controller\n")
+        let ids = PCIIDs(
+            text:
+                "# comment\n8086  Intel Corporation\n\t10fb  82599ES 10-Gigabit SFI/SFP+ Network "
+                + "Connection\n\t\t8086 0003  Ethernet Server Adapter X520-2\n\t1533  I210 Gigabit Network "
+                + "Connection\nC 02  Network controller\n"
+        )
         XCTAssertEqual(ids.vendorName("8086"), "Intel Corporation")
         XCTAssertEqual(ids.deviceName(vendor: "8086", device: "10FB"), "82599ES 10-Gigabit SFI/SFP+ Network Connection")
         XCTAssertNil(ids.deviceName(vendor: "8086", device: "0003"))
@@ -58,10 +63,12 @@ final class SysfsDiscoveryTests: XCTestCase {
         let journal = Journal(directory: stateDir)
         tree.setVFs(3)
         tree.hideNetdev(ofVF: 0)
-        try journal.save(AttachmentRecord(hostName: "enp3s0f0v0", pciAddress: tree.vfAddress(0), originalAlias: nil,
-                                          mac: "02:00:00:00:01:00", mtu: 1500, wasUp: true, mode: .direct, phase: .attached,
-                                          target: "web", namespacePath: "/proc/1/ns/net", namespaceInode: 1,
-                                          nameInside: "eth1", temporaryName: "vfp00000000", vf: nil))
+        try journal.save(
+            AttachmentRecord(
+                hostName: "enp3s0f0v0", pciAddress: tree.vfAddress(0), originalAlias: nil,
+                mac: "02:00:00:00:01:00", mtu: 1500, wasUp: true, mode: .direct, phase: .attached,
+                target: "web", namespacePath: "/proc/1/ns/net", namespaceInode: 1,
+                nameInside: "eth1", temporaryName: "vfp00000000", vf: nil))
         tree.hideNetdev(ofVF: 2)
         let inventory = Inventory(sysfs: tree.sysfs(), names: PCIIDs(text: ""), journal: journal)
         let vfs = try XCTUnwrap(inventory.pfs.first?.vfs)

@@ -8,8 +8,9 @@ final class SystemErrorTests: XCTestCase {
         XCTAssertThrowsError(try sysfs.write("class/net/x/mtu", "1500")) { error in
             let failure = error as? SystemError
             XCTAssertEqual(failure?.errno, .noSuchFileOrDirectory)
-            XCTAssertEqual(failure?.description,
-                           "open /nonexistent-sysfs-\(getpid())/class/net/x/mtu: No such file or directory")
+            XCTAssertEqual(
+                failure?.description,
+                "open /nonexistent-sysfs-\(getpid())/class/net/x/mtu: No such file or directory")
         }
     }
 }

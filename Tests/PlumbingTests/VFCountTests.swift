@@ -47,16 +47,18 @@ final class VFCountTests: XCTestCase {
 
     func testCountAboveTotalIsRefusedInOneSentence() {
         XCTAssertThrowsError(try VFCount(sysfs: tree.sysfs(), journal: journal).set("eth4", count: 64)) { error in
-            XCTAssertEqual(error as? PlumbingError,
-                           .usage("eth4 (0000:03:00.0) supports at most 63 VFs; asked for 64."))
+            XCTAssertEqual(
+                error as? PlumbingError,
+                .usage("eth4 (0000:03:00.0) supports at most 63 VFs; asked for 64."))
         }
         XCTAssertTrue(numvfsWrites.isEmpty)
     }
 
     func testPFWithoutSRIOVIsRefused() {
         XCTAssertThrowsError(try VFCount(sysfs: tree.sysfs(), journal: journal).set("eth5", count: 1)) { error in
-            XCTAssertEqual((error as? PlumbingError)?.message,
-                           "eth5 (0000:04:00.0) is not SR-IOV capable (no sriov_totalvfs); pick a PF from `vfplumb list`.")
+            XCTAssertEqual(
+                (error as? PlumbingError)?.message,
+                "eth5 (0000:04:00.0) is not SR-IOV capable (no sriov_totalvfs); pick a PF from `vfplumb list`.")
         }
         XCTAssertThrowsError(try VFCount(sysfs: tree.sysfs(), journal: journal).set("nosuch0", count: 1))
     }
@@ -64,10 +66,13 @@ final class VFCountTests: XCTestCase {
     func testRefusesToDropAttachedVFsUnlessForced() throws {
         let count = VFCount(sysfs: tree.sysfs(), journal: journal)
         _ = try count.set("eth4", count: 2)
-        tree.hideNetdev(ofVF: 1)   // moved into a container
+        tree.hideNetdev(ofVF: 1)  // moved into a container
         XCTAssertThrowsError(try count.set("eth4", count: 0)) { error in
-            XCTAssertEqual((error as? PlumbingError)?.message,
-                           "eth4 (0000:03:00.0) has VFs attached to containers (VF 1 (0000:03:10.2)); detach them first or pass --force.")
+            XCTAssertEqual(
+                (error as? PlumbingError)?.message,
+                "eth4 (0000:03:00.0) has VFs attached to containers (VF 1 (0000:03:10.2)); detach them first or "
+                    + "pass --force."
+            )
         }
         XCTAssertEqual(numvfsWrites, ["2"])
         _ = try count.set("eth4", count: 0, force: true)
@@ -99,9 +104,11 @@ final class VFCountTests: XCTestCase {
     func testBoundedWaitNamesTheLateVFs() throws {
         // No kernel reacting: the VFs never come.
         let silent = Sysfs(root: tree.root)
-        XCTAssertThrowsError(try VFCount(sysfs: silent, journal: journal).set("eth4", count: 2, timeout: 0.2)) { error in
-            XCTAssertEqual((error as? PlumbingError)?.message,
-                           "eth4 (0000:03:00.0): only 0 of 2 VFs appeared after 0 s; check dmesg and the VF driver.")
+        XCTAssertThrowsError(try VFCount(sysfs: silent, journal: journal).set("eth4", count: 2, timeout: 0.2)) {
+            error in
+            XCTAssertEqual(
+                (error as? PlumbingError)?.message,
+                "eth4 (0000:03:00.0): only 0 of 2 VFs appeared after 0 s; check dmesg and the VF driver.")
         }
     }
 

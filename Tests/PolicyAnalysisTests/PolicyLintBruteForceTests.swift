@@ -18,7 +18,7 @@ final class PolicyLintBruteForceTests: XCTestCase {
             XCTAssertEqual(lint.undecided, [], "round \(round)")
 
             var firsts = Set<Int>()
-            var changes = Set<Int>()   // rules whose removal changes some packet's action
+            var changes = Set<Int>()  // rules whose removal changes some packet's action
             for meta in RandomRules.packets(rules, onlyNew: policy.tracked == .accept) {
                 let matching = rules.indices.filter { rules[$0].match.matches(meta) }
                 guard let first = matching.first else { continue }

@@ -45,7 +45,12 @@ enum RandomRules {
 
     static func portValues(_ rules: [Rule]) -> [UInt16] {
         var cuts: Set<Int> = [0]
-        for r in rules { for p in r.match.sourcePorts + r.match.destinationPorts { cuts.insert(Int(p.lo)); cuts.insert(Int(p.hi) + 1) } }
+        for r in rules {
+            for p in r.match.sourcePorts + r.match.destinationPorts {
+                cuts.insert(Int(p.lo))
+                cuts.insert(Int(p.hi) + 1)
+            }
+        }
         return cuts.filter { $0 <= 65535 }.map { UInt16($0) }.sorted()
     }
 
@@ -72,9 +77,24 @@ enum RandomRules {
                 base.hasPorts = proto == 6 || proto == 17
                 var l4: [PacketMeta] = [base]
                 if base.hasPorts {
-                    l4 = ports.flatMap { s in ports.map { d in var m = base; m.sport = s; m.dport = d; return m } }
+                    l4 = ports.flatMap { s in
+                        ports.map { d in
+                            var m = base
+                            m.sport = s
+                            m.dport = d
+                            return m
+                        }
+                    }
                 }
-                if proto == 6 { l4 = l4.flatMap { m in [UInt8(0), 0x02, 0x10, 0x12].map { f in var c = m; c.tcpFlags = f; return c } } }
+                if proto == 6 {
+                    l4 = l4.flatMap { m in
+                        [UInt8(0), 0x02, 0x10, 0x12].map { f in
+                            var c = m
+                            c.tcpFlags = f
+                            return c
+                        }
+                    }
+                }
                 for m in l4 {
                     for ingress in [UInt8(0), 1] {
                         for state in states {

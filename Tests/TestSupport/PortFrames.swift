@@ -7,17 +7,24 @@ import Ports
 public enum PortTestFrames {
     /// An Ethernet/IPv4/UDP frame from 10.0.0.1:`sourcePort` to 10.0.0.2:`destinationPort`
     /// whose payload starts with `index` (so every frame is recognisable), padded to `size`.
-    public static func udp(index: Int, sourcePort: UInt16 = 1000, destinationPort: UInt16 = 2000,
-                    size: Int = 64, sourceIP: [UInt8] = [10, 0, 0, 1], destinationIP: [UInt8] = [10, 0, 0, 2]) -> [UInt8] {
-        var f: [UInt8] = [0x02, 0, 0, 0, 0, 0x02,   // destination MAC (locally administered)
-                          0x02, 0, 0, 0, 0, 0x01,   // source MAC
-                          0x08, 0x00]               // IPv4
+    public static func udp(
+        index: Int, sourcePort: UInt16 = 1000, destinationPort: UInt16 = 2000,
+        size: Int = 64, sourceIP: [UInt8] = [10, 0, 0, 1], destinationIP: [UInt8] = [10, 0, 0, 2]
+    ) -> [UInt8] {
+        var f: [UInt8] = [
+            0x02, 0, 0, 0, 0, 0x02,  // destination MAC (locally administered)
+            0x02, 0, 0, 0, 0, 0x01,  // source MAC
+            0x08, 0x00
+        ]  // IPv4
         let ipLength = size - 14
         f += [0x45, 0, UInt8(ipLength >> 8), UInt8(ipLength & 0xff), 0, 0, 0x40, 0, 64, 17, 0, 0]
         f += sourceIP + destinationIP
         let udpLength = ipLength - 20
-        f += [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xff), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xff),
-              UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0]
+        f += [
+            UInt8(sourcePort >> 8), UInt8(sourcePort & 0xff), UInt8(destinationPort >> 8),
+            UInt8(destinationPort & 0xff),
+            UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0
+        ]
         f += withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)
         while f.count < size { f.append(0xab) }
         // IPv4 header checksum, so the kernel and any parser take it as valid.
@@ -32,7 +39,9 @@ public enum PortTestFrames {
 
     /// The index `udp(index:)` wrote into a frame, or nil for a frame that is not one of ours.
     public static func index(of frame: [UInt8]) -> Int? {
-        guard frame.count >= 46, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 17, frame[26] == 10 else { return nil }
+        guard frame.count >= 46, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 17, frame[26] == 10 else {
+            return nil
+        }
         return Int(UInt32(frame[42]) << 24 | UInt32(frame[43]) << 16 | UInt32(frame[44]) << 8 | UInt32(frame[45]))
     }
 }
@@ -50,12 +59,18 @@ extension FrameBurst {
 /// Receives until `port` has nothing more on `queue` (or `limit` frames), handing each burst
 /// to `body` and then releasing it.
 @discardableResult
-public func drain(_ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: Int = .max,
-           idleRounds: Int = 3, _ body: (FrameBurst) -> Void = { _ in }) -> Int {
+public func drain(
+    _ port: PacketPort, queue: Int = 0, burst: inout FrameBurst, limit: Int = .max,
+    idleRounds: Int = 3, _ body: (FrameBurst) -> Void = { _ in }
+) -> Int {
     var total = 0, idle = 0
     while total < limit && idle < idleRounds {
         let n = port.rxBurst(queue: queue, into: &burst)
-        if n == 0 { idle += 1; usleep(1000); continue }
+        if n == 0 {
+            idle += 1
+            usleep(1000)
+            continue
+        }
         idle = 0
         total += n
         body(burst)
@@ -71,14 +86,25 @@ public enum TinyPcap {
         var bytes: [UInt8] = []
         func le32(_ v: UInt32) { bytes += withUnsafeBytes(of: v.littleEndian, Array.init) }
         func le16(_ v: UInt16) { bytes += withUnsafeBytes(of: v.littleEndian, Array.init) }
-        le32(0xa1b2_c3d4); le16(2); le16(4); le32(0); le32(0); le32(65535); le32(1)
+        le32(0xa1b2_c3d4)
+        le16(2)
+        le16(4)
+        le32(0)
+        le32(0)
+        le32(65535)
+        le32(1)
         for (i, f) in frames.enumerated() {
-            le32(1_700_000_000); le32(UInt32(i)); le32(UInt32(f.count)); le32(UInt32(f.count))
+            le32(1_700_000_000)
+            le32(UInt32(i))
+            le32(UInt32(f.count))
+            le32(UInt32(f.count))
             bytes += f
         }
         guard let file = fopen(path, "wb") else { throw PortError.invalid("cannot create \(path)") }
         defer { fclose(file) }
-        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw PortError.invalid("cannot write \(path)") }
+        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+            throw PortError.invalid("cannot write \(path)")
+        }
     }
 
     public static func read(_ path: String) throws -> [[UInt8]] {

@@ -32,8 +32,10 @@ public final class BackgroundProcess {
     /// namespace `netns` through `ip netns exec` (which execs, so `pid` is the command's); in
     /// `directory`; with `environment` added to this process's. `mergeOutput` sends standard
     /// error to the standard output file, interleaved as written.
-    public init(_ executable: String, _ arguments: [String], netns: String? = nil, directory: String? = nil,
-                environment: [String: String] = [:], mergeOutput: Bool = false) throws {
+    public init(
+        _ executable: String, _ arguments: [String], netns: String? = nil, directory: String? = nil,
+        environment: [String: String] = [:], mergeOutput: Bool = false
+    ) throws {
         let base = NSTemporaryDirectory() + "vt-out-\(getpid())-\(UUID().uuidString.prefix(8))"
         stdoutPath = base + ".out"
         stderrPath = mergeOutput ? stdoutPath : base + ".err"
@@ -68,7 +70,8 @@ public final class BackgroundProcess {
         var spawned: pid_t = 0
         let failure = posix_spawnp(&spawned, command[0], &actions, &attributes, argv, envp)
         guard failure == 0 else {
-            unlink(stdoutPath); unlink(stderrPath)
+            unlink(stdoutPath)
+            unlink(stderrPath)
             throw ProcessError("cannot start \(command[0]): \(String(cString: strerror(failure)))")
         }
         pid = spawned
@@ -94,9 +97,11 @@ public final class BackgroundProcess {
             kill(-pid, SIGKILL)
             _ = reap(blocking: true)
         }
-        let finished = ProcessResult(status: exitStatus ?? -1, stdout: stdoutText,
-                                     stderr: stderrPath == stdoutPath ? "" : stderrText)
-        unlink(stdoutPath); unlink(stderrPath)
+        let finished = ProcessResult(
+            status: exitStatus ?? -1, stdout: stdoutText,
+            stderr: stderrPath == stdoutPath ? "" : stderrText)
+        unlink(stdoutPath)
+        unlink(stderrPath)
         result = finished
         return finished
     }
@@ -112,22 +117,33 @@ public final class BackgroundProcess {
         return exitStatus
     }
 
-    deinit { if result == nil { signal(SIGKILL); wait(timeout: 5) } }
+    deinit {
+        if result == nil {
+            signal(SIGKILL)
+            wait(timeout: 5)
+        }
+    }
 }
 
 /// Runs a command to its end (SIGKILL after `timeout` seconds); see `BackgroundProcess`.
-public func runProcess(_ executable: String, _ arguments: [String], netns: String? = nil, directory: String? = nil,
-                       environment: [String: String] = [:], mergeOutput: Bool = false,
-                       timeout: Double = 60) throws -> ProcessResult {
-    try BackgroundProcess(executable, arguments, netns: netns, directory: directory, environment: environment,
-                          mergeOutput: mergeOutput).wait(timeout: timeout)
+public func runProcess(
+    _ executable: String, _ arguments: [String], netns: String? = nil, directory: String? = nil,
+    environment: [String: String] = [:], mergeOutput: Bool = false,
+    timeout: Double = 60
+) throws -> ProcessResult {
+    try BackgroundProcess(
+        executable, arguments, netns: netns, directory: directory, environment: environment,
+        mergeOutput: mergeOutput
+    ).wait(timeout: timeout)
 }
 
 /// Runs `command` with `shell -c`; returns its exit status and its output (stdout and stderr
 /// interleaved). 127 when the shell cannot start.
 @discardableResult
-public func spawnShell(_ command: String, shell: String = "/bin/sh",
-                       timeout: Double = 900) -> (status: Int32, output: String) {
+public func spawnShell(
+    _ command: String, shell: String = "/bin/sh",
+    timeout: Double = 900
+) -> (status: Int32, output: String) {
     guard let result = try? runProcess(shell, ["-c", command], mergeOutput: true, timeout: timeout) else {
         return (127, "cannot spawn \(shell)")
     }

@@ -18,16 +18,20 @@ public func builtProduct(_ name: String) -> String {
 }
 
 /// Starts a product in the repository's directory (inside `netns` when given).
-public func startProduct(_ name: String, _ arguments: [String], netns: String? = nil,
-                         environment: [String: String] = [:]) throws -> BackgroundProcess {
+public func startProduct(
+    _ name: String, _ arguments: [String], netns: String? = nil,
+    environment: [String: String] = [:]
+) throws -> BackgroundProcess {
     let path = builtProduct(name)
     guard FileManager.default.isExecutableFile(atPath: path) else { throw ProcessError("\(name) is not built") }
     return try BackgroundProcess(path, arguments, netns: netns, directory: repositoryRoot, environment: environment)
 }
 
 /// Runs a product to its end in the repository's directory, as a user runs it.
-public func runProduct(_ name: String, _ arguments: [String], netns: String? = nil,
-                       environment: [String: String] = [:], timeout: Double = 60) throws -> ProcessResult {
+public func runProduct(
+    _ name: String, _ arguments: [String], netns: String? = nil,
+    environment: [String: String] = [:], timeout: Double = 60
+) throws -> ProcessResult {
     try startProduct(name, arguments, netns: netns, environment: environment).wait(timeout: timeout)
 }
 

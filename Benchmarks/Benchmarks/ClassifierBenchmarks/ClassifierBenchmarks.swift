@@ -9,7 +9,7 @@ import Benchmark
 import FirewallCore
 import Workloads
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let sets = ["acl1_1k", "fw1_1k", "ipc1_1k", "acl1_8k", "fw1_8k", "ipc1_8k"]
@@ -49,7 +49,10 @@ final class Workload {
         results.initialize(repeating: 0, count: count)
     }
 
-    deinit { headers.deallocate(); results.deallocate() }
+    deinit {
+        headers.deallocate()
+        results.deallocate()
+    }
 
     @inline(__always) func pass(_ c: any Classifier) {
         var i = 0
@@ -66,27 +69,34 @@ let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal, .retainCount, .releaseCount]
     for set in sets {
         guard let ruleText = readFile("\(dir)/\(set).rules"), let traceText = readFile("\(dir)/\(set).trace"),
-              let rules = try? ClassBench.parseRules(ruleText), let trace = try? ClassBench.parseTrace(traceText)
+            let rules = try? ClassBench.parseRules(ruleText), let trace = try? ClassBench.parseTrace(traceText)
         else {
             print("skipping \(set): cannot read \(dir)/\(set).rules or .trace")
             continue
         }
         let work = Workload(trace.map(\.meta))
         let compiled = BitVectorClassifier(matches: rules)
-        Benchmark("compiled \(set) (\(work.count) lookups)",
-                  configuration: .init(metrics: metrics, maxDuration: .seconds(2), maxIterations: 100_000)) { benchmark in
+        Benchmark(
+            "compiled \(set) (\(work.count) lookups)",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(2), maxIterations: 100_000)
+        ) { benchmark in
             for _ in benchmark.scaledIterations { work.pass(compiled) }
             blackHole(work.results[0])
         }
-        Benchmark("compiled build \(set) (\(rules.count) rules)",
-                  configuration: .init(metrics: [.wallClock, .peakMemoryResidentDelta], maxDuration: .seconds(2), maxIterations: 20)) { benchmark in
+        Benchmark(
+            "compiled build \(set) (\(rules.count) rules)",
+            configuration: .init(
+                metrics: [.wallClock, .peakMemoryResidentDelta], maxDuration: .seconds(2), maxIterations: 20)
+        ) { benchmark in
             for _ in benchmark.scaledIterations { blackHole(BitVectorClassifier(matches: rules)) }
         }
         // The linear scan is the oracle, not a contender: measured on the 1k sets only.
         if rules.count < 2000 {
             let reference = ReferenceClassifier(matches: rules)
-            Benchmark("reference \(set) (\(work.count) lookups)",
-                      configuration: .init(metrics: metrics, maxDuration: .seconds(2), maxIterations: 1000)) { benchmark in
+            Benchmark(
+                "reference \(set) (\(work.count) lookups)",
+                configuration: .init(metrics: metrics, maxDuration: .seconds(2), maxIterations: 1000)
+            ) { benchmark in
                 for _ in benchmark.scaledIterations { work.pass(reference) }
                 blackHole(work.results[0])
             }

@@ -15,7 +15,7 @@ let workloads: [(String, PipelineWorkload.Mode, Int, FrameSource)] = [
     ("established, 1M flows, per-flow frames", .established, 1_000_000, .perFlow),
     ("new flows", .new, 100_000, .ring),
     ("mix (half new), 1M flows", .mix, 1_000_000, .ring),
-    ("unanswered, 1M flows", .unanswered, 1_000_000, .ring),
+    ("unanswered, 1M flows", .unanswered, 1_000_000, .ring)
 ]
 
 /// Built once per workload: opening a million flows takes longer than a measurement.
@@ -23,12 +23,21 @@ nonisolated(unsafe) var built: [String: PipelineWorkload] = [:]
 
 let benchmarks: @Sendable () -> Void = {
     for (name, mode, flows, frames) in workloads {
-        Benchmark("pipeline \(name), 1k rules (2048 frames/iteration)",
-                  configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal],
-                                       maxDuration: .seconds(3), maxIterations: 200_000)) { benchmark in
-            let w = built[name] ?? PipelineWorkload(mode: mode, flows: flows, rules: 1000,
-                                                    memory: HugePageRegion.allocator, frames: frames)
-            if built[name] == nil { built[name] = w; for _ in 0..<1000 { _ = w.step() } }
+        Benchmark(
+            "pipeline \(name), 1k rules (2048 frames/iteration)",
+            configuration: .init(
+                metrics: [.throughput, .wallClock, .mallocCountTotal],
+                maxDuration: .seconds(3), maxIterations: 200_000)
+        ) { benchmark in
+            let w =
+                built[name]
+                ?? PipelineWorkload(
+                    mode: mode, flows: flows, rules: 1000,
+                    memory: HugePageRegion.allocator, frames: frames)
+            if built[name] == nil {
+                built[name] = w
+                for _ in 0..<1000 { _ = w.step() }
+            }
             benchmark.startMeasurement()
             for _ in 0..<64 { blackHole(w.step()) }
             benchmark.stopMeasurement()

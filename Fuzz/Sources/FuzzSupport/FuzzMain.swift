@@ -10,5 +10,5 @@ public func runFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) ->
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -11,25 +11,76 @@ public enum FuzzPolicies {
     }
 
     public static let rules: [Rule] = [
-        rule("reject-telnet", .reject) { $0.protocols = [IPProto.tcp]; $0.destinationPorts = [PortRange(23)] },
-        rule("allow-web-out", .accept) { $0.ingress = [0]; $0.protocols = [IPProto.tcp]; $0.destinationPorts = [PortRange(80), PortRange(443)] },
-        rule("allow-dns", .accept) { $0.ingress = [0]; $0.protocols = [IPProto.udp]; $0.destinationPorts = [PortRange(53)] },
-        rule("allow-ping-out", .accept) { $0.ingress = [0]; $0.protocols = [IPProto.icmp]; $0.icmpType = 8 },
-        rule("allow-ping6-out", .accept) { $0.ingress = [0]; $0.protocols = [IPProto.icmpv6]; $0.icmpType = 128 },
-        rule("allow-link-local-icmpv6", .accept) { $0.protocols = [IPProto.icmpv6]; $0.sources = [IPPrefix.parse("fe80::/10")!] },
+        rule("reject-telnet", .reject) {
+            $0.protocols = [IPProto.tcp]
+            $0.destinationPorts = [PortRange(23)]
+        },
+        rule("allow-web-out", .accept) {
+            $0.ingress = [0]
+            $0.protocols = [IPProto.tcp]
+            $0.destinationPorts = [PortRange(80), PortRange(443)]
+        },
+        rule("allow-dns", .accept) {
+            $0.ingress = [0]
+            $0.protocols = [IPProto.udp]
+            $0.destinationPorts = [PortRange(53)]
+        },
+        rule("allow-ping-out", .accept) {
+            $0.ingress = [0]
+            $0.protocols = [IPProto.icmp]
+            $0.icmpType = 8
+        },
+        rule("allow-ping6-out", .accept) {
+            $0.ingress = [0]
+            $0.protocols = [IPProto.icmpv6]
+            $0.icmpType = 128
+        },
+        rule("allow-link-local-icmpv6", .accept) {
+            $0.protocols = [IPProto.icmpv6]
+            $0.sources = [IPPrefix.parse("fe80::/10")!]
+        },
         rule("allow-ssh-in", .accept) {
-            $0.ingress = [1]; $0.sources = [IPPrefix.parse("198.51.100.0/24")!]; $0.destinations = [IPPrefix.parse("10.0.0.22/32")!]
-            $0.protocols = [IPProto.tcp]; $0.destinationPorts = [PortRange(22)]
+            $0.ingress = [1]
+            $0.sources = [IPPrefix.parse("198.51.100.0/24")!]
+            $0.destinations = [IPPrefix.parse("10.0.0.22/32")!]
+            $0.protocols = [IPProto.tcp]
+            $0.destinationPorts = [PortRange(22)]
             $0.tcpFlags = TCPFlagsMatch(mask: TCPFlag.syn | TCPFlag.ack, value: TCPFlag.syn)
         },
-        rule("drop-other-ssh", .drop) { $0.protocols = [IPProto.tcp]; $0.destinationPorts = [PortRange(22)] },
-        rule("allow-mgmt-vlan-snmp", .accept) { $0.vlans = [PortRange(100)]; $0.protocols = [IPProto.udp]; $0.destinationPorts = [PortRange(161)] },
-        rule("reject-udp-range", .reject) { $0.protocols = [IPProto.udp, IPProto.sctp]; $0.sourcePorts = [PortRange(1000, 2000)]; $0.destinationPorts = [PortRange(30000, 40000)] },
+        rule("drop-other-ssh", .drop) {
+            $0.protocols = [IPProto.tcp]
+            $0.destinationPorts = [PortRange(22)]
+        },
+        rule("allow-mgmt-vlan-snmp", .accept) {
+            $0.vlans = [PortRange(100)]
+            $0.protocols = [IPProto.udp]
+            $0.destinationPorts = [PortRange(161)]
+        },
+        rule("reject-udp-range", .reject) {
+            $0.protocols = [IPProto.udp, IPProto.sctp]
+            $0.sourcePorts = [PortRange(1000, 2000)]
+            $0.destinationPorts = [PortRange(30000, 40000)]
+        },
         rule("established", .accept) { $0.states = ConnState.established.bit | ConnState.related.bit },
-        rule("v6-range", .accept) { $0.ipVersion = 6; $0.destinations = [IPPrefix.parse("2001:db8::/32")!]; $0.protocols = [IPProto.tcp]; $0.destinationPorts = [PortRange(1000, 2000)] },
-        rule("unreachable-code-4", .accept) { $0.protocols = [IPProto.icmp]; $0.icmpType = 3; $0.icmpCode = 4 },
-        rule("esp-in", .drop) { $0.ingress = [1]; $0.protocols = [50] },
-        rule("vlan-range-new", .reject) { $0.vlans = [PortRange(200, 300)]; $0.states = ConnState.new.bit },
+        rule("v6-range", .accept) {
+            $0.ipVersion = 6
+            $0.destinations = [IPPrefix.parse("2001:db8::/32")!]
+            $0.protocols = [IPProto.tcp]
+            $0.destinationPorts = [PortRange(1000, 2000)]
+        },
+        rule("unreachable-code-4", .accept) {
+            $0.protocols = [IPProto.icmp]
+            $0.icmpType = 3
+            $0.icmpCode = 4
+        },
+        rule("esp-in", .drop) {
+            $0.ingress = [1]
+            $0.protocols = [50]
+        },
+        rule("vlan-range-new", .reject) {
+            $0.vlans = [PortRange(200, 300)]
+            $0.states = ConnState.new.bit
+        }
     ]
 
     /// The policy a mode byte selects: its low bits pick the settings, so the fuzzer reaches each

@@ -4,7 +4,7 @@ import FirewallCore
 import FuzzSupport
 import LinuxIO
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Input: the bytes of a capture file (pcap in either byte order and precision, pcapng), read by
@@ -33,7 +33,7 @@ let config: Configuration = {
         fatalError()
     }
 }()
-let maxFrame = 65536 + 256   // PcapRecord.maxFrame
+let maxFrame = 65536 + 256  // PcapRecord.maxFrame
 
 /// A reader over the input, or nil with the open error checked.
 func open(_ data: UnsafePointer<UInt8>, _ size: Int) -> PcapReader? {
@@ -74,12 +74,15 @@ public func fuzzCapture(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         return 0
     }
     var o = ReplayOptions(input: "fuzz-input")
-    o.acceptedOutput = "/dev/null"; o.droppedOutput = "/dev/null"; o.verdictsOutput = "/dev/null"
+    o.acceptedOutput = "/dev/null"
+    o.droppedOutput = "/dev/null"
+    o.verdictsOutput = "/dev/null"
     o.burst = [1, 7, 32][size % 3]
     o.ingressByMAC = [(mac: [2, 0, 0, 0, 0, 0xFE], port: 1)]
     do {
-        let s = try Replay.run(ReplayPolicy(location: config.file, policy: config.policy, conntrack: config.conntrack),
-                               o, reader: again)
+        let s = try Replay.run(
+            ReplayPolicy(location: config.file, policy: config.policy, conntrack: config.conntrack),
+            o, reader: again)
         check(s.frames == frames, "replay counted \(s.frames) frames, the reader \(frames)")
         check(s.accepted + s.dropped + s.rejected == s.frames, "frames \(s.frames) != accepted + dropped + rejected")
         check(s.counters.reasons.reduce(0, &+) == s.frames, "the reasons do not sum to the frames")

@@ -10,7 +10,9 @@ let policies = (0..<32).map { m -> CompiledPolicy in
     let p = FuzzPolicies.policy(mode: UInt8(m))
     return CompiledPolicy(p, classifier: ReferenceClassifier(rules: p.rules))
 }
-let compiled = [BitVectorClassifier(rules: FuzzPolicies.rules), BitVectorClassifier(rules: FuzzPolicies.rules.reversed())]
+let compiled = [
+    BitVectorClassifier(rules: FuzzPolicies.rules), BitVectorClassifier(rules: FuzzPolicies.rules.reversed())
+]
 let reply = UnsafeMutableRawPointer.allocate(byteCount: RejectReply.maxLength, alignment: 16)
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -33,7 +35,9 @@ public func fuzzFrame(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let flags = withUnsafeMutablePointer(to: &key) { Parser.commonIPv4Key(p, n, into: $0) }
         if flags >= 0 {
             var full = PacketMeta()
-            check(Parser.parseAny(frame, link: .ethernet, into: &full) == .none, "the fast lane took a frame the parser refuses")
+            check(
+                Parser.parseAny(frame, link: .ethernet, into: &full) == .none,
+                "the fast lane took a frame the parser refuses")
             check(key == Conntrack.key(for: full), "fast lane key \(key), full parse \(Conntrack.key(for: full))")
             check(UInt8(flags) == full.tcpFlags, "fast lane TCP flags \(flags), full parse \(full.tcpFlags)")
         }

@@ -47,28 +47,40 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for i in 0..<burst.count { burst.verdicts[i] = unset }
         let before = pipeline.counters
         twin.process(burst, ingress: burstIngress, link: link)
-        for i in 0..<burst.count { verdicts[i] = burst.verdicts[i]; burst.verdicts[i] = unset }
+        for i in 0..<burst.count {
+            verdicts[i] = burst.verdicts[i]
+            burst.verdicts[i] = unset
+        }
         pipeline.process(burst, ingress: burstIngress, link: link)
         for i in 0..<burst.count {
-            check(burst.verdicts[i] == verdicts[i],
-                  "frame \(i): compiled classifier and fast lane gave \(burst.verdicts[i]), reference and full parse \(verdicts[i])")
+            check(
+                burst.verdicts[i] == verdicts[i],
+                "frame \(i): compiled classifier and fast lane gave \(burst.verdicts[i]), reference and full parse "
+                    + "\(verdicts[i])"
+            )
         }
         let after = pipeline.counters
         let invalidAction = policies[current].policy.invalidAction
         for i in 0..<burst.count {
             let v = burst.verdicts[i]
             check(v.rule != Int32.min, "frame \(i) of the burst got no verdict")
-            check(v.rule >= Verdict.bySetting && v.rule < Int32(policies[current].ruleCount), "verdict names rule \(v.rule)")
+            check(
+                v.rule >= Verdict.bySetting && v.rule < Int32(policies[current].ruleCount),
+                "verdict names rule \(v.rule)")
             if v.reason.isMalformed || v.reason == .invalidState {
                 check(v.action == invalidAction, "\(v.reason.name) got \(v.action), the policy says \(invalidAction)")
             }
             if v.action == .accept {
-                check(v.reason == .none || v.reason == .arp || v.reason == .nonIP, "accepted under reason \(v.reason.name)")
+                check(
+                    v.reason == .none || v.reason == .arp || v.reason == .nonIP,
+                    "accepted under reason \(v.reason.name)")
             }
         }
         frames += UInt64(burst.count)
         check(after.frames == frames, "frames counted \(after.frames), processed \(frames)")
-        check(after.count(.accept) + after.count(.drop) + after.count(.reject) == after.frames, "actions do not add up to frames")
+        check(
+            after.count(.accept) + after.count(.drop) + after.count(.reject) == after.frames,
+            "actions do not add up to frames")
         check(after.reasons.reduce(0, +) == after.frames, "reasons do not add up to frames")
         check(after.frames - before.frames == UInt64(burst.count), "burst counted wrong")
         // The counters moved by exactly what the verdicts say (a reload happens between bursts,
@@ -77,8 +89,13 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         var byFlow = before.conntrackAccepted
         for i in 0..<burst.count {
             let v = burst.verdicts[i]
-            if v.rule >= 0 { rules[Int(v.rule)] += 1 } else if v.rule == Verdict.byDefault { rules[rules.count - 1] += 1 }
-            else if v.rule == Verdict.byConntrack { byFlow += 1 }
+            if v.rule >= 0 {
+                rules[Int(v.rule)] += 1
+            } else if v.rule == Verdict.byDefault {
+                rules[rules.count - 1] += 1
+            } else if v.rule == Verdict.byConntrack {
+                byFlow += 1
+            }
             reasons[Int(v.reason.rawValue)] += 1
             actions[Int(v.action.rawValue)] += 1
         }
@@ -101,7 +118,10 @@ public func fuzzPipeline(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             pipeline.install(policies[current])
             twin.install(reference[modes[current]])
         }
-        if ingress != burstIngress || burst.count == burst.capacity { flush(); burstIngress = ingress }
+        if ingress != burstIngress || burst.count == burst.capacity {
+            flush()
+            burstIngress = ingress
+        }
         let buf = UnsafeMutableRawPointer.allocate(byteCount: max(length, 1), alignment: 1)
         buffers.append(buf)
         buf.copyMemory(from: data + at, byteCount: length)

@@ -41,7 +41,7 @@ public enum ControlSignals {
         switch n {
         case SIGHUP: return .reload
         case SIGINT, SIGTERM: return .stop(n)
-        default: return nil   // timeout (EAGAIN) or EINTR
+        default: return nil  // timeout (EAGAIN) or EINTR
         }
     }
 }

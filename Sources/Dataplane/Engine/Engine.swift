@@ -51,22 +51,29 @@ public final class Engine: @unchecked Sendable {
     /// Compiles the policy, opens the plan's ports and waits for their links (up to
     /// `linkWaitSeconds`). `devices` opens DPDK ports (the program passes the DPDK side's
     /// `DPDKDevices()`). Throws `EngineError` naming the port; nothing stays open then.
-    public static func open(plan: EnginePlan, policy: Policy, source: PolicySource, devices: DeviceBackend? = nil,
-                            linkWaitSeconds: Double = 3) throws -> Engine {
+    public static func open(
+        plan: EnginePlan, policy: Policy, source: PolicySource, devices: DeviceBackend? = nil,
+        linkWaitSeconds: Double = 3
+    ) throws -> Engine {
         let opened = try EnginePorts.open(plan, devices: devices, linkWaitSeconds: linkWaitSeconds)
-        let placement: WorkerPlacement = opened.devices.map { .backend($0) }
+        let placement: WorkerPlacement =
+            opened.devices.map { .backend($0) }
             ?? .threads(cpus: plan.cpus.map { Optional($0) })
         return Engine(plan: plan, policy: policy, source: source, ports: opened, placement: placement)
     }
 
     /// An engine over ports opened elsewhere (tests: memory ports). `ports` are closed by `close()`.
-    public convenience init(plan: EnginePlan, policy: Policy, source: PolicySource, ports: [PacketPort],
-                            placement: WorkerPlacement) {
+    public convenience init(
+        plan: EnginePlan, policy: Policy, source: PolicySource, ports: [PacketPort],
+        placement: WorkerPlacement
+    ) {
         self.init(plan: plan, policy: policy, source: source, ports: EnginePorts(ports: ports), placement: placement)
     }
 
-    private init(plan: EnginePlan, policy: Policy, source: PolicySource, ports opened: EnginePorts,
-                 placement: WorkerPlacement) {
+    private init(
+        plan: EnginePlan, policy: Policy, source: PolicySource, ports opened: EnginePorts,
+        placement: WorkerPlacement
+    ) {
         self.plan = plan
         self.source = source
         self.opened = opened
@@ -74,12 +81,14 @@ public final class Engine: @unchecked Sendable {
         self.placement = placement
         let control = WorkerControl()
         self.control = control
-        let options = WorkerOptions(burst: plan.burst, idleSleepMicroseconds: plan.idleSleepMicroseconds,
-                                    idleRoundsBeforeSleep: 1024)
+        let options = WorkerOptions(
+            burst: plan.burst, idleSleepMicroseconds: plan.idleSleepMicroseconds,
+            idleRoundsBeforeSleep: 1024)
         let compiled = Self.compile(policy)
         workers = (0..<plan.workers).map { i in
-            Worker(index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0,
-                   outsideIngress: 1, policy: compiled, conntrack: plan.conntrack, control: control, options: options)
+            Worker(
+                index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0,
+                outsideIngress: 1, policy: compiled, conntrack: plan.conntrack, control: control, options: options)
         }
         group = WorkerGroup(workers: workers, control: control)
         state = PThreadLock(ControlState(policy: policy))
@@ -170,8 +179,10 @@ public final class Engine: @unchecked Sendable {
 
     /// Swaps in what `load` returns; refused, keeping the running policy, when it throws.
     @discardableResult
-    public func reload(from load: () throws -> (plan: EnginePlan, policy: Policy),
-                       ackTimeoutMs: Int = Engine.reloadAckTimeoutMs) -> ReloadOutcome {
+    public func reload(
+        from load: () throws -> (plan: EnginePlan, policy: Policy),
+        ackTimeoutMs: Int = Engine.reloadAckTimeoutMs
+    ) -> ReloadOutcome {
         do {
             let (newPlan, newPolicy) = try load()
             return reload(plan: newPlan, policy: newPolicy, ackTimeoutMs: ackTimeoutMs)
@@ -187,7 +198,8 @@ public final class Engine: @unchecked Sendable {
     /// changes are noted and wait for a restart.
     @discardableResult
     public func reload(plan new: EnginePlan, policy: Policy, ackTimeoutMs: Int = Engine.reloadAckTimeoutMs)
-        -> ReloadOutcome {
+        -> ReloadOutcome
+    {
         reloading.withLock { _ in apply(new, policy, ackTimeoutMs: ackTimeoutMs) }
     }
 
@@ -218,9 +230,10 @@ public final class Engine: @unchecked Sendable {
         guard running else { return .applied(rules: policy.rules.count, notes: notes) }
         let late = control.awaitInstalled(generation, workers: workers.count, timeoutMs: ackTimeoutMs)
         guard late.isEmpty else {
-            let outcome = ReloadOutcome.unacknowledged(rules: policy.rules.count, generation: Int(generation),
-                                                       workers: late, cores: late.map { plan.cpus[$0] },
-                                                       timeoutMs: ackTimeoutMs)
+            let outcome = ReloadOutcome.unacknowledged(
+                rules: policy.rules.count, generation: Int(generation),
+                workers: late, cores: late.map { plan.cpus[$0] },
+                timeoutMs: ackTimeoutMs)
             state.withLock { $0.lastReloadError = outcome.failure }
             return outcome
         }
@@ -254,11 +267,12 @@ public final class Engine: @unchecked Sendable {
             uptimeSeconds: Double(monotonicNanoseconds() - startedAt) / 1e9,
             ports: ports.map { EngineStatistics.Port(name: $0.name, counters: $0.statistics, link: $0.linkState()) },
             workers: workers.map { w in
-                EngineStatistics.Worker(index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
-                                        policyGeneration: Int(control.installedGeneration(of: w.index)),
-                                        counters: snapshots[w.index], flows: flows[w.index] ?? 0,
-                                        rejectReplies: w.rejectReplies.sent,
-                                        table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))
+                EngineStatistics.Worker(
+                    index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
+                    policyGeneration: Int(control.installedGeneration(of: w.index)),
+                    counters: snapshots[w.index], flows: flows[w.index] ?? 0,
+                    rejectReplies: w.rejectReplies.sent,
+                    table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))
             })
     }
 }

@@ -49,9 +49,11 @@ public struct EnginePlan: Equatable, Sendable {
 
     public var workers: Int { cpus.count }
 
-    public init(backend: Backend, ports: [PortPlan], cpus: [Int], burst: Int, ealArguments: [String],
-                idleSleepMicroseconds: UInt32, controlSocket: String, conntrack: ConntrackSettings,
-                stallMilliseconds: Int = 0) {
+    public init(
+        backend: Backend, ports: [PortPlan], cpus: [Int], burst: Int, ealArguments: [String],
+        idleSleepMicroseconds: UInt32, controlSocket: String, conntrack: ConntrackSettings,
+        stallMilliseconds: Int = 0
+    ) {
         self.backend = backend
         self.ports = ports
         self.cpus = cpus

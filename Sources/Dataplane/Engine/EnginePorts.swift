@@ -4,7 +4,8 @@ import LinuxIO
 import Ports
 
 /// The two ports of a plan, opened on its backend and checked up, with what they need kept
-/// alive (for DPDK, the `OpenedDevices` of the program's `DeviceBackend`). Opening is all or nothing: when a port cannot be opened or
+/// alive (for DPDK, the `OpenedDevices` of the program's `DeviceBackend`). Opening is all or nothing: when a port
+/// cannot be opened or
 /// its link stays down, whatever was opened is closed again before the error is thrown, so a
 /// refused start leaves nothing behind (fail closed).
 final class EnginePorts {
@@ -39,7 +40,7 @@ final class EnginePorts {
         switch plan.backend {
         case .afpacket: opened = try openAFPacket(plan)
         case .pcap: opened = try openPcap(plan)
-        case .dpdk: opened = try openDevices(plan, devices)   // af_xdp too: DPDK's net_af_xdp
+        case .dpdk: opened = try openDevices(plan, devices)  // af_xdp too: DPDK's net_af_xdp
         }
         do {
             try checkLinks(plan, opened.ports, waitSeconds: linkWaitSeconds)
@@ -55,8 +56,11 @@ final class EnginePorts {
         do {
             for case let .afpacket(name, interface) in plan.ports {
                 do {
-                    ports.append(try AFPacketPort(AFPacketPortConfig(interface: interface, name: name, queues: plan.workers,
-                                                                     maxBurst: plan.burst)))
+                    ports.append(
+                        try AFPacketPort(
+                            AFPacketPortConfig(
+                                interface: interface, name: name, queues: plan.workers,
+                                maxBurst: plan.burst)))
                 } catch { throw EngineError("port '\(name)' (interface \(interface)): \(error)") }
             }
         } catch {
@@ -69,7 +73,10 @@ final class EnginePorts {
     private static func openPcap(_ plan: EnginePlan) throws -> EnginePorts {
         var ports: [PacketPort] = []
         // A port writes what the other port received: its output takes the other input's link type.
-        let inputs = plan.ports.map { p -> String? in if case let .pcap(_, input, _) = p { return input }; return nil }
+        let inputs = plan.ports.map { p -> String? in
+            if case let .pcap(_, input, _) = p { return input }
+            return nil
+        }
         do {
             var dlts: [Int32?] = []
             for input in inputs { dlts.append(try input.map { try PcapReader(path: $0).dlt }) }
@@ -77,7 +84,9 @@ final class EnginePorts {
                 guard case let .pcap(name, input, output) = p else { continue }
                 let peerDLT = dlts[1 - i] ?? dlts[i]
                 do {
-                    ports.append(try PcapPort(name: name, input: input, output: output, outputDLT: peerDLT, maxBurst: plan.burst))
+                    ports.append(
+                        try PcapPort(name: name, input: input, output: output, outputDLT: peerDLT, maxBurst: plan.burst)
+                    )
                 } catch { throw EngineError("port '\(name)': \(error)") }
             }
         } catch let e as EngineError {
@@ -99,8 +108,10 @@ final class EnginePorts {
             return DeviceRequest(name: name, device: device, vdevArguments: vdevArguments)
         }
         do {
-            return EnginePorts(devices: try backend.open(environment: plan.ealArguments, devices: requests,
-                                                         queues: plan.workers, burst: plan.burst))
+            return EnginePorts(
+                devices: try backend.open(
+                    environment: plan.ealArguments, devices: requests,
+                    queues: plan.workers, burst: plan.burst))
         } catch {
             throw EngineError("\(error)")
         }
@@ -119,7 +130,11 @@ final class EnginePorts {
                 if link.up && carrier { break }
                 if monotonicNanoseconds() >= deadline {
                     let what = iface.map { "interface \($0) behind \(port.name)" } ?? "link"
-                    throw EngineError("port '\(port.name)' is down (\(what) not up after \(waitSeconds) s): check the cable, the VF's link state on the PF (ip link set PF vf N state auto|enable), and that the interface is up; vfwall does not start on a down port")
+                    throw EngineError(
+                        "port '\(port.name)' is down (\(what) not up after \(waitSeconds) s): check the cable, the "
+                            + "VF's link state on the PF (ip link set PF vf N state auto|enable), and that the "
+                            + "interface is up; vfwall does not start on a down port"
+                    )
                 }
                 usleep(50_000)
             }

@@ -48,7 +48,8 @@ extension Engine {
     public func supervise(tick: (Double) -> Void = { _ in }, log: (String) -> Void = { _ in }) -> RunEnd {
         var lastTick = monotonicNanoseconds()
         let limit = plan.stallMilliseconds
-        let watch = limit > 0
+        let watch =
+            limit > 0
             ? StallWatch(control: control, workers: workers.count, limitMilliseconds: UInt64(limit), now: lastTick)
             : nil
         while true {

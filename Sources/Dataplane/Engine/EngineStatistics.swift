@@ -89,7 +89,7 @@ extension EngineStatistics: Encodable {
     private struct Conntrack: Encodable {
         let flows, maxFlows, tableBytes: Int
         let tableBacking: String
-        let tableHugePageBytes: Int?   // left out when unknown
+        let tableHugePageBytes: Int?  // left out when unknown
         enum CodingKeys: String, CodingKey {
             case flows, maxFlows = "max_flows", tableBytes = "table_bytes", tableBacking = "table_backing"
             case tableHugePageBytes = "table_huge_page_bytes"
@@ -105,25 +105,31 @@ extension EngineStatistics: Encodable {
         try o.encode(policyGeneration, forKey: .policyGeneration)
         try o.encode(reloads, forKey: .reloads)
         try o.encode(failedReloads, forKey: .failedReloads)
-        try o.encode(lastReloadError, forKey: .lastReloadError)   // null, not left out
+        try o.encode(lastReloadError, forKey: .lastReloadError)  // null, not left out
         try o.encode(ports, forKey: .ports)
         try o.encode(workers, forKey: .workers)
-        try o.encode(Totals(frames: t.frames, accepted: t.count(.accept), dropped: t.count(.drop),
-                            rejected: t.count(.reject), acceptedByConntrack: t.conntrackAccepted,
-                            rejectReplies: rejectReplies), forKey: .totals)
-        try o.encode(policy.rules.enumerated().map { i, r in
-            RuleHits(index: i, name: r.name, action: "\(r.action)", hits: t.ruleHits[i])
-        }, forKey: .rules)
-        try o.encode(RuleHits(index: nil, name: nil, action: "\(policy.defaultAction)", hits: t.defaultHits),
-                     forKey: .defaultRule)
+        try o.encode(
+            Totals(
+                frames: t.frames, accepted: t.count(.accept), dropped: t.count(.drop),
+                rejected: t.count(.reject), acceptedByConntrack: t.conntrackAccepted,
+                rejectReplies: rejectReplies), forKey: .totals)
+        try o.encode(
+            policy.rules.enumerated().map { i, r in
+                RuleHits(index: i, name: r.name, action: "\(r.action)", hits: t.ruleHits[i])
+            }, forKey: .rules)
+        try o.encode(
+            RuleHits(index: nil, name: nil, action: "\(policy.defaultAction)", hits: t.defaultHits),
+            forKey: .defaultRule)
         var reasons: [String: UInt64] = [:]
         for r in Reason.allCases where r != .none { reasons[r.name] = t.count(r) }
         try o.encode(reasons, forKey: .reasons)
         let huge = workers.compactMap(\.table.hugePageBytes)
-        try o.encode(Conntrack(flows: flows, maxFlows: workers.reduce(0) { $0 + $1.table.maxFlows },
-                               tableBytes: workers.reduce(0) { $0 + $1.table.bytes },
-                               tableBacking: workers.first?.table.backing ?? "none",
-                               tableHugePageBytes: huge.isEmpty ? nil : huge.reduce(0, +)), forKey: .conntrack)
+        try o.encode(
+            Conntrack(
+                flows: flows, maxFlows: workers.reduce(0) { $0 + $1.table.maxFlows },
+                tableBytes: workers.reduce(0) { $0 + $1.table.bytes },
+                tableBacking: workers.first?.table.backing ?? "none",
+                tableHugePageBytes: huge.isEmpty ? nil : huge.reduce(0, +)), forKey: .conntrack)
     }
 }
 

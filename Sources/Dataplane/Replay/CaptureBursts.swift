@@ -20,7 +20,8 @@ struct CaptureIngress: IngressMap {
         let port = Replay.ingressPort(burst.frame(start), link, options)
         var end = start + 1
         while end < burst.count && !isBoundary(framesBefore + end)
-                && Replay.ingressPort(burst.frame(end), link, options) == port {
+            && Replay.ingressPort(burst.frame(end), link, options) == port
+        {
             end += 1
         }
         if end == burst.count { framesBefore += burst.count }

@@ -54,13 +54,15 @@ public enum Replay {
     public static func run(_ config: ReplayPolicy, _ o: ReplayOptions, reader: PcapReader) throws -> ReplaySummary {
         let capture = try PcapPort(name: "capture", reader: reader, output: nil, maxBurst: o.burst)
         defer { capture.close() }
-        let accepted = try PcapPort(name: "accepted", reader: nil, output: o.acceptedOutput, outputDLT: reader.dlt,
-                                    maxBurst: o.burst, outputInBackground: true)
+        let accepted = try PcapPort(
+            name: "accepted", reader: nil, output: o.acceptedOutput, outputDLT: reader.dlt,
+            maxBurst: o.burst, outputInBackground: true)
         defer { accepted.close() }
         var outputs = ReplayOutputs(
             dropped: try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) },
             verdicts: try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) })
-        let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
+        let pipeline = Pipeline(
+            policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
         let rejects = RejectAnswers(burst: o.burst, queues: 1)
         var burst = FrameBurst(capacity: o.burst)
         var forwarder = BurstForwarder(capacity: o.burst)
@@ -71,8 +73,9 @@ public enum Replay {
         }
         var ingress = CaptureIngress(o)
         while !capture.inputExhausted {
-            _ = WorkerPass.pass(from: capture, to: accepted, zeroCopy: false, ingress: &ingress, queue: 0, pipeline,
-                            rejects, &burst, &forwarder, &outputs)
+            _ = WorkerPass.pass(
+                from: capture, to: accepted, zeroCopy: false, ingress: &ingress, queue: 0, pipeline,
+                rejects, &burst, &forwarder, &outputs)
         }
         try accepted.finishOutput()
         try outputs.dropped?.close()

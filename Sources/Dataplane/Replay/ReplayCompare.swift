@@ -39,15 +39,23 @@ public struct CompareSummary {
 extension Replay {
     /// Replays one capture through two policies side by side, each with its own conntrack, and
     /// reports every frame whose verdict (action or deciding rule) differs.
-    public static func compare(_ old: ReplayPolicy, _ new: ReplayPolicy, _ o: ReplayOptions,
-                               _ c: CompareOptions) throws -> CompareSummary {
+    public static func compare(
+        _ old: ReplayPolicy, _ new: ReplayPolicy, _ o: ReplayOptions,
+        _ c: CompareOptions
+    ) throws -> CompareSummary {
         guard old.policy.portNames == new.policy.portNames else {
-            throw PcapError(path: new.location, message: "its ports (\(new.policy.portNames.joined(separator: ", "))) differ "
-                            + "from \(old.location)'s (\(old.policy.portNames.joined(separator: ", "))); a comparison needs the same ports")
+            throw PcapError(
+                path: new.location,
+                message: "its ports (\(new.policy.portNames.joined(separator: ", "))) differ "
+                    + "from \(old.location)'s (\(old.policy.portNames.joined(separator: ", "))); a comparison needs "
+                    + "the same ports"
+            )
         }
         let reader = try PcapReader(path: o.input)
         let changedOut = try c.changedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) }
-        let verdicts = try c.verdictsOutput.map { try VerdictWriter(path: $0, policy: new.policy, oldPolicy: old.policy) }
+        let verdicts = try c.verdictsOutput.map {
+            try VerdictWriter(path: $0, policy: new.policy, oldPolicy: old.policy)
+        }
         let before = Pipeline(policy: CompiledPolicy(old.policy), conntrack: old.conntrack, burstCapacity: o.burst)
         let after = Pipeline(policy: CompiledPolicy(new.policy), conntrack: new.conntrack, burstCapacity: o.burst)
         var oldVerdicts = [Verdict](repeating: Verdict(), count: o.burst)
@@ -55,7 +63,8 @@ extension Replay {
         // hash of two words, not two strings.
         var actionPairs = [Int](repeating: 0, count: 9)
         var deciderPairs: [Int64: Int] = [:]
-        var summary = CompareSummary(old: ReplaySummary(counters: before.counters), new: ReplaySummary(counters: after.counters))
+        var summary = CompareSummary(
+            old: ReplaySummary(counters: before.counters), new: ReplaySummary(counters: after.counters))
         let inputError = try CaptureBursts(reader: reader, options: o).forEach { burst, ingress, first in
             before.process(burst, ingress: ingress, link: reader.linkType)
             for i in 0..<burst.count { oldVerdicts[i] = burst.verdicts[i] }
@@ -70,13 +79,16 @@ extension Replay {
                 changedOut?.write(burst.frame(i), timestamp: burst.timestamps[i])
                 if summary.firstChanged.count < c.describe {
                     let text = describe(burst.frame(i), link: reader.linkType)
-                    summary.firstChanged.append(ChangedFrame(index: first + i, ingress: ingress, summary: text,
-                                                             old: was, new: now))
+                    summary.firstChanged.append(
+                        ChangedFrame(
+                            index: first + i, ingress: ingress, summary: text,
+                            old: was, new: now))
                 }
             }
             return true
         }
-        try changedOut?.close(); try verdicts?.close()
+        try changedOut?.close()
+        try verdicts?.close()
         for (i, n) in actionPairs.enumerated() where n > 0 {
             summary.byAction["\(Action(rawValue: UInt8(i / 3))!) -> \(Action(rawValue: UInt8(i % 3))!)"] = n
         }

@@ -22,9 +22,11 @@ public struct FrameExplanation {
 extension Replay {
     /// Replays the capture up to frame `index` (0-based, as in `--verdicts`), which runs alone
     /// in its burst, and explains it; nil when the capture has fewer frames.
-    public static func explain(_ config: ReplayPolicy, _ o: ReplayOptions, frame index: Int) throws -> FrameExplanation? {
+    public static func explain(_ config: ReplayPolicy, _ o: ReplayOptions, frame index: Int) throws -> FrameExplanation?
+    {
         let reader = try PcapReader(path: o.input)
-        let pipeline = Pipeline(policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
+        let pipeline = Pipeline(
+            policy: CompiledPolicy(config.policy), conntrack: config.conntrack, burstCapacity: o.burst)
         var found: FrameExplanation?
         let table = pipeline.conntrack.table
 
@@ -49,12 +51,15 @@ extension Replay {
             let verdict = burst.verdicts[0]
             meta.ingress = UInt8(truncatingIfNeeded: ingress)
             meta.state = verdict.state
-            found = FrameExplanation(index: index, ingress: ingress, timestamp: time, length: Int(burst.lengths[0]),
-                                     link: reader.linkType, parse: reason, meta: meta, flowBefore: before,
-                                     flowAfter: reason == .none ? liveFlow(key, at: time) : nil, verdict: verdict)
+            found = FrameExplanation(
+                index: index, ingress: ingress, timestamp: time, length: Int(burst.lengths[0]),
+                link: reader.linkType, parse: reason, meta: meta, flowBefore: before,
+                flowAfter: reason == .none ? liveFlow(key, at: time) : nil, verdict: verdict)
             return false
         }
-        if found == nil, let error { throw PcapError(path: o.input, message: "unreadable before frame \(index): \(error)") }
+        if found == nil, let error {
+            throw PcapError(path: o.input, message: "unreadable before frame \(index): \(error)")
+        }
         return found
     }
 }

@@ -1,7 +1,7 @@
 import FirewallCore
 import LinuxIO
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `vfwall replay --verdicts`: one JSON object per frame, written as bytes from pieces rendered
@@ -18,18 +18,18 @@ final class VerdictWriter {
     private var buffer: UnsafeMutableRawPointer
     private var used = 0
     private var finished = false
-    static let lineRoom = 4096   // no line is longer: names are at most a few hundred bytes
+    static let lineRoom = 4096  // no line is longer: names are at most a few hundred bytes
     static let flushAt = BackgroundWriter.bufferBytes - lineRoom
     /// Every piece, back to back in one allocation; each part is (offset, length) into it.
     private let pieces: UnsafeMutableRawPointer
     private let ruleParts: [(Int, Int)]
-    private let oldRuleParts: [(Int, Int)]   // --compare: the old policy's rules
-    private let otherParts: [(Int, Int)]   // decided by the default, conntrack, a setting
+    private let oldRuleParts: [(Int, Int)]  // --compare: the old policy's rules
+    private let otherParts: [(Int, Int)]  // decided by the default, conntrack, a setting
     private let reasonParts: [(Int, Int)]
     private let stateParts: [(Int, Int)]
     private let portParts: [(Int, Int)]
     private let actionParts: [(Int, Int)]
-    private let fixedParts: [(Int, Int)]   // see Fixed
+    private let fixedParts: [(Int, Int)]  // see Fixed
 
     private enum Fixed: Int { case index, changed, unchanged, old, new, close }
 
@@ -39,7 +39,7 @@ final class VerdictWriter {
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PcapError(path: path, message: "cannot create file: \(describeErrno(errno))") }
         var all: [UInt8] = []
-        let longest = Self.lineRoom / 8   // a line has at most 7 pieces and the index's digits
+        let longest = Self.lineRoom / 8  // a line has at most 7 pieces and the index's digits
         func part(_ s: String) -> (Int, Int) {
             let b = Array(s.utf8.prefix(longest))
             all += b
@@ -57,8 +57,10 @@ final class VerdictWriter {
         stateParts = ConnState.allCases.map { part(",\"state\":\"\($0)\"") }
         portParts = policy.portNames.map { part(",\"ingress\":\(JSON.string($0))}") } + [part("}")]
         actionParts = Action.allCases.map { part(",\"verdict\":\"\($0)\"") }
-        fixedParts = ["{\"index\":", ",\"changed\":true", ",\"changed\":false", ",\"old\":{\"index\":",
-                      ",\"new\":{\"index\":", "}\n"].map(part)
+        fixedParts = [
+            "{\"index\":", ",\"changed\":true", ",\"changed\":false", ",\"old\":{\"index\":",
+            ",\"new\":{\"index\":", "}\n"
+        ].map(part)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, all.count), alignment: 16)
         storage.copyMemory(from: all, byteCount: all.count)
         pieces = storage
@@ -136,7 +138,10 @@ final class VerdictWriter {
         var v = UInt64(clamping: value)
         var digits = 1
         var scale: UInt64 = 1
-        while v / scale >= 10 { scale *= 10; digits += 1 }
+        while v / scale >= 10 {
+            scale *= 10
+            digits += 1
+        }
         let out = (buffer + used).assumingMemoryBound(to: UInt8.self)
         for i in 0..<digits {
             out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v / scale)
@@ -164,7 +169,9 @@ enum JSON {
                 if u.value < 0x20 {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else { out.unicodeScalars.append(u) }
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out + "\""

@@ -44,10 +44,12 @@ public final class Worker {
     /// 1 once the thread has tried to pin itself (release store: `pinError` is visible after).
     private let startWord: UnsafeMutablePointer<UInt64>
 
-    public init(index: Int, queue: Int? = nil, inside: PacketPort, outside: PacketPort,
-                insideIngress: Int = 0, outsideIngress: Int = 1,
-                policy: CompiledPolicy, conntrack: ConntrackSettings, control: WorkerControl,
-                options: WorkerOptions = WorkerOptions()) {
+    public init(
+        index: Int, queue: Int? = nil, inside: PacketPort, outside: PacketPort,
+        insideIngress: Int = 0, outsideIngress: Int = 1,
+        policy: CompiledPolicy, conntrack: ConntrackSettings, control: WorkerControl,
+        options: WorkerOptions = WorkerOptions()
+    ) {
         precondition(options.burst > 0, "a burst holds at least one frame")
         precondition(index >= 0 && index < WorkerControl.maxWorkers, "worker index \(index) out of range")
         self.index = index
@@ -58,8 +60,10 @@ public final class Worker {
         self.outsideIngress = outsideIngress
         self.options = options
         self.control = control
-        pipeline = Pipeline(policy: policy, conntrack: conntrack, burstCapacity: options.burst, memory: HugePageRegion.allocator)
-        rejects = RejectAnswers(burst: options.burst, queues: max(inside.queueCount, outside.queueCount, self.queue + 1))
+        pipeline = Pipeline(
+            policy: policy, conntrack: conntrack, burstCapacity: options.burst, memory: HugePageRegion.allocator)
+        rejects = RejectAnswers(
+            burst: options.burst, queues: max(inside.queueCount, outside.queueCount, self.queue + 1))
         startWord = .allocate(capacity: 1)
         startWord.initialize(to: 0)
     }
@@ -104,10 +108,13 @@ public final class Worker {
         let me = index
         while control.running {
             control.beat(me)
-            let moved = WorkerPass.pass(from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
-                                  &burst, &forwarder, &quiet)
-                &+ WorkerPass.pass(from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
-                             &burst, &forwarder, &quiet)
+            let moved =
+                WorkerPass.pass(
+                    from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
+                    &burst, &forwarder, &quiet)
+                &+ WorkerPass.pass(
+                    from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
+                    &burst, &forwarder, &quiet)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
@@ -132,6 +139,7 @@ public final class Worker {
 
     /// Copies the pipeline's counters to the control's mailbox (off the fast path: on request).
     func publishCounters(generation: UInt64) {
-        control.publish(counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index, generation: generation)
+        control.publish(
+            counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index, generation: generation)
     }
 }

@@ -38,7 +38,10 @@ public final class WorkerControl: @unchecked Sendable {
         beats.initialize(repeating: 0, count: Self.maxWorkers * 8)
     }
 
-    deinit { words.deallocate(); beats.deallocate() }
+    deinit {
+        words.deallocate()
+        beats.deallocate()
+    }
 
     /// How many loop turns worker `worker` has made (read by a watchdog, off the fast path).
     public func heartbeat(of worker: Int) -> UInt64 { clinux_load_acquire(beats + worker * 8) }

@@ -42,11 +42,13 @@ public final class WorkerGroup {
                 let cpu = i < cpus.count ? cpus[i] : nil
                 let context = Unmanaged.passRetained(ThreadContext(worker: worker, cpu: cpu)).toOpaque()
                 var thread = pthread_t()
-                let rc = pthread_create(&thread, nil, { raw in
-                    let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-                    context.run()
-                    return nil
-                }, context)
+                let rc = pthread_create(
+                    &thread, nil,
+                    { raw in
+                        let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                        context.run()
+                        return nil
+                    }, context)
                 if rc != 0 {
                     Unmanaged<ThreadContext>.fromOpaque(context).release()
                     stop()
@@ -59,7 +61,8 @@ public final class WorkerGroup {
             if let bad = workers.first(where: { $0.pinError != 0 }) {
                 stop()
                 let cpu = cpus.indices.contains(bad.index) ? cpus[bad.index].map(String.init) ?? "-" : "-"
-                throw PortError.system(call: "pthread_setaffinity_np(cpu \(cpu))", subject: "worker \(bad.index)", errno: bad.pinError)
+                throw PortError.system(
+                    call: "pthread_setaffinity_np(cpu \(cpu))", subject: "worker \(bad.index)", errno: bad.pinError)
             }
         case let .backend(devices):
             backend = devices

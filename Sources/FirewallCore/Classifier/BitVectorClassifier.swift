@@ -65,14 +65,21 @@ public final class BitVectorClassifier: Classifier {
                     case 6: t = v6.classes(m)
                     default: t = (0, 0, 0, 0)
                     }
-                    c[4 * i] = t.0; c[4 * i + 1] = t.1; c[4 * i + 2] = t.2; c[4 * i + 3] = t.3
+                    c[4 * i] = t.0
+                    c[4 * i + 1] = t.1
+                    c[4 * i + 2] = t.2
+                    c[4 * i + 3] = t.3
                 }
                 // Stage 2: the lowest rule in all the class bitsets.
                 for i in 0..<n {
                     let m = metas + start + i
                     switch m.pointee.ipVersion {
-                    case 4: results[start + i] = v4.firstMatch(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
-                    case 6: results[start + i] = v6.firstMatch(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
+                    case 4:
+                        results[start + i] = v4.firstMatch(
+                            c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
+                    case 6:
+                        results[start + i] = v6.firstMatch(
+                            c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3], checks, m)
                     default: results[start + i] = reference.classify(m)
                     }
                 }

@@ -28,7 +28,10 @@ struct DirectClassTable {
         for slot in 0..<slots {
             let lo = slot << 8, hi = min(keys, lo + 256) - 1
             while i + 1 < starts.count && starts[i + 1] <= lo { i += 1 }
-            if i + 1 == starts.count || starts[i + 1] > hi { t[slot] = classes[i]; continue }
+            if i + 1 == starts.count || starts[i + 1] > hi {
+                t[slot] = classes[i]
+                continue
+            }
             t[slot] = DirectClassTable.indirect | UInt32(t.count)
             var j = i
             for key in lo..<lo + 256 {
@@ -100,7 +103,9 @@ struct IPv4ClassTable: AddressClassTable {
                 // Boundaries fall inside this slot (so childSpan > 1).
                 let hi = lo + childSpan - 1
                 var cuts = 0
-                while cuts <= IPv4ClassTable.listKeys && i + 1 + cuts < starts.count && starts[i + 1 + cuts] <= hi { cuts += 1 }
+                while cuts <= IPv4ClassTable.listKeys && i + 1 + cuts < starts.count && starts[i + 1 + cuts] <= hi {
+                    cuts += 1
+                }
                 if cuts <= IPv4ClassTable.listKeys {
                     let node = nodes.count / 16
                     for k in 0..<8 { nodes.append(k < cuts ? UInt32(starts[i + 1 + k] - lo) : 0x1_0000) }
@@ -143,7 +148,10 @@ struct IPv4ClassTable: AddressClassTable {
         return table[Int(e & IPv4ClassTable.offsetMask) + Int(v & 0xFF)]
     }
 
-    func deallocate() { table.deallocate(); UnsafeMutableRawPointer(nodes).deallocate() }
+    func deallocate() {
+        table.deallocate()
+        UnsafeMutableRawPointer(nodes).deallocate()
+    }
 }
 
 /// IPv6 address -> class by binary search over the sorted interval starts. IPv6 is not what the
@@ -175,7 +183,11 @@ struct IPv6ClassTable: AddressClassTable {
         return classes[base]
     }
 
-    func deallocate() { startHi.deallocate(); startLo.deallocate(); classes.deallocate() }
+    func deallocate() {
+        startHi.deallocate()
+        startLo.deallocate()
+        classes.deallocate()
+    }
 }
 
 /// The class bitsets of one field, laid out class after class: `summaryWords` words whose bit i

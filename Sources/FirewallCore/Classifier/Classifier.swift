@@ -24,8 +24,12 @@ extension RuleMatch {
         if !sources.isEmpty && !sources.contains(where: { $0.contains(m.src, v6: m.isV6) }) { return false }
         if !destinations.isEmpty && !destinations.contains(where: { $0.contains(m.dst, v6: m.isV6) }) { return false }
         if !protocols.isEmpty && !protocols.contains(m.proto) { return false }
-        if !sourcePorts.isEmpty && !(m.hasPorts && sourcePorts.contains(where: { $0.contains(m.sport) })) { return false }
-        if !destinationPorts.isEmpty && !(m.hasPorts && destinationPorts.contains(where: { $0.contains(m.dport) })) { return false }
+        if !sourcePorts.isEmpty && !(m.hasPorts && sourcePorts.contains(where: { $0.contains(m.sport) })) {
+            return false
+        }
+        if !destinationPorts.isEmpty && !(m.hasPorts && destinationPorts.contains(where: { $0.contains(m.dport) })) {
+            return false
+        }
         if let t = icmpType, !(m.hasICMP && m.icmpType == t) { return false }
         if let c = icmpCode, !(m.hasICMP && m.icmpCode == c) { return false }
         if let f = tcpFlags, !(m.proto == IPProto.tcp && m.hasL4 && m.tcpFlags & f.mask == f.value) { return false }

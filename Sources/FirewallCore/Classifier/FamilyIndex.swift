@@ -40,7 +40,11 @@ struct FamilyIndex<Address: AddressClassTable> {
         for m in rules {
             if let v = m.ipVersion, v != family {
                 // Not in this family: in no class of any field.
-                srcR.append([]); dstR.append([]); protoR.append([]); sportR.append([]); dportR.append([])
+                srcR.append([])
+                dstR.append([])
+                protoR.append([])
+                sportR.append([])
+                dportR.append([])
                 continue
             }
             srcR.append(prefixes(m.sources))
@@ -104,21 +108,29 @@ struct FamilyIndex<Address: AddressClassTable> {
 
     /// The lowest rule in all the classes that also passes the non-indexed checks, or -1.
     @inline(__always)
-    func firstMatch(_ s: UInt32, _ d: UInt32, _ l: UInt32, _ dp: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
+    func firstMatch(
+        _ s: UInt32, _ d: UInt32, _ l: UInt32, _ dp: UInt32, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>
+    ) -> Int32 {
         let a = srcBits.row(s), b = dstBits.row(d), c = l4Bits.row(l)
         // Copies of the scan with the row count and the checks fixed: the folded layout (three
         // rows, the common one) does not load and AND a fourth, and a policy whose rules test no
         // unindexed field has no call in its loop (so nothing spilled around one).
         if let dportBits {
             let e = dportBits.row(dp)
-            return checks.any ? scan(a, b, c, e, fourRows: true, checks: true, checks, m) : scan(a, b, c, e, fourRows: true, checks: false, checks, m)
+            return checks.any
+                ? scan(a, b, c, e, fourRows: true, checks: true, checks, m)
+                : scan(a, b, c, e, fourRows: true, checks: false, checks, m)
         }
-        return checks.any ? scan(a, b, c, c, fourRows: false, checks: true, checks, m) : scan(a, b, c, c, fourRows: false, checks: false, checks, m)
+        return checks.any
+            ? scan(a, b, c, c, fourRows: false, checks: true, checks, m)
+            : scan(a, b, c, c, fourRows: false, checks: false, checks, m)
     }
 
     @inline(__always)
-    func scan(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ c: UnsafePointer<UInt64>, _ e: UnsafePointer<UInt64>,
-              fourRows: Bool, checks withChecks: Bool, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>) -> Int32 {
+    func scan(
+        _ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ c: UnsafePointer<UInt64>, _ e: UnsafePointer<UInt64>,
+        fourRows: Bool, checks withChecks: Bool, _ checks: RuleChecks, _ m: UnsafePointer<PacketMeta>
+    ) -> Int32 {
         let summaries = srcBits.summaryWords
         for si in 0..<summaries {
             var summary = a[si] & b[si] & c[si]
@@ -139,8 +151,16 @@ struct FamilyIndex<Address: AddressClassTable> {
     }
 
     func deallocate() {
-        src.deallocate(); dst.deallocate(); proto.deallocate(); sport.deallocate(); dport.deallocate()
-        protoSport.deallocate(); l4.deallocate()
-        srcBits.deallocate(); dstBits.deallocate(); l4Bits.deallocate(); dportBits?.deallocate()
+        src.deallocate()
+        dst.deallocate()
+        proto.deallocate()
+        sport.deallocate()
+        dport.deallocate()
+        protoSport.deallocate()
+        l4.deallocate()
+        srcBits.deallocate()
+        dstBits.deallocate()
+        l4Bits.deallocate()
+        dportBits?.deallocate()
     }
 }

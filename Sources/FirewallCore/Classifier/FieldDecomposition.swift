@@ -7,8 +7,14 @@
 struct KeyRange {
     var lo: IPAddress
     var hi: IPAddress
-    init(_ lo: IPAddress, _ hi: IPAddress) { self.lo = lo; self.hi = hi }
-    init(_ lo: UInt64, _ hi: UInt64) { self.lo = IPAddress(hi: 0, lo: lo); self.hi = IPAddress(hi: 0, lo: hi) }
+    init(_ lo: IPAddress, _ hi: IPAddress) {
+        self.lo = lo
+        self.hi = hi
+    }
+    init(_ lo: UInt64, _ hi: UInt64) {
+        self.lo = IPAddress(hi: 0, lo: lo)
+        self.hi = IPAddress(hi: 0, lo: hi)
+    }
 
     /// The addresses a prefix covers, in its family's key space.
     init(_ p: IPPrefix) {
@@ -44,9 +50,13 @@ struct ClassSet {
     /// The id of this bitset, adding it if new.
     mutating func intern(_ bits: UnsafeBufferPointer<UInt64>) -> UInt32 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3
-        for w in bits { h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15; h ^= h >> 29 }
+        for w in bits {
+            h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
         if let candidates = byHash[h] {
-            for c in candidates where storage.withUnsafeBufferPointer({ s in
+            for c in candidates
+            where storage.withUnsafeBufferPointer({ s in
                 (0..<words).allSatisfy { s[Int(c) * words + $0] == bits[$0] }
             }) { return c }
         }
@@ -99,7 +109,10 @@ func decompose(_ ranges: [[KeyRange]?], maxKey: IPAddress, into classes: inout C
     var events: [(at: Int32, rule: Int32, add: Bool)] = []
     var running = [UInt64](repeating: 0, count: classes.words)
     for (r, list) in merged.enumerated() {
-        guard let list else { running[r >> 6] |= 1 << UInt64(r & 63); continue }
+        guard let list else {
+            running[r >> 6] |= 1 << UInt64(r & 63)
+            continue
+        }
         for range in list {
             events.append((Int32(field.interval(of: range.lo)), Int32(r), true))
             if range.hi < maxKey { events.append((Int32(field.interval(of: range.hi.successor)), Int32(r), false)) }
@@ -111,7 +124,11 @@ func decompose(_ ranges: [[KeyRange]?], maxKey: IPAddress, into classes: inout C
     for i in 0..<unique.count {
         while e < events.count && events[e].at == Int32(i) {
             let r = Int(events[e].rule)
-            if events[e].add { running[r >> 6] |= 1 << UInt64(r & 63) } else { running[r >> 6] &= ~(1 << UInt64(r & 63)) }
+            if events[e].add {
+                running[r >> 6] |= 1 << UInt64(r & 63)
+            } else {
+                running[r >> 6] &= ~(1 << UInt64(r & 63))
+            }
             e += 1
         }
         classOf[i] = running.withUnsafeBufferPointer { classes.intern($0) }

@@ -47,9 +47,14 @@ struct RuleChecks {
             }
             if let t = m.icmpType { c.icmpType = Int16(t) }
             if let t = m.icmpCode { c.icmpCode = Int16(t) }
-            if let f = m.tcpFlags { c.hasTCPFlags = true; c.tcpMask = f.mask; c.tcpValue = f.value }
+            if let f = m.tcpFlags {
+                c.hasTCPFlags = true
+                c.tcpMask = f.mask
+                c.tcpValue = f.value
+            }
             c.states = m.states
-            let uses = c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0
+            let uses =
+                c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0
                 || c.hasTCPFlags || c.states != 0
             if uses { needed[r >> 6] |= 1 << UInt64(r & 63) }
             checks.append(c)
@@ -59,7 +64,8 @@ struct RuleChecks {
         self.checks = .copying(checks)
         ingressPool = .copying(ingress)
         vlanPool = .copying(vlans)
-        bytes = needed.count * 8 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
+        bytes =
+            needed.count * 8 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
             + vlans.count * MemoryLayout<PortRange>.stride
     }
 
@@ -77,17 +83,27 @@ struct RuleChecks {
         if c.vlanCount > 0 {
             let v = m.pointee.outerVlan
             var hit = false
-            for i in Int(c.vlanAt)..<Int(c.vlanAt + c.vlanCount) where vlanPool[i].contains(v) { hit = true; break }
+            for i in Int(c.vlanAt)..<Int(c.vlanAt + c.vlanCount) where vlanPool[i].contains(v) {
+                hit = true
+                break
+            }
             if !hit { return false }
         }
         if c.icmpType >= 0 && !(m.pointee.hasICMP && Int16(m.pointee.icmpType) == c.icmpType) { return false }
         if c.icmpCode >= 0 && !(m.pointee.hasICMP && Int16(m.pointee.icmpCode) == c.icmpCode) { return false }
-        if c.hasTCPFlags && !(m.pointee.proto == IPProto.tcp && m.pointee.hasL4 && m.pointee.tcpFlags & c.tcpMask == c.tcpValue) {
+        if c.hasTCPFlags
+            && !(m.pointee.proto == IPProto.tcp && m.pointee.hasL4 && m.pointee.tcpFlags & c.tcpMask == c.tcpValue)
+        {
             return false
         }
         if c.states != 0 && c.states & m.pointee.state.bit == 0 { return false }
         return true
     }
 
-    func deallocate() { needed.deallocate(); checks.deallocate(); ingressPool.deallocate(); vlanPool.deallocate() }
+    func deallocate() {
+        needed.deallocate()
+        checks.deallocate()
+        ingressPool.deallocate()
+        vlanPool.deallocate()
+    }
 }

@@ -39,7 +39,11 @@ public final class Conntrack {
         }
     }
 
-    deinit { tcpTimeouts.deallocate(); otherTimeouts.deallocate(); tcpTransitions.deallocate() }
+    deinit {
+        tcpTimeouts.deallocate()
+        otherTimeouts.deallocate()
+        tcpTransitions.deallocate()
+    }
 
     public var count: Int { table.count }
 
@@ -54,11 +58,13 @@ public final class Conntrack {
     @inline(__always)
     public static func key(for m: UnsafePointer<PacketMeta>) -> FlowKey {
         if m.pointee.hasInner && m.pointee.hasICMP {
-            return FlowKey(src: m.pointee.innerSrc, dst: m.pointee.innerDst, sport: m.pointee.innerSport,
-                           dport: m.pointee.innerDport, proto: m.pointee.innerProto, v6: m.pointee.isV6)
+            return FlowKey(
+                src: m.pointee.innerSrc, dst: m.pointee.innerDst, sport: m.pointee.innerSport,
+                dport: m.pointee.innerDport, proto: m.pointee.innerProto, v6: m.pointee.isV6)
         }
-        return FlowKey(src: m.pointee.src, dst: m.pointee.dst, sport: m.pointee.sport, dport: m.pointee.dport,
-                       proto: m.pointee.proto, v6: m.pointee.isV6)
+        return FlowKey(
+            src: m.pointee.src, dst: m.pointee.dst, sport: m.pointee.sport, dport: m.pointee.dport,
+            proto: m.pointee.proto, v6: m.pointee.isV6)
     }
 
     /// Starts fetching where a lookup of `hash` begins (its tag line when lookups go `byTags`,
@@ -73,8 +79,12 @@ public final class Conntrack {
     @inline(__always)
     public func prefetchEntry(_ k: UnsafePointer<FlowKey>) { table.prefetchEntry(k.pointee.hash) }
 
-    public func observe(_ m: PacketMeta, now: UInt64) -> Observation { observe(m, key: Conntrack.key(for: m), now: now) }
-    public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason { confirm(m, key: Conntrack.key(for: m), now: now, rule: rule) }
+    public func observe(_ m: PacketMeta, now: UInt64) -> Observation {
+        observe(m, key: Conntrack.key(for: m), now: now)
+    }
+    public func confirm(_ m: PacketMeta, now: UInt64, rule: Int32) -> Reason {
+        confirm(m, key: Conntrack.key(for: m), now: now, rule: rule)
+    }
     public func observe(_ m: PacketMeta, key k: FlowKey, now: UInt64) -> Observation {
         withUnsafePointer(to: m) { observe($0, key: k, now: now) }
     }
@@ -105,15 +115,18 @@ public final class Conntrack {
     /// `byTags`: the lookup walks the tags (`FlowTable.findByTags`), for a caller that has
     /// prefetched them; both ways find the same flow.
     @inline(__always)
-    public func observe(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
-                        byTags: Bool = false) -> Observation {
+    public func observe(
+        _ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
+        byTags: Bool = false
+    ) -> Observation {
         if mp.pointee.hasICMP && ICMPKind.isError(type: mp.pointee.icmpType, v6: mp.pointee.isV6) {
             return observeICMPError(mp, keyAt: kp, now: now, byTags: byTags)
         }
         let slot = live(at: kp, now: now, byTags: byTags)
         if slot < 0 { return observeMiss(mp) }
-        return advance(table.slots + slot, slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
-                       tcpFlags: mp.pointee.tcpFlags, now: now)
+        return advance(
+            table.slots + slot, slot: slot, keyAt: kp, proto: mp.pointee.proto, hasL4: mp.pointee.hasL4,
+            tcpFlags: mp.pointee.tcpFlags, now: now)
     }
 
     /// Moves the live flow in `slot` (its entry `e`) on by one packet of `kp`'s direction: its
@@ -121,8 +134,10 @@ public final class Conntrack {
     /// which the pipeline's fast lane calls with the few fields it parsed (and whose `e` it
     /// keeps for `cachedRule(entry:)`, rather than reloading the table's base after the writes).
     @inline(__always)
-    func advance(_ e: UnsafeMutablePointer<FlowEntry>, slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool,
-                 tcpFlags: UInt8, now: UInt64) -> Observation {
+    func advance(
+        _ e: UnsafeMutablePointer<FlowEntry>, slot: Int, keyAt kp: UnsafePointer<FlowKey>, proto: UInt8, hasL4: Bool,
+        tcpFlags: UInt8, now: UInt64
+    ) -> Observation {
         let fromOrigin = kp.pointee.fromA == (e.pointee.flags & FlowEntry.originIsA != 0)
         if proto == IPProto.tcp && hasL4 {
             let old = e.pointee.tcpState
@@ -151,8 +166,10 @@ public final class Conntrack {
 
     /// An ICMP error: related to the flow of the packet it quotes, if that flow is live.
     @inline(never)
-    func observeICMPError(_ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
-                          byTags: Bool) -> Observation {
+    func observeICMPError(
+        _ mp: UnsafePointer<PacketMeta>, keyAt kp: UnsafePointer<FlowKey>, now: UInt64,
+        byTags: Bool
+    ) -> Observation {
         guard mp.pointee.hasInner else { return Observation(state: .invalid, slot: -1, trackable: false) }
         let slot = live(at: kp, now: now, byTags: byTags)
         return Observation(state: slot >= 0 ? .related : .invalid, slot: slot, trackable: false)
@@ -167,7 +184,9 @@ public final class Conntrack {
     /// Creates the flow of an accepted new packet. Returns the verdict reason when the table
     /// refused it (`.conntrackFull`), `.none` otherwise.
     @inline(__always)
-    public func confirm(_ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0) -> Reason {
+    public func confirm(
+        _ mp: UnsafePointer<PacketMeta>, key k: FlowKey, now: UInt64, rule: Int32, verdictTag: UInt64 = 0
+    ) -> Reason {
         if table.count >= table.maxFlows {
             guard table.evictEmbryonic(near: k.hash, now: now, scan: settings.earlyDropScan) else {
                 refused &+= 1
@@ -185,7 +204,8 @@ public final class Conntrack {
         } else {
             expires = now &+ timeout(proto: proto, replied: false)
         }
-        let slot = table.insert(k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
+        let slot = table.insert(
+            k, flags: k.fromA ? FlowEntry.originIsA : 0, tcpState: tcp, expires: expires, rule: rule)
         table[slot].verdictTag = verdictTag
         created &+= 1
         return .none

@@ -60,26 +60,35 @@ public struct FlowKey: Equatable {
     public init(v4Source src: UInt32, destination dst: UInt32, sport: UInt16, dport: UInt16, proto: UInt8) {
         // (address, port) pairs compared as one number each: the same order, one compare.
         let forward = UInt64(src) << 16 | UInt64(sport) <= UInt64(dst) << 16 | UInt64(dport)
-        self.init(a: IPAddress(v4: forward ? src : dst), b: IPAddress(v4: forward ? dst : src),
-                  portA: forward ? sport : dport, portB: forward ? dport : sport, proto: proto, v6: false, fromA: forward)
+        self.init(
+            a: IPAddress(v4: forward ? src : dst), b: IPAddress(v4: forward ? dst : src),
+            portA: forward ? sport : dport, portB: forward ? dport : sport, proto: proto, v6: false, fromA: forward)
     }
 
     /// A key taken as given, not normalised: `a` is the source. For tables where direction matters.
     @inline(__always)
-    public init(exactSource src: IPAddress, destination dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool) {
+    public init(
+        exactSource src: IPAddress, destination dst: IPAddress, sport: UInt16, dport: UInt16, proto: UInt8, v6: Bool
+    ) {
         self.init(a: src, b: dst, portA: sport, portB: dport, proto: proto, v6: v6, fromA: true)
     }
 
     @inline(__always)
     init(a: IPAddress, b: IPAddress, portA: UInt16, portB: UInt16, proto: UInt8, v6: Bool, fromA: Bool) {
-        self.a = a; self.b = b; self.portA = portA; self.portB = portB
-        self.proto = proto; isV6 = v6; self.fromA = fromA
+        self.a = a
+        self.b = b
+        self.portA = portA
+        self.portB = portB
+        self.proto = proto
+        isV6 = v6
+        self.fromA = fromA
         // Four independent multiplies, summed, then one fold: short enough to stay off the
         // critical path, and every key bit reaches the 32 bits kept. For IPv4 the first word
         // holds both addresses whole (a low, b high), so no two flows collide before mixing.
         let addrs = a.lo ^ (b.lo << 32 | b.lo >> 32)
         let rest = UInt64(portA) << 32 | UInt64(portB) << 16 | UInt64(proto) << 1 | (v6 ? 1 : 0)
-        var h = addrs &* 0x9E37_79B9_7F4A_7C15 &+ rest &* 0xBF58_476D_1CE4_E5B9
+        var h =
+            addrs &* 0x9E37_79B9_7F4A_7C15 &+ rest &* 0xBF58_476D_1CE4_E5B9
             &+ a.hi &* 0x94D0_49BB_1331_11EB &+ b.hi &* 0xD6E8_FEB8_6659_FD93
         h ^= h >> 29
         h = h &* 0x9E37_79B9_7F4A_7C15
@@ -123,9 +132,12 @@ public final class FlowTable {
     /// key's words at the offsets named in `FlowEntry.tailMask`).
     static let layoutIsAsAssumed: Bool =
         MemoryLayout<FlowEntry>.stride == 64 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.b) == 16
-        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portA) == 32 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portB) == 34
-        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.proto) == 36 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.flags) == 37
-        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.tcpState) == 38 && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.isV6) == 39
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portA) == 32
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.portB) == 34
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.proto) == 36
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.flags) == 37
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.tcpState) == 38
+        && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.isV6) == 39
         && MemoryLayout<FlowEntry>.offset(of: \FlowEntry.hash) == 48
 
     public init(maxFlows: Int, memory: RegionAllocator = .heap) {
@@ -152,8 +164,9 @@ public final class FlowTable {
         }
         let aligned = (Int(bitPattern: region) + 63) & ~63
         slots = UnsafeMutableRawPointer(bitPattern: aligned)!.bindMemory(to: FlowEntry.self, capacity: cap)
-        let empty = FlowEntry(a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
-                              isV6: false, expires: 0, hash: 0, rule: 0)
+        let empty = FlowEntry(
+            a: .zero, b: .zero, portA: 0, portB: 0, proto: 0, flags: 0, tcpState: .none,
+            isV6: false, expires: 0, hash: 0, rule: 0)
         slots.initialize(repeating: empty, count: cap)
         tags = UnsafeMutableRawPointer(slots + cap).bindMemory(to: UInt32.self, capacity: cap)
         tags.initialize(repeating: 0, count: cap)
@@ -195,7 +208,10 @@ public final class FlowTable {
         var i = home
         while true {
             let t = tags[i]
-            if t == tag { prefetchForWriting(UnsafeRawPointer(slots + i)); return }
+            if t == tag {
+                prefetchForWriting(UnsafeRawPointer(slots + i))
+                return
+            }
             if t == 0 { break }
             i = (i &+ 1) & mask
         }
@@ -227,7 +243,9 @@ public final class FlowTable {
             let flagsWord = w.load(fromByteOffset: 32, as: UInt64.self)
             if flagsWord & FlowEntry.occupiedBitInTail == 0 { return -1 }
             // Another flow in the run usually differs in its stored hash: one compare skips it.
-            if w.load(fromByteOffset: 48, as: UInt32.self) == hash && FlowTable.keyDiff(w, flagsWord, kp, tail, v4Key: v4Key) == 0 {
+            if w.load(fromByteOffset: 48, as: UInt32.self) == hash
+                && FlowTable.keyDiff(w, flagsWord, kp, tail, v4Key: v4Key) == 0
+            {
                 return i
             }
             i = (i &+ 1) & mask
@@ -249,7 +267,9 @@ public final class FlowTable {
             if t == tag {
                 let w = UnsafeRawPointer(slots + i)
                 // The tag drops the hash's low bit: the stored hash itself is compared too.
-                let diff = FlowTable.keyDiff(w, w.load(fromByteOffset: 32, as: UInt64.self), kp, kp.pointee.tailWord, v4Key: v4Key)
+                let diff =
+                    FlowTable.keyDiff(
+                        w, w.load(fromByteOffset: 32, as: UInt64.self), kp, kp.pointee.tailWord, v4Key: v4Key)
                     | UInt64(w.load(fromByteOffset: 48, as: UInt32.self) ^ hash)
                 if diff == 0 { return i }
             }
@@ -262,12 +282,17 @@ public final class FlowTable {
     /// Word 4 holds the family: for a key known to be IPv4 (`v4Key`, a constant where this is
     /// inlined) an entry that matches it is IPv4 too, so both high words are zero in both.
     @inline(__always)
-    static func keyDiff(_ w: UnsafeRawPointer, _ entryTail: UInt64, _ kp: UnsafePointer<FlowKey>, _ keyTail: UInt64,
-                        v4Key: Bool = false) -> UInt64 {
-        let low = (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
-            | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo) | ((entryTail ^ keyTail) & FlowEntry.tailMask)
+    static func keyDiff(
+        _ w: UnsafeRawPointer, _ entryTail: UInt64, _ kp: UnsafePointer<FlowKey>, _ keyTail: UInt64,
+        v4Key: Bool = false
+    ) -> UInt64 {
+        let low =
+            (w.load(fromByteOffset: 8, as: UInt64.self) ^ kp.pointee.a.lo)
+            | (w.load(fromByteOffset: 24, as: UInt64.self) ^ kp.pointee.b.lo)
+            | ((entryTail ^ keyTail) & FlowEntry.tailMask)
         if v4Key { return low }
-        return low | (w.load(as: UInt64.self) ^ kp.pointee.a.hi) | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi)
+        return low | (w.load(as: UInt64.self) ^ kp.pointee.a.hi)
+            | (w.load(fromByteOffset: 16, as: UInt64.self) ^ kp.pointee.b.hi)
     }
 
     /// Inserts a flow known to be absent; the caller has checked `count < maxFlows`.
@@ -275,9 +300,10 @@ public final class FlowTable {
     public func insert(_ k: FlowKey, flags: UInt8, tcpState: TCPState, expires: UInt64, rule: Int32) -> Int {
         var i = Int(k.hash) & mask
         while tags[i] != 0 { i = (i + 1) & mask }
-        slots[i] = FlowEntry(a: k.a, b: k.b, portA: k.portA, portB: k.portB, proto: k.proto,
-                             flags: flags | FlowEntry.occupied, tcpState: tcpState, isV6: k.isV6,
-                             expires: expires, hash: k.hash, rule: rule)
+        slots[i] = FlowEntry(
+            a: k.a, b: k.b, portA: k.portA, portB: k.portB, proto: k.proto,
+            flags: flags | FlowEntry.occupied, tcpState: tcpState, isV6: k.isV6,
+            expires: expires, hash: k.hash, rule: rule)
         tags[i] = FlowTable.tag(k.hash)
         count += 1
         return i
@@ -294,7 +320,11 @@ public final class FlowTable {
             let home = Int(slots[j].hash) & mask
             // Move j into the hole unless its home lies cyclically in (hole, j].
             let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
-            if !stays { slots[hole] = slots[j]; tags[hole] = tags[j]; hole = j }
+            if !stays {
+                slots[hole] = slots[j]
+                tags[hole] = tags[j]
+                hole = j
+            }
         }
         slots[hole].flags = 0
         tags[hole] = 0
@@ -329,7 +359,7 @@ public final class FlowTable {
         while step < budget {
             // Empty slots are skipped on their tag, without reading the entry.
             if tags[cursor] != 0 && slots[cursor].expires <= now {
-                remove(cursor)   // a later entry may shift into this slot: look again next step
+                remove(cursor)  // a later entry may shift into this slot: look again next step
                 removed &+= 1
             } else {
                 cursor = (cursor &+ 1) & mask
@@ -342,7 +372,10 @@ public final class FlowTable {
 
     /// Removes every flow (a reload may ask for it).
     public func removeAll() {
-        for i in 0..<capacity { slots[i].flags = 0; tags[i] = 0 }
+        for i in 0..<capacity {
+            slots[i].flags = 0
+            tags[i] = 0
+        }
         count = 0
     }
 

@@ -22,8 +22,9 @@ public final class FragmentTracker {
 
     @inline(__always)
     static func key(_ m: PacketMeta) -> FlowKey {
-        FlowKey(exactSource: m.src, destination: m.dst, sport: UInt16(truncatingIfNeeded: m.fragmentID >> 16),
-                dport: UInt16(truncatingIfNeeded: m.fragmentID), proto: m.proto, v6: m.isV6)
+        FlowKey(
+            exactSource: m.src, destination: m.dst, sport: UInt16(truncatingIfNeeded: m.fragmentID >> 16),
+            dport: UInt16(truncatingIfNeeded: m.fragmentID), proto: m.proto, v6: m.isV6)
     }
 
     /// Records the verdict of a first fragment.
@@ -54,8 +55,9 @@ public final class FragmentTracker {
         let tag = table[slot].verdictTag
         let action = Action(rawValue: UInt8(truncatingIfNeeded: tag)) ?? .drop
         let state = ConnState(rawValue: UInt8(truncatingIfNeeded: tag >> 8)) ?? .invalid
-        return Verdict(action: action == .reject ? .drop : action, reason: action == .accept ? .none : .fragment,
-                       state: state, rule: table[slot].rule)
+        return Verdict(
+            action: action == .reject ? .drop : action, reason: action == .accept ? .none : .fragment,
+            state: state, rule: table[slot].rule)
     }
 
     /// Forgets every remembered verdict (on reload).

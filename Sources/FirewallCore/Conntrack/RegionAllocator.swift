@@ -9,8 +9,10 @@ public struct RegionAllocator: Sendable {
     /// Names the backing in statistics ("heap", "huge pages", ...).
     public var name: String
 
-    public init(name: String, allocate: @escaping @Sendable (Int) -> UnsafeMutableRawPointer?,
-                release: @escaping @Sendable (UnsafeMutableRawPointer, Int) -> Void) {
+    public init(
+        name: String, allocate: @escaping @Sendable (Int) -> UnsafeMutableRawPointer?,
+        release: @escaping @Sendable (UnsafeMutableRawPointer, Int) -> Void
+    ) {
         self.name = name
         self.allocate = allocate
         self.release = release

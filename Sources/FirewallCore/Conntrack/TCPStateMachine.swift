@@ -3,7 +3,10 @@ public enum TCPState: UInt8, Sendable, CaseIterable {
     case none = 0, synSent, synRecv, established, finWait, closeWait, lastAck, timeWait, close, synSent2
 
     public var name: String {
-        ["none", "syn_sent", "syn_recv", "established", "fin_wait", "close_wait", "last_ack", "time_wait", "close", "syn_sent2"][Int(rawValue)]
+        [
+            "none", "syn_sent", "syn_recv", "established", "fin_wait", "close_wait", "last_ack", "time_wait", "close",
+            "syn_sent2"
+        ][Int(rawValue)]
     }
 }
 
@@ -37,14 +40,16 @@ public enum TCPStateMachine {
         /* fin    */ 0xF_8_7_6_6_6_4_4_F_F,
         /* ack    */ 0xF_8_7_7_5_5_3_3_F_3,
         /* rst    */ 0x8_8_8_8_8_8_8_8_8_F,
-        /* none   */ 0xF_F_F_F_F_F_F_F_F_F)
+        /* none   */ 0xF_F_F_F_F_F_F_F_F_F
+    )
     @usableFromInline static let replyRows: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
         /* syn    */ 0x9_F_1_F_F_F_F_F_9_F,
         /* synack */ 0x2_E_E_E_E_E_E_E_2_F,
         /* fin    */ 0xF_8_7_6_6_6_4_4_F_F,
         /* ack    */ 0xE_8_7_7_5_5_3_2_E_F,
         /* rst    */ 0x8_8_8_8_8_8_8_8_8_F,
-        /* none   */ 0xF_F_F_F_F_F_F_F_F_F)
+        /* none   */ 0xF_F_F_F_F_F_F_F_F_F
+    )
 
     @inlinable
     static func row(_ seg: Segment, fromOriginator: Bool) -> UInt64 {
@@ -92,7 +97,8 @@ public enum TCPStateMachine {
     /// The transition for a segment in the original (`fromOriginator`) or reply direction.
     @inlinable @inline(__always)
     public static func next(_ state: TCPState, _ seg: Segment, fromOriginator: Bool) -> Outcome {
-        let code = UInt8(truncatingIfNeeded: row(seg, fromOriginator: fromOriginator) >> (UInt64(state.rawValue) &* 4)) & 0xF
+        let code =
+            UInt8(truncatingIfNeeded: row(seg, fromOriginator: fromOriginator) >> (UInt64(state.rawValue) &* 4)) & 0xF
         switch code {
         case invalidCode: return .invalid
         case ignoreCode: return .ignore

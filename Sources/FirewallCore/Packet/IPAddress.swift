@@ -4,8 +4,14 @@ public struct IPAddress: Hashable, Sendable, Comparable {
     public var hi: UInt64
     public var lo: UInt64
 
-    @inlinable public init(hi: UInt64, lo: UInt64) { self.hi = hi; self.lo = lo }
-    @inlinable public init(v4: UInt32) { hi = 0; lo = UInt64(v4) }
+    @inlinable public init(hi: UInt64, lo: UInt64) {
+        self.hi = hi
+        self.lo = lo
+    }
+    @inlinable public init(v4: UInt32) {
+        hi = 0
+        lo = UInt64(v4)
+    }
     public static let zero = IPAddress(hi: 0, lo: 0)
 
     @inlinable public var v4: UInt32 { UInt32(truncatingIfNeeded: lo) }
@@ -29,9 +35,14 @@ public struct IPAddress: Hashable, Sendable, Comparable {
             if groups[i] == 0 {
                 var j = i
                 while j < 8 && groups[j] == 0 { j += 1 }
-                if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
+                if j - i > bestLen && j - i >= 2 {
+                    bestStart = i
+                    bestLen = j - i
+                }
                 i = j
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         func hex(_ r: Range<Int>) -> String { r.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
         if bestStart < 0 { return hex(0..<8) }
@@ -54,7 +65,8 @@ public struct IPAddress: Hashable, Sendable, Comparable {
         guard parts.count == 4 else { return nil }
         var v: UInt32 = 0
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt32(p), n <= 255 else { return nil }
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt32(p), n <= 255
+            else { return nil }
             v = v << 8 | n
         }
         return v
@@ -84,7 +96,8 @@ public struct IPAddress: Hashable, Sendable, Comparable {
             for (i, p) in parts.enumerated() {
                 if i == parts.count - 1, allowV4Tail, p.contains(".") {
                     guard let v4 = parseV4(p) else { return nil }
-                    out.append(UInt16(v4 >> 16)); out.append(UInt16(v4 & 0xFFFF))
+                    out.append(UInt16(v4 >> 16))
+                    out.append(UInt16(v4 & 0xFFFF))
                 } else {
                     guard (1...4).contains(p.count), let g = UInt16(p, radix: 16) else { return nil }
                     out.append(g)
@@ -93,9 +106,12 @@ public struct IPAddress: Hashable, Sendable, Comparable {
             return out
         }
         if halves.count == 2 {
-            guard let h = groups(halves[0], allowV4Tail: false), let t = groups(halves[1], allowV4Tail: true) else { return nil }
+            guard let h = groups(halves[0], allowV4Tail: false), let t = groups(halves[1], allowV4Tail: true) else {
+                return nil
+            }
             guard h.count + t.count <= 7 else { return nil }
-            head = h; tail = t
+            head = h
+            tail = t
         } else {
             guard let h = groups(halves[0], allowV4Tail: true), h.count == 8 else { return nil }
             head = h

@@ -68,7 +68,7 @@ public enum TCPFlag {
     public static let cwr: UInt8 = 0x80
     public static let names: [(String, UInt8)] = [
         ("fin", fin), ("syn", syn), ("rst", rst), ("psh", psh),
-        ("ack", ack), ("urg", urg), ("ece", ece), ("cwr", cwr),
+        ("ack", ack), ("urg", urg), ("ece", ece), ("cwr", cwr)
     ]
 }
 

@@ -45,14 +45,16 @@ public enum Parser {
     /// `PacketMeta`: the pipeline's fast lane, for packets whose flow decides their verdict.
     /// Returns the TCP flags (0 for UDP), or -1 (the key untouched) for any other frame.
     @inlinable @inline(__always)
-    public static func commonIPv4Key(_ p: UnsafeRawPointer, _ len: Int, into key: UnsafeMutablePointer<FlowKey>) -> Int {
+    public static func commonIPv4Key(_ p: UnsafeRawPointer, _ len: Int, into key: UnsafeMutablePointer<FlowKey>) -> Int
+    {
         let flags = commonIPv4Shape(p, len)
         guard flags >= 0 else { return -1 }
         let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
-        key.pointee = FlowKey(v4Source: p.be32(ip + IPv4Header.source),
-                              destination: p.be32(ip + IPv4Header.destination),
-                              sport: p.be16(l4 + TCPHeader.sourcePort), dport: p.be16(l4 + TCPHeader.destinationPort),
-                              proto: p.u8(ip + IPv4Header.proto))
+        key.pointee = FlowKey(
+            v4Source: p.be32(ip + IPv4Header.source),
+            destination: p.be32(ip + IPv4Header.destination),
+            sport: p.be16(l4 + TCPHeader.sourcePort), dport: p.be16(l4 + TCPHeader.destinationPort),
+            proto: p.u8(ip + IPv4Header.proto))
         return flags
     }
 
@@ -65,7 +67,8 @@ public enum Parser {
         let fragmentBits = IPv4Header.moreFragments | IPv4Header.fragmentOffsetMask
         let notFragmented = p.be16(ip + IPv4Header.flagsFragment) & fragmentBits == 0
         guard len >= l4 + UDPHeader.length, p.be16(EthernetHeader.etherType) == EtherType.ipv4,
-              p.u8(ip + IPv4Header.versionIHL) == 0x45, notFragmented else { return -1 }
+            p.u8(ip + IPv4Header.versionIHL) == 0x45, notFragmented
+        else { return -1 }
         let total = Int(p.be16(ip + IPv4Header.totalLength))
         guard total >= IPv4Header.minLength, total &+ ip <= len else { return -1 }
         let avail = total &- IPv4Header.minLength
@@ -103,20 +106,25 @@ public enum Parser {
         switch link {
         case .ethernet:
             guard len >= EthernetHeader.length else { return .truncatedEthernet }
-            etherType = p.be16(EthernetHeader.etherType); off = EthernetHeader.length
+            etherType = p.be16(EthernetHeader.etherType)
+            off = EthernetHeader.length
         case .linuxCooked:
             guard len >= CookedHeader.v1Length else { return .truncatedLinuxCooked }
-            etherType = p.be16(CookedHeader.v1Protocol); off = CookedHeader.v1Length
+            etherType = p.be16(CookedHeader.v1Protocol)
+            off = CookedHeader.v1Length
         case .linuxCooked2:
             guard len >= CookedHeader.v2Length else { return .truncatedLinuxCooked }
-            etherType = p.be16(CookedHeader.v2Protocol); off = CookedHeader.v2Length
+            etherType = p.be16(CookedHeader.v2Protocol)
+            off = CookedHeader.v2Length
         case .rawIP:
             // No link header: the IP version nibble tells the family.
             guard len >= 1 else { return .truncatedIPv4Header }
-            etherType = (p.u8(0) >> 4) == 6 ? EtherType.ipv6 : EtherType.ipv4; off = 0
+            etherType = (p.u8(0) >> 4) == 6 ? EtherType.ipv6 : EtherType.ipv4
+            off = 0
         case .null, .loop:
             guard len >= CookedHeader.loopbackLength else { return .truncatedLoopback }
-            etherType = loopbackEtherType(p.be32(0), anyOrder: link == .null); off = CookedHeader.loopbackLength
+            etherType = loopbackEtherType(p.be32(0), anyOrder: link == .null)
+            off = CookedHeader.loopbackLength
         }
         var tags = 0
         while EtherType.isVlanTag(etherType) {
@@ -124,7 +132,9 @@ public enum Parser {
             guard len >= off + VlanTag.length else { return .truncatedVlanTag }
             let vid = p.be16(off + VlanTag.tagControl) & VlanTag.idMask
             if tags == 0 { m.outerVlan = vid } else { m.innerVlan = vid }
-            etherType = p.be16(off + VlanTag.etherType); off += VlanTag.length; tags += 1
+            etherType = p.be16(off + VlanTag.etherType)
+            off += VlanTag.length
+            tags += 1
         }
         m.l3Offset = Int32(off)
         switch etherType {
@@ -171,7 +181,10 @@ public enum Parser {
             m.fragmentID = UInt32(p.be16(off + IPv4Header.identification))
             // A fragment whose end would pass 65535 bytes cannot be reassembled (the ping of death).
             guard fragOffset + total - ihl <= 65535 else { return .badFragment }
-            if fragOffset != 0 { m.fragment = .later; return .none }
+            if fragOffset != 0 {
+                m.fragment = .later
+                return .none
+            }
             m.fragment = .first
         }
         let l4 = off + ihl
@@ -198,7 +211,7 @@ public enum Parser {
         while true {
             switch nh {
             case IPv6Extension.hopByHop, IPv6Extension.routing, IPv6Extension.destinationOptions,
-                 IPv6Extension.authentication, IPv6Extension.fragment:
+                IPv6Extension.authentication, IPv6Extension.fragment:
                 guard count < maxIPv6Extensions else { return .ipv6ExtensionChainTooLong }
                 if nh == IPv6Extension.hopByHop && count != 0 { return .ipv6HopByHopNotFirst }
                 guard end >= cur + IPv6Extension.minLength else { return .truncatedIPv6Extension }
@@ -210,7 +223,9 @@ public enum Parser {
                     m.fragmentID = p.be32(cur + IPv6Extension.fragmentIdentification)
                     // The offset is the high 13 bits; the low bit is M (more fragments).
                     if fo & 0xFFF8 != 0 {
-                        m.fragment = .later; m.proto = next; return .none
+                        m.fragment = .later
+                        m.proto = next
+                        return .none
                     }
                     if fo & 1 != 0 { m.fragment = .first }
                 } else if nh == IPv6Extension.authentication {
@@ -220,7 +235,9 @@ public enum Parser {
                     size = (Int(p.u8(cur + IPv6Extension.length)) + 1) * 8
                 }
                 guard end >= cur + size else { return .truncatedIPv6Extension }
-                cur += size; nh = next; count += 1
+                cur += size
+                nh = next
+                count += 1
             default:
                 m.proto = nh
                 // ESP (50) and no-next-header (59) end the chain with nothing more to read.
@@ -233,7 +250,9 @@ public enum Parser {
     }
 
     @inlinable
-    static func parseTransport(_ p: UnsafeRawPointer, _ l4: Int, _ end: Int, _ proto: UInt8, v6: Bool, _ m: inout PacketMeta) -> Reason {
+    static func parseTransport(
+        _ p: UnsafeRawPointer, _ l4: Int, _ end: Int, _ proto: UInt8, v6: Bool, _ m: inout PacketMeta
+    ) -> Reason {
         m.l4Offset = Int32(l4)
         let avail = end - l4
         switch proto {
@@ -276,10 +295,13 @@ public enum Parser {
     @inlinable
     static func parseICMP(_ p: UnsafeRawPointer, _ l4: Int, _ end: Int, v6: Bool, _ m: inout PacketMeta) {
         let type = p.u8(l4 + ICMPHeader.type)
-        m.icmpType = type; m.icmpCode = p.u8(l4 + ICMPHeader.code); m.hasICMP = true
+        m.icmpType = type
+        m.icmpCode = p.u8(l4 + ICMPHeader.code)
+        m.hasICMP = true
         if ICMPKind.isEcho(type: type, v6: v6) {
             // The identifier stands in for both ports, so request and reply normalise to one flow.
-            m.sport = p.be16(l4 + ICMPHeader.echoIdentifier); m.dport = m.sport
+            m.sport = p.be16(l4 + ICMPHeader.echoIdentifier)
+            m.dport = m.sport
             return
         }
         guard ICMPKind.isError(type: type, v6: v6) else { return }
@@ -310,11 +332,13 @@ public enum Parser {
         guard end >= q + 8 else { return }
         switch m.innerProto {
         case IPProto.tcp, IPProto.udp, IPProto.sctp:
-            m.innerSport = p.be16(q + TCPHeader.sourcePort); m.innerDport = p.be16(q + TCPHeader.destinationPort)
+            m.innerSport = p.be16(q + TCPHeader.sourcePort)
+            m.innerDport = p.be16(q + TCPHeader.destinationPort)
         case IPProto.icmp where !v6, IPProto.icmpv6 where v6:
             let t = p.u8(q + ICMPHeader.type)
             guard ICMPKind.isEcho(type: t, v6: v6) else { return }
-            m.innerSport = p.be16(q + ICMPHeader.echoIdentifier); m.innerDport = m.innerSport
+            m.innerSport = p.be16(q + ICMPHeader.echoIdentifier)
+            m.innerDport = m.innerSport
         default:
             break
         }

@@ -20,7 +20,11 @@ final class CounterStore {
         actions.initialize(repeating: 0, count: Action.allCases.count)
     }
 
-    deinit { ruleHits.deallocate(); reasons.deallocate(); actions.deallocate() }
+    deinit {
+        ruleHits.deallocate()
+        reasons.deallocate()
+        actions.deallocate()
+    }
 
     /// A new policy: its rules count from zero (between bursts, on the worker's thread).
     func resetRules(_ rules: Int) {
@@ -47,7 +51,10 @@ final class CounterStore {
         for i in 0..<ruleSlots { c.ruleHits[i] = ruleHits[i] }
         c.ruleHits[ruleSlots] = defaultHits
         var withReason: UInt64 = 0
-        for i in 1..<Reason.allCases.count { c.reasons[i] = reasons[i]; withReason &+= reasons[i] }
+        for i in 1..<Reason.allCases.count {
+            c.reasons[i] = reasons[i]
+            withReason &+= reasons[i]
+        }
         c.reasons[Int(Reason.none.rawValue)] = frames &- withReason
         for i in 0..<Action.allCases.count { c.actions[i] = actions[i] }
         c.conntrackAccepted = conntrackAccepted

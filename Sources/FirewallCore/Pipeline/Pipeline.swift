@@ -63,21 +63,25 @@ public final class Pipeline {
     var generation: UInt32 = 1
 
     /// `memory` provides the flow table's region (the dataplane passes huge pages).
-    public init(policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256,
-                memory: RegionAllocator = .heap, tagLookupsFromFlows: Int = Pipeline.defaultTagLookupsFromFlows,
-                fastLane: Bool = true) {
+    public init(
+        policy: CompiledPolicy, conntrack settings: ConntrackSettings, burstCapacity: Int = 256,
+        memory: RegionAllocator = .heap, tagLookupsFromFlows: Int = Pipeline.defaultTagLookupsFromFlows,
+        fastLane: Bool = true
+    ) {
         self.policy = policy
         self.tagLookupsFromFlows = tagLookupsFromFlows
         fastLaneEnabled = fastLane
         conntrack = Conntrack(settings: settings, memory: memory)
-        fragments = FragmentTracker(maxDatagrams: settings.maxFragmentedDatagrams,
-                                    timeoutSeconds: settings.timeouts.fragment)
+        fragments = FragmentTracker(
+            maxDatagrams: settings.maxFragmentedDatagrams,
+            timeoutSeconds: settings.timeouts.fragment)
         metaCapacity = burstCapacity
         metas = .allocate(capacity: burstCapacity)
         metas.initialize(repeating: PacketMeta(), count: burstCapacity)
         keys = .allocate(capacity: burstCapacity)
-        keys.initialize(repeating: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false),
-                        count: burstCapacity)
+        keys.initialize(
+            repeating: FlowKey(src: .zero, dst: .zero, sport: 0, dport: 0, proto: 0, v6: false),
+            count: burstCapacity)
         parseFailure = .allocate(capacity: burstCapacity)
         parseFailure.initialize(repeating: .none, count: burstCapacity)
         lane = .allocate(capacity: burstCapacity)
@@ -87,7 +91,10 @@ public final class Pipeline {
     }
 
     deinit {
-        metas.deallocate(); keys.deallocate(); parseFailure.deallocate(); lane.deallocate()
+        metas.deallocate()
+        keys.deallocate()
+        parseFailure.deallocate()
+        lane.deallocate()
         gathered.deallocate()
     }
 
@@ -169,8 +176,9 @@ public final class Pipeline {
     /// Adds a burst's totals to the counters (its rule and reason hits are in already).
     func addBurst(_ c: BurstCounts, frames n: Int) {
         let accepted = UInt64(n) &- c.dropped &- c.rejected
-        tally.add(accepted: accepted, dropped: c.dropped, rejected: c.rejected, byFlow: c.byFlow,
-                  byDefault: c.byDefault, frames: n)
+        tally.add(
+            accepted: accepted, dropped: c.dropped, rejected: c.rejected, byFlow: c.byFlow,
+            byDefault: c.byDefault, frames: n)
         rejectedInLastBurst = Int(c.rejected)
     }
 }
@@ -184,9 +192,13 @@ struct BurstCounts {
     mutating func add(_ v: Verdict, reasons: UnsafeMutablePointer<UInt64>, ruleHits: UnsafeMutablePointer<UInt64>) {
         // Frames without a reason are counted per burst (`frames` minus the rest).
         if v.reason != .none { reasons[Int(v.reason.rawValue)] &+= 1 }
-        if v.rule >= 0 { ruleHits[Int(v.rule)] &+= 1 }
-        else if v.rule == Verdict.byDefault { byDefault &+= 1 }
-        else if v.rule == Verdict.byConntrack { byFlow &+= 1 }
+        if v.rule >= 0 {
+            ruleHits[Int(v.rule)] &+= 1
+        } else if v.rule == Verdict.byDefault {
+            byDefault &+= 1
+        } else if v.rule == Verdict.byConntrack {
+            byFlow &+= 1
+        }
         if v.action != .accept {
             if v.action == .drop { dropped &+= 1 } else { rejected &+= 1 }
         }
@@ -194,7 +206,10 @@ struct BurstCounts {
 
     @inline(__always)
     mutating func add(_ o: BurstCounts) {
-        dropped &+= o.dropped; rejected &+= o.rejected; byFlow &+= o.byFlow; byDefault &+= o.byDefault
+        dropped &+= o.dropped
+        rejected &+= o.rejected
+        byFlow &+= o.byFlow
+        byDefault &+= o.byDefault
     }
 }
 

@@ -20,14 +20,16 @@ extension Pipeline {
             let now = burst.timestamps[i]
             let decided: Verdict?
             if lane[i].inLane {
-                decided = decideByFlow(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
-                                       untaggedTag: untaggedTag, byTags: byTags)
+                decided = decideByFlow(
+                    burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
+                    untaggedTag: untaggedTag, byTags: byTags)
             } else if parseFailure[i] == .none && metas[i].fragment == .none {
                 let obs = observe(burst, i, now: now, p, byTags: byTags)
                 decided = decideByRules(burst, i, obs, ingress: ingress, p, settings, tagBase: tagBase)
             } else {
-                decided = decideBySettings(burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
-                                           byTags: byTags)
+                decided = decideBySettings(
+                    burst, i, ingress: ingress, now: now, p, settings, tagBase: tagBase,
+                    byTags: byTags)
             }
             if let v = decided {
                 burst.verdicts[i] = v
@@ -44,22 +46,26 @@ extension Pipeline {
     /// `tracked: accept`), or unanswered with a cached rule that accepts; nothing else of the
     /// frame is read. Otherwise the frame leaves the lane for `decideByRules`.
     @inline(__always)
-    func decideByFlow(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
-                      _ s: PolicySettings, tagBase: UInt64, untaggedTag: UInt64, byTags: Bool) -> Verdict? {
+    func decideByFlow(
+        _ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
+        _ s: PolicySettings, tagBase: UInt64, untaggedTag: UInt64, byTags: Bool
+    ) -> Verdict? {
         let kp = UnsafePointer(keys + i)
         let ct = conntrack
         if gathered.openers != 0 { settleIfOpening(kp.pointee.hash, burst, p) }
         let slot = ct.live(at: kp, now: now, byTags: byTags, v4Key: true)
         if slot < 0 { return leaveLane(burst, i, nil, ingress: ingress, p, s, tagBase: tagBase) }
         let e = ct.table.slots + slot
-        let obs = ct.advance(e, slot: slot, keyAt: kp, proto: kp.pointee.proto, hasL4: true,
-                             tcpFlags: lane[i].tcpFlags, now: now)
+        let obs = ct.advance(
+            e, slot: slot, keyAt: kp, proto: kp.pointee.proto, hasL4: true,
+            tcpFlags: lane[i].tcpFlags, now: now)
         if obs.state == .established && s.trackedBypassRules {
             return Verdict(action: .accept, reason: .none, state: .established, rule: Verdict.byConntrack)
         }
         // (A TCP flow opened under TCP-flag rules holds no tag, `decideByRules`: no match here.)
         if obs.state == .new, let r = ct.cachedRule(entry: e, verdictTag: untaggedTag), r >= 0,
-           p.action(ofRule: r) == .accept {
+            p.action(ofRule: r) == .accept
+        {
             return Verdict(action: .accept, reason: .none, state: .new, rule: r)
         }
         return leaveLane(burst, i, obs, ingress: ingress, p, s, tagBase: tagBase)
@@ -69,8 +75,10 @@ extension Pipeline {
     /// in `parseAll`), then the rules. `obs` is what its live flow made of it, nil for no flow.
     /// (Out of line: the loop keeps its registers for the frames the flow decides.)
     @inline(never)
-    func leaveLane(_ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation?, ingress: Int, _ p: CompiledPolicy,
-                   _ s: PolicySettings, tagBase: UInt64) -> Verdict? {
+    func leaveLane(
+        _ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation?, ingress: Int, _ p: CompiledPolicy,
+        _ s: PolicySettings, tagBase: UInt64
+    ) -> Verdict? {
         let frame = burst.frame(i)
         let filled = Parser.parseCommonIPv4(frame.baseAddress!, frame.count, &metas[i])
         assert(filled, "a fast-lane frame failed the checks it passed")
@@ -83,8 +91,10 @@ extension Pipeline {
 
     /// Frame i's flow looked up and moved on (the general path's lookup, ICMP errors included).
     @inline(__always)
-    func observe(_ burst: FrameBurst, _ i: Int, now: UInt64, _ p: CompiledPolicy,
-                 byTags: Bool) -> Conntrack.Observation {
+    func observe(
+        _ burst: FrameBurst, _ i: Int, now: UInt64, _ p: CompiledPolicy,
+        byTags: Bool
+    ) -> Conntrack.Observation {
         if gathered.openers != 0 { settleIfOpening(keys[i].hash, burst, p) }
         return conntrack.observe(UnsafePointer(metas + i), keyAt: UnsafePointer(keys + i), now: now, byTags: byTags)
     }
@@ -93,8 +103,10 @@ extension Pipeline {
     /// decides under `tracked: accept`, else the rule cached in its flow, else the classifier
     /// (the frame is gathered, `classifyGathered`).
     @inline(__always)
-    func decideByRules(_ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation, ingress: Int, _ p: CompiledPolicy,
-                       _ s: PolicySettings, tagBase: UInt64) -> Verdict? {
+    func decideByRules(
+        _ burst: FrameBurst, _ i: Int, _ obs: Conntrack.Observation, ingress: Int, _ p: CompiledPolicy,
+        _ s: PolicySettings, tagBase: UInt64
+    ) -> Verdict? {
         let m = metas + i
         m.pointee.state = obs.state
         m.pointee.ingress = UInt8(truncatingIfNeeded: ingress)
@@ -103,8 +115,9 @@ extension Pipeline {
             case .established, .related:
                 return Verdict(action: .accept, reason: .none, state: obs.state, rule: Verdict.byConntrack)
             case .invalid:
-                return Verdict(action: s.invalidAction, reason: .invalidState, state: .invalid,
-                               rule: Verdict.bySetting)
+                return Verdict(
+                    action: s.invalidAction, reason: .invalidState, state: .invalid,
+                    rule: Verdict.bySetting)
             case .new:
                 break
             }
@@ -112,7 +125,8 @@ extension Pipeline {
         // A new packet of a known, unanswered flow (one-way UDP, a retransmitted SYN) matches the
         // rule its first packet matched, when nothing that varies within a flow can change that:
         // same policy, ingress port and VLAN, and no TCP-flag rules for TCP.
-        let tag = obs.state == .new && !(m.pointee.proto == IPProto.tcp && s.testsTCPFlags)
+        let tag =
+            obs.state == .new && !(m.pointee.proto == IPProto.tcp && s.testsTCPFlags)
             ? tagBase | UInt64(m.pointee.outerVlan) << 40 : 0
         if obs.slot >= 0, let cached = conntrack.cachedRule(slot: obs.slot, verdictTag: tag) {
             return Pipeline.ruleVerdict(cached, state: obs.state, refusal: .none, p)
@@ -125,8 +139,10 @@ extension Pipeline {
     /// the rules, except a first fragment when fragments are tracked: its later fragments then
     /// follow its verdict.
     @inline(never)
-    func decideBySettings(_ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
-                          _ s: PolicySettings, tagBase: UInt64, byTags: Bool) -> Verdict? {
+    func decideBySettings(
+        _ burst: FrameBurst, _ i: Int, ingress: Int, now: UInt64, _ p: CompiledPolicy,
+        _ s: PolicySettings, tagBase: UInt64, byTags: Bool
+    ) -> Verdict? {
         switch parseFailure[i] {
         case .none:
             break
@@ -160,8 +176,9 @@ extension Pipeline {
     @inline(__always)
     static func ruleVerdict(_ r: Int32, state: ConnState, refusal: Reason, _ p: CompiledPolicy) -> Verdict {
         if refusal != .none { return Verdict(action: .drop, reason: refusal, state: state, rule: Verdict.bySetting) }
-        return Verdict(action: r >= 0 ? p.action(ofRule: r) : p.settings.defaultAction, reason: .none, state: state,
-                       rule: r >= 0 ? r : Verdict.byDefault)
+        return Verdict(
+            action: r >= 0 ? p.action(ofRule: r) : p.settings.defaultAction, reason: .none, state: state,
+            rule: r >= 0 ? r : Verdict.byDefault)
     }
 
     /// Adds frame i to the frames the classifier takes together. A frame that opens a flow if
@@ -191,12 +208,15 @@ extension Pipeline {
     /// The verdict of rule `r` for frame i, whose flow is opened now if the frame opens one and
     /// the rule accepts it.
     @inline(__always)
-    func verdictOfRule(_ r: Int32, _ i: Int, verdictTag: UInt64, opensFlow: Bool, _ burst: FrameBurst,
-                       _ p: CompiledPolicy) -> Verdict {
+    func verdictOfRule(
+        _ r: Int32, _ i: Int, verdictTag: UInt64, opensFlow: Bool, _ burst: FrameBurst,
+        _ p: CompiledPolicy
+    ) -> Verdict {
         var refusal = Reason.none
         if opensFlow && (r >= 0 ? p.action(ofRule: r) : p.settings.defaultAction) == .accept {
-            refusal = conntrack.confirm(UnsafePointer(metas + i), key: keys[i], now: burst.timestamps[i], rule: r,
-                                        verdictTag: verdictTag)
+            refusal = conntrack.confirm(
+                UnsafePointer(metas + i), key: keys[i], now: burst.timestamps[i], rule: r,
+                verdictTag: verdictTag)
         }
         return Pipeline.ruleVerdict(r, state: metas[i].state, refusal: refusal, p)
     }
@@ -274,7 +294,11 @@ final class GatheredFrames {
     }
 
     func deallocate() {
-        frames.deallocate(); metas.deallocate(); verdictTags.deallocate(); opensFlow.deallocate(); rules.deallocate()
+        frames.deallocate()
+        metas.deallocate()
+        verdictTags.deallocate()
+        opensFlow.deallocate()
+        rules.deallocate()
         openerHashes.deallocate()
     }
 

@@ -8,10 +8,15 @@ public enum RejectReply {
     /// Writes the reply to `frame` (whose parsed metadata is `m`) into `out` and returns its
     /// length, or 0 when no reply is due (ICMP errors are never answered, nor TCP RSTs, nor
     /// packets to broadcast or multicast addresses).
-    public static func build(for frame: UnsafeRawBufferPointer, meta m: PacketMeta, into out: UnsafeMutableRawPointer, capacity: Int) -> Int {
+    public static func build(
+        for frame: UnsafeRawBufferPointer, meta m: PacketMeta, into out: UnsafeMutableRawPointer, capacity: Int
+    ) -> Int {
         guard m.ipVersion != 0, let src = frame.baseAddress, capacity >= maxLength else { return 0 }
         if m.proto == IPProto.tcp && (!m.hasL4 || m.tcpFlags & TCPFlag.rst != 0) { return 0 }
-        if m.hasICMP && !ICMPKind.isEcho(type: m.icmpType, v6: m.isV6) && ICMPKind.isError(type: m.icmpType, v6: m.isV6) { return 0 }
+        if m.hasICMP && !ICMPKind.isEcho(type: m.icmpType, v6: m.isV6) && ICMPKind.isError(type: m.icmpType, v6: m.isV6)
+        {
+            return 0
+        }
         if m.hasICMP && m.isV6 && ICMPKind.isNeighbourDiscovery(type: m.icmpType) { return 0 }
         if isGroupAddress(m) { return 0 }
         let l3 = Int(m.l3Offset)
@@ -24,7 +29,7 @@ public enum RejectReply {
             (out + 6).copyMemory(from: src, byteCount: 6)
             o = l3
         } else {
-            return 0   // not Ethernet framing: nothing to send a reply on
+            return 0  // not Ethernet framing: nothing to send a reply on
         }
         if m.proto == IPProto.tcp { return tcpReset(w, src, m, l3: o) }
         return unreachable(w, src, frame.count, m, l3: o)
@@ -36,17 +41,23 @@ public enum RejectReply {
         // RFC 793: answer an ACK with a RST at its ack number; otherwise RST|ACK acknowledging
         // everything the segment occupied (SYN and FIN count one each).
         let hasAck = m.tcpFlags & TCPFlag.ack != 0
-        let segLen = UInt32(tcpPayload(src, m))
+        let segLen =
+            UInt32(tcpPayload(src, m))
             + (m.tcpFlags & TCPFlag.syn != 0 ? 1 : 0) + (m.tcpFlags & TCPFlag.fin != 0 ? 1 : 0)
         let flags = hasAck ? TCPFlag.rst : (TCPFlag.rst | TCPFlag.ack)
-        let l4 = m.isV6 ? w.ipv6(at: l3, src: m.dst, dst: m.src, next: IPProto.tcp, payload: 20)
-                        : w.ipv4(at: l3, src: m.dst.v4, dst: m.src.v4, proto: IPProto.tcp, payload: 20)
-        w.tcp(at: l4, sport: m.dport, dport: m.sport, seq: hasAck ? ack : 0, ack: hasAck ? 0 : seq &+ segLen,
-              flags: flags, window: 0, payload: 0, l3: l3, v6: m.isV6)
+        let l4 =
+            m.isV6
+            ? w.ipv6(at: l3, src: m.dst, dst: m.src, next: IPProto.tcp, payload: 20)
+            : w.ipv4(at: l3, src: m.dst.v4, dst: m.src.v4, proto: IPProto.tcp, payload: 20)
+        w.tcp(
+            at: l4, sport: m.dport, dport: m.sport, seq: hasAck ? ack : 0, ack: hasAck ? 0 : seq &+ segLen,
+            flags: flags, window: 0, payload: 0, l3: l3, v6: m.isV6)
         return l4 + 20
     }
 
-    static func unreachable(_ w: FrameWriter, _ src: UnsafeRawPointer, _ frameLength: Int, _ m: PacketMeta, l3: Int) -> Int {
+    static func unreachable(_ w: FrameWriter, _ src: UnsafeRawPointer, _ frameLength: Int, _ m: PacketMeta, l3: Int)
+        -> Int
+    {
         let inL3 = Int(m.l3Offset)
         let ipLength = m.isV6 ? 40 + Int(src.be16(inL3 + 4)) : Int(src.be16(inL3 + 2))
         let available = min(ipLength, frameLength - inL3)

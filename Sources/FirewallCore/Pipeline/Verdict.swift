@@ -34,7 +34,9 @@ public struct Verdict: Equatable, Sendable {
     /// A policy setting decided (invalid, ARP, non-IP, fragments): see `reason`.
     public static let bySetting: Int32 = -3
 
-    public init(action: Action = .drop, reason: Reason = .none, state: ConnState = .invalid, rule: Int32 = Verdict.bySetting) {
+    public init(
+        action: Action = .drop, reason: Reason = .none, state: ConnState = .invalid, rule: Int32 = Verdict.bySetting
+    ) {
         self.action = action
         self.reason = reason
         self.state = state

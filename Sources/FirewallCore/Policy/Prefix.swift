@@ -39,7 +39,9 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         let maxLen: UInt8 = v6 ? 128 : 32
         var len = maxLen
         if parts.count == 2 {
-            guard let l = UInt8(parts[1]), l <= maxLen, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            guard let l = UInt8(parts[1]), l <= maxLen, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return nil
+            }
             len = l
         }
         return IPPrefix(address: addr, length: len, isV6: v6)

@@ -2,8 +2,14 @@
 public struct PortRange: Hashable, Sendable, CustomStringConvertible {
     public var lo: UInt16
     public var hi: UInt16
-    public init(_ lo: UInt16, _ hi: UInt16) { self.lo = lo; self.hi = hi }
-    public init(_ single: UInt16) { lo = single; hi = single }
+    public init(_ lo: UInt16, _ hi: UInt16) {
+        self.lo = lo
+        self.hi = hi
+    }
+    public init(_ single: UInt16) {
+        lo = single
+        hi = single
+    }
     @inlinable public func contains(_ v: UInt16) -> Bool { v >= lo && v <= hi }
     public var description: String { lo == hi ? "\(lo)" : "\(lo)-\(hi)" }
     public static let any = PortRange(0, 65535)
@@ -13,7 +19,10 @@ public struct PortRange: Hashable, Sendable, CustomStringConvertible {
 public struct TCPFlagsMatch: Hashable, Sendable {
     public var mask: UInt8
     public var value: UInt8
-    public init(mask: UInt8, value: UInt8) { self.mask = mask; self.value = value }
+    public init(mask: UInt8, value: UInt8) {
+        self.mask = mask
+        self.value = value
+    }
 }
 
 /// What a rule matches. Every field left empty/nil matches anything; a rule matches when all its
@@ -48,6 +57,9 @@ public struct Rule: Hashable, Sendable {
     public var origin: String
 
     public init(name: String, action: Action, match: RuleMatch, origin: String = "") {
-        self.name = name; self.action = action; self.match = match; self.origin = origin
+        self.name = name
+        self.action = action
+        self.match = match
+        self.origin = origin
     }
 }

@@ -24,9 +24,11 @@ public struct AFPacketPortConfig: Sendable {
     /// Largest burst `rxBurst` returns.
     public var maxBurst: Int
 
-    public init(interface: String, name: String? = nil, queues: Int = 1, rxBlockSize: Int = 1 << 18,
-                rxBlockCount: Int = 32, rxBlockTimeoutMs: Int = 1, txSlots: Int = 1024, txSlotSize: Int = 2048,
-                promiscuous: Bool = true, maxBurst: Int = 64) {
+    public init(
+        interface: String, name: String? = nil, queues: Int = 1, rxBlockSize: Int = 1 << 18,
+        rxBlockCount: Int = 32, rxBlockTimeoutMs: Int = 1, txSlots: Int = 1024, txSlotSize: Int = 2048,
+        promiscuous: Bool = true, maxBurst: Int = 64
+    ) {
         self.interface = interface
         self.name = name ?? interface
         self.queues = queues
@@ -78,13 +80,15 @@ public final class AFPacketPort: PacketPort {
         let page = Swift.max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
         // Upper bounds keep the UInt32 conversions and the ring-size products below from trapping.
         guard config.rxBlockSize >= page, config.rxBlockSize <= 1 << 30, config.rxBlockSize % page == 0,
-              config.rxBlockCount >= 2, config.rxBlockCount <= 1 << 16,
-              config.rxBlockTimeoutMs >= 0, config.rxBlockTimeoutMs <= 60_000,
-              config.txSlotSize >= 128, config.txSlotSize <= 1 << 16, config.txSlotSize % 16 == 0,
-              config.txSlots >= 1, config.txSlots <= 1 << 20 else {
-            throw PortError.invalid("port \(config.name): RX blocks must be page multiples (\(page)) up to 1 GiB, 2 to "
-                                    + "65536 of them, retired within 0 to 60000 ms; TX slots 16-byte multiples of 128 to "
-                                    + "65536 bytes, 1 to 2^20 of them")
+            config.rxBlockCount >= 2, config.rxBlockCount <= 1 << 16,
+            config.rxBlockTimeoutMs >= 0, config.rxBlockTimeoutMs <= 60_000,
+            config.txSlotSize >= 128, config.txSlotSize <= 1 << 16, config.txSlotSize % 16 == 0,
+            config.txSlots >= 1, config.txSlots <= 1 << 20
+        else {
+            throw PortError.invalid(
+                "port \(config.name): RX blocks must be page multiples (\(page)) up to 1 GiB, 2 to "
+                    + "65536 of them, retired within 0 to 60000 ms; TX slots 16-byte multiples of 128 to "
+                    + "65536 bytes, 1 to 2^20 of them")
         }
         let index = try checked("if_nametoindex", iface) { clinux_interface_index(iface) }
 
@@ -120,22 +124,36 @@ public final class AFPacketPort: PacketPort {
 
     private static func openRx(_ c: AFPacketPortConfig, index: Int32, promiscuous: Bool) throws -> PacketRxRing {
         let iface = c.interface
-        let fd = try checked("socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)", iface) { clinux_packet_socket(UInt16(ETH_P_ALL)) }
+        let fd = try checked("socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)", iface) {
+            clinux_packet_socket(UInt16(ETH_P_ALL))
+        }
         do {
-            try checked("setsockopt(PACKET_VERSION, TPACKET_V3)", iface) { clinux_packet_set_version(fd, Int32(TPACKET_V3.rawValue)) }
-            try checked("setsockopt(PACKET_RX_RING, \(c.rxBlockCount) blocks of \(c.rxBlockSize) bytes)", iface) {
-                clinux_packet_rx_ring_v3(fd, UInt32(c.rxBlockSize), UInt32(c.rxBlockCount), 2048, UInt32(c.rxBlockTimeoutMs))
+            try checked("setsockopt(PACKET_VERSION, TPACKET_V3)", iface) {
+                clinux_packet_set_version(fd, Int32(TPACKET_V3.rawValue))
             }
-        } catch { Glibc.close(fd); throw error }
+            try checked("setsockopt(PACKET_RX_RING, \(c.rxBlockCount) blocks of \(c.rxBlockSize) bytes)", iface) {
+                clinux_packet_rx_ring_v3(
+                    fd, UInt32(c.rxBlockSize), UInt32(c.rxBlockCount), 2048, UInt32(c.rxBlockTimeoutMs))
+            }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         let base = try mapRing(fd: fd, bytes: c.rxBlockSize * c.rxBlockCount, interface: iface)
-        let ring = PacketRxRing(fd: fd, base: base, blockSize: c.rxBlockSize, blockCount: c.rxBlockCount,
-                                filterOutgoing: clinux_packet_ignore_outgoing(fd) != 0)
+        let ring = PacketRxRing(
+            fd: fd, base: base, blockSize: c.rxBlockSize, blockCount: c.rxBlockCount,
+            filterOutgoing: clinux_packet_ignore_outgoing(fd) != 0)
         do {
             try checked("bind(AF_PACKET)", iface) { clinux_packet_bind(fd, index, UInt16(ETH_P_ALL)) }
             if promiscuous {
-                try checked("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)", iface) { clinux_packet_promiscuous(fd, index) }
+                try checked("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)", iface) {
+                    clinux_packet_promiscuous(fd, index)
+                }
             }
-        } catch { ring.unmap(); throw error }
+        } catch {
+            ring.unmap()
+            throw error
+        }
         return ring
     }
 
@@ -143,20 +161,28 @@ public final class AFPacketPort: PacketPort {
         let iface = c.interface
         // Protocol 0: a socket that only sends, never queues received frames.
         let fd = try checked("socket(AF_PACKET, SOCK_RAW, 0)", iface) { clinux_packet_socket(0) }
-        let perBlock = max(1, (1 << 16) / c.txSlotSize)   // 64 KiB blocks
+        let perBlock = max(1, (1 << 16) / c.txSlotSize)  // 64 KiB blocks
         let blocks = (c.txSlots + perBlock - 1) / perBlock
         do {
-            try checked("setsockopt(PACKET_VERSION, TPACKET_V2)", iface) { clinux_packet_set_version(fd, Int32(TPACKET_V2.rawValue)) }
-            _ = clinux_packet_qdisc_bypass(fd)   // an optimisation only; fine if refused
+            try checked("setsockopt(PACKET_VERSION, TPACKET_V2)", iface) {
+                clinux_packet_set_version(fd, Int32(TPACKET_V2.rawValue))
+            }
+            _ = clinux_packet_qdisc_bypass(fd)  // an optimisation only; fine if refused
             try checked("setsockopt(PACKET_TX_RING, \(blocks * perBlock) slots of \(c.txSlotSize) bytes)", iface) {
                 clinux_packet_tx_ring_v2(fd, UInt32(perBlock * c.txSlotSize), UInt32(blocks), UInt32(c.txSlotSize))
             }
-        } catch { Glibc.close(fd); throw error }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         let base = try mapRing(fd: fd, bytes: blocks * perBlock * c.txSlotSize, interface: iface)
         let ring = PacketTxRing(fd: fd, base: base, slotSize: c.txSlotSize, slotCount: blocks * perBlock)
         do {
             try checked("bind(AF_PACKET)", iface) { clinux_packet_bind(fd, index, 0) }
-        } catch { ring.unmap(); throw error }
+        } catch {
+            ring.unmap()
+            throw error
+        }
         return ring
     }
 
@@ -171,7 +197,10 @@ public final class AFPacketPort: PacketPort {
             let group = UInt16(truncatingIfNeeded: Int(getpid()) &* 64 &+ Int(instances))
             let rc = clinux_packet_fanout_hash(fds[0], group)
             if rc == -EINVAL && attempt < 16 { continue }
-            if rc < 0 { throw PortError.system(call: "setsockopt(PACKET_FANOUT, hash|defrag, group \(group))", subject: interface, errno: -rc) }
+            if rc < 0 {
+                throw PortError.system(
+                    call: "setsockopt(PACKET_FANOUT, hash|defrag, group \(group))", subject: interface, errno: -rc)
+            }
             for fd in fds.dropFirst() {
                 try checked("setsockopt(PACKET_FANOUT, hash|defrag, group \(group))", interface) {
                     clinux_packet_fanout_hash(fd, group)

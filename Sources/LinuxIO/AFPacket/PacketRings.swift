@@ -40,7 +40,10 @@ struct PacketRxRing {
             blockOpen = true
             remaining = Int(clinux_tp3_block_packets(b))
             next = clinux_tp3_block_first(b)
-            if remaining == 0 { retireExhaustedBlock(); return 0 }
+            if remaining == 0 {
+                retireExhaustedBlock()
+                return 0
+            }
         }
         var n = 0
         while n < max && remaining > 0, let frame = next {
@@ -110,7 +113,8 @@ struct PacketTxRing {
 /// Maps a ring set up on `fd`; closes `fd` on failure.
 func mapRing(fd: Int32, bytes: Int, interface: String) throws -> UnsafeMutableRawPointer {
     guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0),
-          p != UnsafeMutableRawPointer(bitPattern: -1) else {
+        p != UnsafeMutableRawPointer(bitPattern: -1)
+    else {
         let e = errno
         close(fd)
         throw PortError.system(call: "mmap(\(bytes) bytes of packet ring)", subject: interface, errno: e)

@@ -2,7 +2,7 @@ import CPcap
 import FirewallCore
 import Ports
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A capture file could not be read or written.
@@ -23,10 +23,10 @@ enum PcapLinkTypes {
         switch dlt {
         case DLT_EN10MB: return .ethernet
         case DLT_LINUX_SLL: return .linuxCooked
-        case 276: return .linuxCooked2            // DLT_LINUX_SLL2
-        case DLT_RAW, 101, 228, 229: return .rawIP // DLT_RAW (and LINKTYPE_RAW), IPV4, IPV6
+        case 276: return .linuxCooked2  // DLT_LINUX_SLL2
+        case DLT_RAW, 101, 228, 229: return .rawIP  // DLT_RAW (and LINKTYPE_RAW), IPV4, IPV6
         case DLT_NULL: return .null
-        case 108: return .loop                     // DLT_LOOP (12 on OpenBSD itself, 108 in files)
+        case 108: return .loop  // DLT_LOOP (12 on OpenBSD itself, 108 in files)
         default: return nil
         }
     }
@@ -131,10 +131,14 @@ public final class PcapReader {
         let dlt = pcap_datalink(h)
         guard let lt = PcapLinkTypes.linkType(dlt: dlt) else {
             pcap_close(h)
-            throw PcapError(path: path, message: "link type \(PcapLinkTypes.name(dlt: dlt)) (\(dlt)) is not supported; "
-                                                 + "vfwall reads \(PcapLinkTypes.supported) captures")
+            throw PcapError(
+                path: path,
+                message: "link type \(PcapLinkTypes.name(dlt: dlt)) (\(dlt)) is not supported; "
+                    + "vfwall reads \(PcapLinkTypes.supported) captures")
         }
-        handle = h; self.dlt = dlt; linkType = lt
+        handle = h
+        self.dlt = dlt
+        linkType = lt
     }
 
     deinit { pcap_close(handle) }
@@ -183,9 +187,10 @@ public final class PcapWriter {
             pcap_close(d)
             throw PcapError(path: path, message: "cannot create capture: \(msg)")
         }
-        dead = d; dumper = w
+        dead = d
+        dumper = w
         if inBackground, let file = pcap_dump_file(w) {
-            pcap_dump_flush(w)   // the file header goes out first; records bypass stdio from here
+            pcap_dump_flush(w)  // the file header goes out first; records bypass stdio from here
             let writer = BackgroundWriter(fd: fileno(file))
             background = writer
             buffer = writer.take()
@@ -204,8 +209,9 @@ public final class PcapWriter {
         let length = Swift.min(frame.count, PcapRecord.maxFrame)
         var h = PcapRecord.header(timestamp: timestamp, length: length)
         guard let background, var out = buffer else {
-            pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &h,
-                      frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            pcap_dump(
+                UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &h,
+                frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
             return
         }
         if used + 16 + length > BackgroundWriter.bufferBytes {

@@ -38,16 +38,21 @@ public final class PcapPort: PacketPort {
 
     /// Opens `input` for reading and creates `output` (frames written with link type
     /// `outputDLT`, by default the input's). Throws `PcapError` naming the file.
-    public convenience init(name: String, input: String?, output: String?, outputDLT: Int32? = nil,
-                            maxBurst: Int = 64) throws {
-        try self.init(name: name, reader: input.map { try PcapReader(path: $0) }, output: output,
-                      outputDLT: outputDLT, maxBurst: maxBurst)
+    public convenience init(
+        name: String, input: String?, output: String?, outputDLT: Int32? = nil,
+        maxBurst: Int = 64
+    ) throws {
+        try self.init(
+            name: name, reader: input.map { try PcapReader(path: $0) }, output: output,
+            outputDLT: outputDLT, maxBurst: maxBurst)
     }
 
     /// Reads from `reader`, already open (a replay's capture); `outputInBackground` writes the
     /// output from a thread of its own (`PcapWriter`), for outputs larger than the input.
-    public init(name: String, reader: PcapReader?, output: String?, outputDLT: Int32? = nil, maxBurst: Int = 64,
-                outputInBackground: Bool = false) throws {
+    public init(
+        name: String, reader: PcapReader?, output: String?, outputDLT: Int32? = nil, maxBurst: Int = 64,
+        outputInBackground: Bool = false
+    ) throws {
         self.name = name
         inputPath = reader?.path
         outputPath = output
@@ -79,7 +84,7 @@ public final class PcapPort: PacketPort {
         guard !closed else { return }
         closed = true
         try? writer?.close()
-        writer = nil   // closes the file
+        writer = nil  // closes the file
         arena.deallocate()
         state.deallocate()
         counters.deallocate()
@@ -113,13 +118,16 @@ public final class PcapPort: PacketPort {
                 if n == 0 { clinux_store_release(state, 1) }
                 break
             }
-            guard let h = header?.pointee else { counters.add(.errors, 1, queue: 0); break }
+            guard let h = header?.pointee else {
+                counters.add(.errors, 1, queue: 0)
+                break
+            }
             // Length and timestamp checked as the reader checks them (PcapRecord).
             let length = data == nil ? 0 : PcapRecord.length(h)
             let slot = arena + n &* Self.slotSize
             if length > 0, let data { slot.copyMemory(from: data, byteCount: length) }
             burst.frames[n] = UnsafeRawPointer(slot)
-            burst.lengths[n] = Int32(truncatingIfNeeded: length)   // at most PcapRecord.maxFrame
+            burst.lengths[n] = Int32(truncatingIfNeeded: length)  // at most PcapRecord.maxFrame
             burst.timestamps[n] = PcapRecord.timestamp(h)
             bytes &+= length
             n &+= 1

@@ -24,14 +24,19 @@ extension Plumber {
             }
         }
         if !failures.isEmpty {
-            throw PlumbingError("detach left work undone (\(failures.joined(separator: "; "))); fix the cause and run `vfplumb detach \(what)` again.")
+            throw PlumbingError(
+                "detach left work undone (\(failures.joined(separator: "; "))); fix the cause and run `vfplumb "
+                    + "detach \(what)` again."
+            )
         }
         return done
     }
 
     /// The namespace the record points at, when it still exists and is the same one.
     func liveNamespace(_ record: AttachmentRecord) -> NetworkNamespace? {
-        guard let ns = try? NetworkNamespace(path: record.namespacePath), ns.inode == record.namespaceInode else { return nil }
+        guard let ns = try? NetworkNamespace(path: record.namespacePath), ns.inode == record.namespaceInode else {
+            return nil
+        }
         return ns
     }
 
@@ -44,7 +49,10 @@ extension Plumber {
             return try restoreOnHost(record, currentName: current.name, sock: sock)
         }
         guard let ns = liveNamespace(record) else {
-            log("\(record.hostName) is gone: its namespace (\(record.target)) no longer exists and it did not come back to the host; forgetting it")
+            log(
+                "\(record.hostName) is gone: its namespace (\(record.target)) no longer exists and it did not come "
+                    + "back to the host; forgetting it"
+            )
             return []
         }
         let temp = record.temporaryName, hostFD = host.fd
@@ -52,8 +60,11 @@ extension Plumber {
             guard let link = try findInside(record, sock: inside) else { return false }
             try inside.change(link.name, LinkChange(name: temp, up: false))
             // A VF's MAC may be the PF's to set; the PF-side reset below restores it.
-            if record.vf == nil { try inside.change(temp, LinkChange(mtu: record.mtu, mac: record.mac)) }
-            else { try inside.change(temp, LinkChange(mtu: record.mtu)) }
+            if record.vf == nil {
+                try inside.change(temp, LinkChange(mtu: record.mtu, mac: record.mac))
+            } else {
+                try inside.change(temp, LinkChange(mtu: record.mtu))
+            }
             try inside.change(temp, LinkChange(namespaceFD: hostFD))
             return true
         }
@@ -62,7 +73,8 @@ extension Plumber {
             return []
         }
         log("moved \(record.nameInside) out of \(record.target) as \(temp)")
-        return ["move \(record.nameInside) out of \(record.target)"] + (try restoreOnHost(record, currentName: temp, sock: sock))
+        return ["move \(record.nameInside) out of \(record.target)"]
+            + (try restoreOnHost(record, currentName: temp, sock: sock))
     }
 
     /// Macvlan: delete it inside (or wherever it went); the lower link stays where it is.

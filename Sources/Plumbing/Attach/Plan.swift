@@ -31,7 +31,10 @@ public func execute(_ steps: [Step], log: (String) -> Void) throws {
             if leftovers.isEmpty {
                 throw PlumbingError("\(cause) while trying to \(step.description); every earlier step was rolled back.")
             }
-            throw PlumbingError("\(cause) while trying to \(step.description); rollback could not undo: \(leftovers.joined(separator: "; ")); run `vfplumb detach` to retry.")
+            throw PlumbingError(
+                "\(cause) while trying to \(step.description); rollback could not undo: "
+                    + "\(leftovers.joined(separator: "; ")); run `vfplumb detach` to retry."
+            )
         }
     }
 }

@@ -9,8 +9,10 @@ public struct Plumber {
     public let containerCLI: ContainerCLI
     public let log: (String) -> Void
 
-    public init(sysfs: Sysfs, journal: Journal, host: NetworkNamespace? = nil,
-                containerCLI: ContainerCLI = .fromEnvironment(), log: @escaping (String) -> Void = { _ in }) throws {
+    public init(
+        sysfs: Sysfs, journal: Journal, host: NetworkNamespace? = nil,
+        containerCLI: ContainerCLI = .fromEnvironment(), log: @escaping (String) -> Void = { _ in }
+    ) throws {
         self.sysfs = sysfs
         self.journal = journal
         self.host = try host ?? NetworkNamespace.host()
@@ -29,7 +31,8 @@ public struct Plumber {
     /// The VF behind a netdev, with its PF's netdev name, when it is one.
     func vf(of pci: String?) -> (vf: VirtualFunction, pfName: String)? {
         guard let pci, let vf = sysfs.virtualFunction(pci),
-              let pfName = sysfs.pciDevice(vf.pfAddress)?.netdevs.first else { return nil }
+            let pfName = sysfs.pciDevice(vf.pfAddress)?.netdevs.first
+        else { return nil }
         return (vf, pfName)
     }
 }

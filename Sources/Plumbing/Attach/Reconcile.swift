@@ -22,14 +22,20 @@ extension Plumber {
         }
         if currentName != record.hostName {
             if try sock.link(named: record.hostName) != nil {
-                throw PlumbingError("\(record.hostName) is taken on the host by another interface, so \(currentName) cannot get its name back; rename that one and retry.")
+                throw PlumbingError(
+                    "\(record.hostName) is taken on the host by another interface, so \(currentName) cannot get its "
+                        + "name back; rename that one and retry."
+                )
             }
             try sock.change(currentName, LinkChange(name: record.hostName, up: false))
             done.append("rename \(currentName) back to \(record.hostName)")
         }
         let name = record.hostName
-        if record.vf == nil { try sock.change(name, LinkChange(mtu: record.mtu, mac: record.mac)) }
-        else { try sock.change(name, LinkChange(mtu: record.mtu)) }
+        if record.vf == nil {
+            try sock.change(name, LinkChange(mtu: record.mtu, mac: record.mac))
+        } else {
+            try sock.change(name, LinkChange(mtu: record.mtu))
+        }
         try sock.change(name, LinkChange(up: record.wasUp, alias: record.originalAlias ?? ""))
         done.append("restore MAC \(record.mac), MTU \(record.mtu) and state \(record.wasUp ? "up" : "down") of \(name)")
         done.forEach(log)
@@ -59,7 +65,8 @@ extension Plumber {
         let journaled = Set(journal.all().map(\.alias))
         for link in try sock.links() {
             guard let alias = link.alias, alias.hasPrefix(AttachmentRecord.aliasPrefix), !journaled.contains(alias),
-                  link.kind != "macvlan" else { continue }
+                link.kind != "macvlan"
+            else { continue }
             let name = String(alias.dropFirst(AttachmentRecord.aliasPrefix.count))
             guard !name.isEmpty, name != link.name, try sock.link(named: name) == nil else { continue }
             try sock.change(link.name, LinkChange(name: name, up: false, alias: ""))

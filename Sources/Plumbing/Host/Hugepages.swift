@@ -32,15 +32,21 @@ public struct Hugepages {
     public func reserve(count: Int, size: Size, node: Int?, mount: Bool) throws -> Reservation {
         let dir = directory(size, node: node)
         guard sysfs.exists(dir) else {
-            let what = node.map { "NUMA node \($0) has no \(size.rawValue) hugepages" } ?? "this kernel has no \(size.rawValue) hugepages"
-            throw PlumbingError("\(what) (\(sysfs.path(dir)) is missing); pick another --size or --node, or boot with hugepagesz=\(size.rawValue).")
+            let what =
+                node.map { "NUMA node \($0) has no \(size.rawValue) hugepages" }
+                ?? "this kernel has no \(size.rawValue) hugepages"
+            throw PlumbingError(
+                "\(what) (\(sysfs.path(dir)) is missing); pick another --size or --node, or boot with "
+                    + "hugepagesz=\(size.rawValue)."
+            )
         }
         try sysfs.write("\(dir)/nr_hugepages", String(count))
         let reserved = sysfs.readInt("\(dir)/nr_hugepages") ?? 0
         let free = sysfs.readInt("\(dir)/free_hugepages") ?? 0
         var mounted: String?
         if mount && count > 0 { mounted = try mountHugetlbfs(size) }
-        return Reservation(size: size, node: node, requested: count, reserved: reserved, free: free, mountPoint: mounted)
+        return Reservation(
+            size: size, node: node, requested: count, reserved: reserved, free: free, mountPoint: mounted)
     }
 
     /// Mounts hugetlbfs with pagesize=SIZE unless a mount for that size exists already.
@@ -56,8 +62,9 @@ public struct Hugepages {
         let point = size.mountPoint
         try? FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
         guard Glibc.mount("hugetlbfs", point, "hugetlbfs", 0, "pagesize=\(size.rawValue)") == 0 else {
-            throw PlumbingError("cannot mount hugetlbfs on \(point) (\(Errno(rawValue: errno))); "
-                                + "mount it by hand or pass --no-mount.")
+            throw PlumbingError(
+                "cannot mount hugetlbfs on \(point) (\(Errno(rawValue: errno))); "
+                    + "mount it by hand or pass --no-mount.")
         }
         return point
     }

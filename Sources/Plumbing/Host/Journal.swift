@@ -62,7 +62,10 @@ public struct Journal: Sendable {
             // Atomic: a crash leaves the old record or the new one, never half of one.
             try encoder.encode(record).write(to: URL(fileURLWithPath: file(record.key)), options: .atomic)
         } catch {
-            throw PlumbingError("cannot write the journal in \(directory) (\(error.localizedDescription)); check that it is writable or set VFPLUMB_STATE_DIR.")
+            throw PlumbingError(
+                "cannot write the journal in \(directory) (\(error.localizedDescription)); check that it is "
+                    + "writable or set VFPLUMB_STATE_DIR."
+            )
         }
     }
 

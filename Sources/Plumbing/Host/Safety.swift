@@ -15,7 +15,9 @@ public enum Safety {
         if let text = try? String(contentsOfFile: "/proc/net/ipv6_route", encoding: .utf8) {
             for line in text.split(separator: "\n") {
                 let f = line.split(whereSeparator: \.isWhitespace)
-                if f.count >= 10, f[0].allSatisfy({ $0 == "0" }), f[1] == "00", f[9] != "lo" { names.insert(String(f[9])) }
+                if f.count >= 10, f[0].allSatisfy({ $0 == "0" }), f[1] == "00", f[9] != "lo" {
+                    names.insert(String(f[9]))
+                }
             }
         }
         return names
@@ -24,8 +26,9 @@ public enum Safety {
     /// CAP_NET_ADMIN (bit 12) in the effective set, from /proc/self/status.
     public static func hasNetAdmin() -> Bool {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else {
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
+        else {
             return geteuid() == 0
         }
         return mask & (1 << 12) != 0

@@ -24,13 +24,17 @@ public struct Target: Sendable, Equatable {
         } else if text.hasPrefix("netns:") {
             let name = String(text.dropFirst(6))
             guard !name.isEmpty, !name.contains("/") else {
-                throw PlumbingError.usage("\(text) is not a valid target; write netns:NAME with NAME from `ip netns list`.")
+                throw PlumbingError.usage(
+                    "\(text) is not a valid target; write netns:NAME with NAME from `ip netns list`.")
             }
             kind = .namedNetns(name)
         } else if text.contains("/") {
             kind = .path(text)
         } else {
-            guard !text.isEmpty else { throw PlumbingError.usage("the target is empty; give a container, pid:N, netns:NAME or a namespace file.") }
+            guard !text.isEmpty else {
+                throw PlumbingError.usage(
+                    "the target is empty; give a container, pid:N, netns:NAME or a namespace file.")
+            }
             kind = .container(text)
         }
     }
@@ -47,7 +51,8 @@ public struct Target: Sendable, Equatable {
         case .namedNetns(let name):
             path = "/run/netns/\(name)"
             guard FileManager.default.fileExists(atPath: path) else {
-                throw PlumbingError("network namespace \(name) does not exist (\(path)); create it with `ip netns add \(name)`.")
+                throw PlumbingError(
+                    "network namespace \(name) does not exist (\(path)); create it with `ip netns add \(name)`.")
             }
         case .path(let file):
             path = file
@@ -80,9 +85,11 @@ public struct ContainerCLI: Sendable, Equatable {
 
     /// The container's init PID, through `CLI inspect --format {{.State.Running}} {{.State.Pid}}`.
     public func pid(of container: String) throws -> Int32 {
-        let (status, output) = try runCommand(executable, ["inspect", "--format", "{{.State.Running}} {{.State.Pid}}", container])
+        let (status, output) = try runCommand(
+            executable, ["inspect", "--format", "{{.State.Running}} {{.State.Pid}}", container])
         guard status == 0 else {
-            throw PlumbingError("container \(container) was not found by \(executable); check the name with `\(executable) ps -a`.")
+            throw PlumbingError(
+                "container \(container) was not found by \(executable); check the name with `\(executable) ps -a`.")
         }
         let fields = output.split(whereSeparator: \.isWhitespace)
         guard fields.count == 2, fields[0] == "true", let pid = Int32(fields[1]), pid > 0 else {

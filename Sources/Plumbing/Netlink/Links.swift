@@ -36,10 +36,16 @@ public struct LinkChange: Sendable {
     /// Moves the link into the namespace open on this fd.
     public var namespaceFD: Int32?
 
-    public init(name: String? = nil, up: Bool? = nil, mtu: Int? = nil, mac: String? = nil,
-                alias: String? = nil, namespaceFD: Int32? = nil) {
-        self.name = name; self.up = up; self.mtu = mtu; self.mac = mac
-        self.alias = alias; self.namespaceFD = namespaceFD
+    public init(
+        name: String? = nil, up: Bool? = nil, mtu: Int? = nil, mac: String? = nil,
+        alias: String? = nil, namespaceFD: Int32? = nil
+    ) {
+        self.name = name
+        self.up = up
+        self.mtu = mtu
+        self.mac = mac
+        self.alias = alias
+        self.namespaceFD = namespaceFD
     }
 }
 
@@ -81,11 +87,17 @@ extension NetlinkSocket {
     /// Applies `change` to the link called `name` (which must exist).
     public func change(_ name: String, _ change: LinkChange) throws {
         let done: Void? = try withLink(name: name) { orig in
-            guard let changes = rtnl_link_alloc() else { throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM) }
+            guard let changes = rtnl_link_alloc() else {
+                throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM)
+            }
             defer { rtnl_link_put(changes) }
             if let newName = change.name { rtnl_link_set_name(changes, newName) }
             if let up = change.up {
-                if up { rtnl_link_set_flags(changes, UInt32(IFF_UP)) } else { rtnl_link_unset_flags(changes, UInt32(IFF_UP)) }
+                if up {
+                    rtnl_link_set_flags(changes, UInt32(IFF_UP))
+                } else {
+                    rtnl_link_unset_flags(changes, UInt32(IFF_UP))
+                }
             }
             if let mtu = change.mtu { rtnl_link_set_mtu(changes, try netlinkU32(mtu, "MTU of \(name)")) }
             if let alias = change.alias { rtnl_link_set_ifalias(changes, alias) }
@@ -102,7 +114,9 @@ extension NetlinkSocket {
 
     /// Adds an address ("10.1.0.2/24", IPv4 or IPv6) to a link.
     public func addAddress(_ cidr: String, to index: Int32) throws {
-        guard let addr = rtnl_addr_alloc() else { throw NetlinkError(operation: "allocate", subject: cidr, code: NLE_NOMEM) }
+        guard let addr = rtnl_addr_alloc() else {
+            throw NetlinkError(operation: "allocate", subject: cidr, code: NLE_NOMEM)
+        }
         defer { rtnl_addr_put(addr) }
         let local = try parseAddress(cidr, family: AF_UNSPEC)
         defer { nl_addr_put(local) }
@@ -129,13 +143,15 @@ extension NetlinkSocket {
         try check("set", "default route", rtnl_route_set_dst(route, dst))
         rtnl_route_nh_set_gateway(hop, gw)
         rtnl_route_nh_set_ifindex(hop, index)
-        rtnl_route_add_nexthop(route, hop)   // the route owns the hop now
+        rtnl_route_add_nexthop(route, hop)  // the route owns the hop now
         try check("add default route via", gateway, rtnl_route_add(handle, route, NLM_F_CREATE))
     }
 
     /// Creates a macvlan in bridge mode on the link `parent`.
     public func addMacvlan(named name: String, on parent: Int32, mac: String? = nil) throws {
-        guard let link = rtnl_link_macvlan_alloc() else { throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM) }
+        guard let link = rtnl_link_macvlan_alloc() else {
+            throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM)
+        }
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)
         rtnl_link_set_link(link, parent)
@@ -150,7 +166,9 @@ extension NetlinkSocket {
 
     /// Deletes a link by name; a missing link is not an error.
     public func deleteLink(named name: String) throws {
-        guard let link = rtnl_link_alloc() else { throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM) }
+        guard let link = rtnl_link_alloc() else {
+            throw NetlinkError(operation: "allocate", subject: name, code: NLE_NOMEM)
+        }
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)
         let rc = rtnl_link_delete(handle, link)

@@ -45,7 +45,12 @@ public final class NetworkNamespace: @unchecked Sendable {
         let thread = Thread {
             defer { done.signal() }
             let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-            defer { if original >= 0 { _ = clinux_setns(original, CLINUX_CLONE_NEWNET); close(original) } }
+            defer {
+                if original >= 0 {
+                    _ = clinux_setns(original, CLINUX_CLONE_NEWNET)
+                    close(original)
+                }
+            }
             guard clinux_setns(fd, CLINUX_CLONE_NEWNET) == 0 else {
                 box.result = .failure(SystemError("setns into", path, errno: errno))
                 return

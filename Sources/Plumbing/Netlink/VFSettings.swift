@@ -12,10 +12,17 @@ public struct VFSettings: Codable, Sendable, Equatable {
     public var maxTxRate: Int?
     public var minTxRate: Int?
 
-    public init(mac: String? = nil, vlan: Int? = nil, qos: Int? = nil, spoofCheck: Bool? = nil,
-                trust: Bool? = nil, maxTxRate: Int? = nil, minTxRate: Int? = nil) {
-        self.mac = mac; self.vlan = vlan; self.qos = qos; self.spoofCheck = spoofCheck
-        self.trust = trust; self.maxTxRate = maxTxRate; self.minTxRate = minTxRate
+    public init(
+        mac: String? = nil, vlan: Int? = nil, qos: Int? = nil, spoofCheck: Bool? = nil,
+        trust: Bool? = nil, maxTxRate: Int? = nil, minTxRate: Int? = nil
+    ) {
+        self.mac = mac
+        self.vlan = vlan
+        self.qos = qos
+        self.spoofCheck = spoofCheck
+        self.trust = trust
+        self.maxTxRate = maxTxRate
+        self.minTxRate = minTxRate
     }
 
     public var isEmpty: Bool { self == VFSettings() }
@@ -26,7 +33,8 @@ extension NetlinkSocket {
     public func vfSettings(pf: String, index: Int) throws -> VFSettings {
         let settings: VFSettings? = try withLink(name: pf) { link in
             guard let vf = rtnl_link_vf_get(link, try netlinkU32(index, "VF index")) else {
-                throw PlumbingError("\(pf) reports no VF \(index) over netlink; check that the PF driver supports SR-IOV.")
+                throw PlumbingError(
+                    "\(pf) reports no VF \(index) over netlink; check that the PF driver supports SR-IOV.")
             }
             defer { rtnl_link_vf_put(vf) }
             var out = VFSettings()
@@ -37,7 +45,8 @@ extension NetlinkSocket {
                 out.vlan = Int(list.vlans[0].vf_vlan)
                 out.qos = Int(list.vlans[0].vf_vlan_qos)
             } else {
-                out.vlan = 0; out.qos = 0
+                out.vlan = 0
+                out.qos = 0
             }
             var flag: UInt32 = 0
             if rtnl_link_vf_get_spoofchk(vf, &flag) == 0 { out.spoofCheck = flag != 0 }
@@ -45,11 +54,14 @@ extension NetlinkSocket {
             var rate = nl_vf_rate()
             rate.api = Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue)
             if rtnl_link_vf_get_rate(vf, &rate) == 0 {
-                out.maxTxRate = Int(rate.max_tx_rate); out.minTxRate = Int(rate.min_tx_rate)
+                out.maxTxRate = Int(rate.max_tx_rate)
+                out.minTxRate = Int(rate.min_tx_rate)
             }
             return out
         }
-        guard let settings else { throw PlumbingError("the PF \(pf) is not in this network namespace; check its name with `vfplumb list`.") }
+        guard let settings else {
+            throw PlumbingError("the PF \(pf) is not in this network namespace; check its name with `vfplumb list`.")
+        }
         return settings
     }
 
@@ -60,7 +72,10 @@ extension NetlinkSocket {
             guard let changes = rtnl_link_alloc(), let vf = rtnl_link_vf_alloc() else {
                 throw NetlinkError(operation: "allocate", subject: "VF \(index)", code: NLE_NOMEM)
             }
-            defer { rtnl_link_put(changes); rtnl_link_vf_put(vf) }
+            defer {
+                rtnl_link_put(changes)
+                rtnl_link_vf_put(vf)
+            }
             rtnl_link_vf_set_index(vf, try netlinkU32(index, "VF index"))
             if let mac = settings.mac {
                 let addr = try parseAddress(mac, family: AF_LLC)
@@ -70,7 +85,9 @@ extension NetlinkSocket {
             if let vlan = settings.vlan {
                 var vlans: UnsafeMutablePointer<nl_vf_vlans_t>?
                 try check("allocate", "VLAN list", rtnl_link_vf_vlan_alloc(&vlans, 1))
-                guard let list = vlans else { throw NetlinkError(operation: "allocate", subject: "VLAN list", code: NLE_NOMEM) }
+                guard let list = vlans else {
+                    throw NetlinkError(operation: "allocate", subject: "VLAN list", code: NLE_NOMEM)
+                }
                 defer { rtnl_link_vf_vlan_put(list) }
                 list.pointee.vlans[0].vf_vlan = try netlinkU32(vlan, "VLAN of VF \(index)")
                 list.pointee.vlans[0].vf_vlan_qos = try netlinkU32(settings.qos ?? 0, "VLAN priority of VF \(index)")
@@ -89,6 +106,8 @@ extension NetlinkSocket {
             try check("add VF \(index) settings to", pf, rtnl_link_vf_add(changes, vf))
             try check("set VF \(index) on", pf, rtnl_link_change(handle, orig, changes, 0))
         }
-        if done == nil { throw PlumbingError("the PF \(pf) is not in this network namespace; check its name with `vfplumb list`.") }
+        if done == nil {
+            throw PlumbingError("the PF \(pf) is not in this network namespace; check its name with `vfplumb list`.")
+        }
     }
 }

@@ -37,15 +37,17 @@ public struct Inventory: Codable, Sendable, Equatable {
                 let vfNetdev = vf.device.netdevs.first
                 let record = records.first { $0.pciAddress == vf.address && $0.mode == .direct }
                 let place = record.map { $0.target } ?? (vf.isInAnotherNamespace ? "another namespace" : "host")
-                return VF(index: vf.index, pci: vf.address, driver: vf.device.driver, netdev: vfNetdev ?? record?.nameInside,
-                          mac: vfNetdev.flatMap { sysfs.read("\(vf.device.directory)/net/\($0)/address") } ?? record?.mac,
-                          attachedTo: place)
+                return VF(
+                    index: vf.index, pci: vf.address, driver: vf.device.driver, netdev: vfNetdev ?? record?.nameInside,
+                    mac: vfNetdev.flatMap { sysfs.read("\(vf.device.directory)/net/\($0)/address") } ?? record?.mac,
+                    attachedTo: place)
             }
-            return PF(pci: d.address,
-                      vendor: names.vendorName(d.vendorID) ?? "vendor \(d.vendorID)",
-                      device: names.deviceName(vendor: d.vendorID, device: d.deviceID) ?? "device \(d.deviceID)",
-                      driver: d.driver, netdev: netdev, linkState: attr(netdev, "operstate"),
-                      totalVFs: pf.totalVFs, numVFs: pf.numVFs, vfs: vfs)
+            return PF(
+                pci: d.address,
+                vendor: names.vendorName(d.vendorID) ?? "vendor \(d.vendorID)",
+                device: names.deviceName(vendor: d.vendorID, device: d.deviceID) ?? "device \(d.deviceID)",
+                driver: d.driver, netdev: netdev, linkState: attr(netdev, "operstate"),
+                totalVFs: pf.totalVFs, numVFs: pf.numVFs, vfs: vfs)
         }
     }
 
@@ -54,11 +56,15 @@ public struct Inventory: Codable, Sendable, Equatable {
         if pfs.isEmpty { return "no SR-IOV capable devices found\n" }
         var lines: [[String]] = [["PCI", "NETDEV", "DRIVER", "STATE/MAC", "VFS", "DEVICE/ATTACHED"]]
         for pf in pfs {
-            lines.append([pf.pci, pf.netdev ?? "-", pf.driver ?? "-", pf.linkState ?? "-",
-                          "\(pf.numVFs)/\(pf.totalVFs)", "\(pf.vendor) \(pf.device)"])
+            lines.append([
+                pf.pci, pf.netdev ?? "-", pf.driver ?? "-", pf.linkState ?? "-",
+                "\(pf.numVFs)/\(pf.totalVFs)", "\(pf.vendor) \(pf.device)"
+            ])
             for vf in pf.vfs {
-                lines.append(["  vf \(vf.index) \(vf.pci)", vf.netdev ?? "-", vf.driver ?? "-", vf.mac ?? "-",
-                              "", "attached: \(vf.attachedTo)"])
+                lines.append([
+                    "  vf \(vf.index) \(vf.pci)", vf.netdev ?? "-", vf.driver ?? "-", vf.mac ?? "-",
+                    "", "attached: \(vf.attachedTo)"
+                ])
             }
         }
         let widths = (0..<6).map { column in lines.map { $0[column].count }.max() ?? 0 }

@@ -1,11 +1,11 @@
 /// A PCI function as sysfs shows it under bus/pci/devices/BDF.
 public struct PCIDevice: Sendable, Equatable {
-    public let address: String          // "0000:03:00.0"
-    public let vendorID: String         // "8086"
-    public let deviceID: String         // "10fb"
-    public let driver: String?          // "ixgbe", "vfio-pci", nil when unbound
-    public let netdevs: [String]        // names in this network namespace, usually one
-    public let iommuGroup: String?      // "42"
+    public let address: String  // "0000:03:00.0"
+    public let vendorID: String  // "8086"
+    public let deviceID: String  // "10fb"
+    public let driver: String?  // "ixgbe", "vfio-pci", nil when unbound
+    public let netdevs: [String]  // names in this network namespace, usually one
+    public let iommuGroup: String?  // "42"
     public let numaNode: Int?
 
     var directory: String { "bus/pci/devices/\(address)" }
@@ -21,11 +21,12 @@ extension Sysfs {
             return raw.hasPrefix("0x") ? String(raw.dropFirst(2)) : raw
         }
         let numa = readInt("\(dir)/numa_node")
-        return PCIDevice(address: address, vendorID: id("vendor"), deviceID: id("device"),
-                         driver: linkTargetName("\(dir)/driver"),
-                         netdevs: list("\(dir)/net"),
-                         iommuGroup: linkTargetName("\(dir)/iommu_group"),
-                         numaNode: numa.flatMap { $0 >= 0 ? $0 : nil })
+        return PCIDevice(
+            address: address, vendorID: id("vendor"), deviceID: id("device"),
+            driver: linkTargetName("\(dir)/driver"),
+            netdevs: list("\(dir)/net"),
+            iommuGroup: linkTargetName("\(dir)/iommu_group"),
+            numaNode: numa.flatMap { $0 >= 0 ? $0 : nil })
     }
 
     /// The PCI address behind a netdev name (class/net/IF/device), nil for virtual links.

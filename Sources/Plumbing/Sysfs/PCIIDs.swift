@@ -5,7 +5,7 @@ import Foundation
 /// names are nil and callers show the hex IDs.
 public struct PCIIDs: Sendable {
     private var vendors: [String: String] = [:]
-    private var devices: [String: String] = [:]   // "8086:10fb"
+    private var devices: [String: String] = [:]  // "8086:10fb"
 
     public static let defaultPaths = ["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids"]
 
@@ -31,7 +31,8 @@ public struct PCIIDs: Sendable {
                 guard let v = vendor else { continue }
                 let body = line.dropFirst()
                 guard body.count > 6 else { continue }
-                devices[v + ":" + body.prefix(4).lowercased()] = String(body.dropFirst(4)).trimmingCharacters(in: .whitespaces)
+                devices[v + ":" + body.prefix(4).lowercased()] = String(body.dropFirst(4)).trimmingCharacters(
+                    in: .whitespaces)
             } else if line.count > 6 {
                 let id = line.prefix(4).lowercased()
                 vendor = id

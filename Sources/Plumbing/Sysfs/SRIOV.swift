@@ -37,24 +37,28 @@ extension Sysfs {
     /// The PF at a PCI address, nil when the device is missing or has no SR-IOV capability.
     public func physicalFunction(_ address: String) -> PhysicalFunction? {
         guard let device = pciDevice(address),
-              let total = readInt("\(device.directory)/sriov_totalvfs") else { return nil }
+            let total = readInt("\(device.directory)/sriov_totalvfs")
+        else { return nil }
         let links = list(device.directory).compactMap { name -> (Int, String)? in
             guard name.hasPrefix("virtfn"), let index = Int(name.dropFirst(6)),
-                  let bdf = linkTargetName("\(device.directory)/\(name)") else { return nil }
+                let bdf = linkTargetName("\(device.directory)/\(name)")
+            else { return nil }
             return (index, bdf)
         }.sorted { $0.0 < $1.0 }
         let vfs = links.compactMap { index, bdf in
             pciDevice(bdf).map { VirtualFunction(index: index, device: $0, pfAddress: address) }
         }
-        return PhysicalFunction(device: device, totalVFs: total,
-                                numVFs: readInt("\(device.directory)/sriov_numvfs") ?? 0,
-                                virtualFunctions: vfs)
+        return PhysicalFunction(
+            device: device, totalVFs: total,
+            numVFs: readInt("\(device.directory)/sriov_numvfs") ?? 0,
+            virtualFunctions: vfs)
     }
 
     /// The VF at a PCI address (it has a physfn link), nil otherwise.
     public func virtualFunction(_ address: String) -> VirtualFunction? {
         guard let pf = linkTargetName("bus/pci/devices/\(address)/physfn"),
-              let parent = physicalFunction(pf) else { return nil }
+            let parent = physicalFunction(pf)
+        else { return nil }
         return parent.virtualFunctions.first { $0.address == address }
     }
 

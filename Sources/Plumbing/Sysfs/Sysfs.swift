@@ -16,8 +16,10 @@ public struct Sysfs: Sendable {
     }
 
     /// The root named by `--sysfs-root`, else `VFPLUMB_SYSFS_ROOT`, else /sys.
-    public static func fromEnvironment(override: String? = nil,
-                                       onWrite: (@Sendable (String, String) -> Void)? = nil) -> Sysfs {
+    public static func fromEnvironment(
+        override: String? = nil,
+        onWrite: (@Sendable (String, String) -> Void)? = nil
+    ) -> Sysfs {
         let root = override ?? ProcessInfo.processInfo.environment["VFPLUMB_SYSFS_ROOT"] ?? "/sys"
         return Sysfs(root: root, onWrite: onWrite)
     }

@@ -19,7 +19,10 @@ public struct VFCount {
     /// Finds the PF named by netdev or PCI address, or says why it is not one.
     public func physicalFunction(_ nameOrAddress: String) throws -> PhysicalFunction {
         guard let address = sysfs.resolvePCI(nameOrAddress) else {
-            throw PlumbingError("\(nameOrAddress) is neither a network interface backed by a PCI device nor a PCI address; see `vfplumb list`.")
+            throw PlumbingError(
+                "\(nameOrAddress) is neither a network interface backed by a PCI device nor a PCI address; see "
+                    + "`vfplumb list`."
+            )
         }
         guard let pf = sysfs.physicalFunction(address) else {
             let label = address == nameOrAddress ? address : "\(nameOrAddress) (\(address))"
@@ -37,8 +40,10 @@ public struct VFCount {
         return pf.virtualFunctions.filter { journaled.contains($0.address) || $0.isInAnotherNamespace }
     }
 
-    public func set(_ nameOrAddress: String, count: Int, force: Bool = false,
-                    timeout: TimeInterval = 10) throws -> Outcome {
+    public func set(
+        _ nameOrAddress: String, count: Int, force: Bool = false,
+        timeout: TimeInterval = 10
+    ) throws -> Outcome {
         let pf = try physicalFunction(nameOrAddress)
         guard count >= 0 else { throw PlumbingError.usage("the VF count must be 0 or more; asked for \(count).") }
         // The deadline and the message's Int(timeout) need a finite number (a day is plenty).
@@ -52,7 +57,8 @@ public struct VFCount {
         let attached = attachedVFs(pf)
         if !attached.isEmpty && !force {
             let list = attached.map { "VF \($0.index) (\($0.address))" }.joined(separator: ", ")
-            throw PlumbingError("\(pf.label) has VFs attached to containers (\(list)); detach them first or pass --force.")
+            throw PlumbingError(
+                "\(pf.label) has VFs attached to containers (\(list)); detach them first or pass --force.")
         }
         let numvfs = "\(pf.device.directory)/sriov_numvfs"
         if pf.numVFs != 0 { try sysfs.write(numvfs, "0") }
@@ -74,7 +80,8 @@ public struct VFCount {
             }
             if pf.virtualFunctions.count == count && late.isEmpty { return pf }
             if Date() >= deadline {
-                let missing = pf.virtualFunctions.count == count
+                let missing =
+                    pf.virtualFunctions.count == count
                     ? "VF " + late.map { String($0.index) }.joined(separator: ", ") + " have no netdev yet"
                     : "only \(pf.virtualFunctions.count) of \(count) VFs appeared"
                 throw PlumbingError("\(pf.label): \(missing) after \(Int(timeout)) s; check dmesg and the VF driver.")

@@ -5,18 +5,27 @@ public struct FrameMix: Sendable, Equatable, CustomStringConvertible {
     public var parts: [Part]
     public let name: String
 
-    public static func fixed(_ size: Int) -> FrameMix { FrameMix(parts: [Part(size: size, weight: 1)], name: "\(size)") }
-    public static let imix = FrameMix(parts: [Part(size: 64, weight: 7), Part(size: 570, weight: 4), Part(size: 1518, weight: 1)],
-                                      name: "imix")
+    public static func fixed(_ size: Int) -> FrameMix {
+        FrameMix(parts: [Part(size: size, weight: 1)], name: "\(size)")
+    }
+    public static let imix = FrameMix(
+        parts: [Part(size: 64, weight: 7), Part(size: 570, weight: 4), Part(size: 1518, weight: 1)],
+        name: "imix")
 
     /// "64" ... "1518", or "imix"; nil for anything else.
     public init?(_ text: String) {
-        if text.lowercased() == "imix" { self = .imix; return }
+        if text.lowercased() == "imix" {
+            self = .imix
+            return
+        }
         guard let n = Int(text), (GenFrames.minimumSize...1518).contains(n) else { return nil }
         self = .fixed(n)
     }
 
-    init(parts: [Part], name: String) { self.parts = parts; self.name = name }
+    init(parts: [Part], name: String) {
+        self.parts = parts
+        self.name = name
+    }
 
     public var description: String { name }
 
@@ -58,4 +67,3 @@ public struct GenFlows: Sendable, Equatable {
 }
 
 private func gcd(_ a: UInt32, _ b: UInt32) -> UInt32 { b == 0 ? a : gcd(b, a % b) }
-

@@ -15,8 +15,12 @@ public enum GenFrames {
         public var srcIP: UInt32, dstIP: UInt32
         public var sport: UInt16, dport: UInt16
         public init(dstMAC: [UInt8], srcMAC: [UInt8], srcIP: UInt32, dstIP: UInt32, sport: UInt16, dport: UInt16) {
-            self.dstMAC = dstMAC; self.srcMAC = srcMAC; self.srcIP = srcIP; self.dstIP = dstIP
-            self.sport = sport; self.dport = dport
+            self.dstMAC = dstMAC
+            self.srcMAC = srcMAC
+            self.srcIP = srcIP
+            self.dstIP = dstIP
+            self.sport = sport
+            self.dport = dport
         }
     }
 
@@ -50,7 +54,8 @@ public enum GenFrames {
     /// The kind, sequence and send time of a generator frame, or nil for any other frame.
     public static func read(_ frame: UnsafeRawBufferPointer) -> (kind: UInt8, sequence: UInt32, nanos: UInt64)? {
         guard frame.count >= headerOffset + 16, frame[12] == 0x08, frame[13] == 0x00, frame[23] == 17,
-              UInt16(frame[headerOffset]) << 8 | UInt16(frame[headerOffset + 1]) == magic else { return nil }
+            UInt16(frame[headerOffset]) << 8 | UInt16(frame[headerOffset + 1]) == magic
+        else { return nil }
         var seq: UInt32 = 0, nanos: UInt64 = 0
         for i in 0..<4 { seq = seq << 8 | UInt32(frame[headerOffset + 4 + i]) }
         for i in 0..<8 { nanos = nanos << 8 | UInt64(frame[headerOffset + 8 + i]) }
@@ -62,9 +67,9 @@ public enum GenFrames {
     public static func reply(to frame: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) -> Int {
         out.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
         let b = out.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<6 { swap(&b[i], &b[6 + i]) }          // MACs
-        for i in 0..<4 { swap(&b[26 + i], &b[30 + i]) }    // IPv4 addresses (the checksum is unchanged)
-        for i in 0..<2 { swap(&b[34 + i], &b[36 + i]) }    // UDP ports
+        for i in 0..<6 { swap(&b[i], &b[6 + i]) }  // MACs
+        for i in 0..<4 { swap(&b[26 + i], &b[30 + i]) }  // IPv4 addresses (the checksum is unchanged)
+        for i in 0..<2 { swap(&b[34 + i], &b[36 + i]) }  // UDP ports
         b[headerOffset + 2] = Kind.reply.rawValue
         return frame.count
     }

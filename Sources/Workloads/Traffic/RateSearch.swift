@@ -19,26 +19,35 @@ public struct RateSearch {
     }
 
     public struct Trial: Sendable {
-        public var rate: Double            // asked, frames/s
-        public var seconds: Double         // trial length asked
-        public var sent: UInt64            // frames the generator sent
-        public var received: UInt64        // frames that reached the sink
-        public var elapsed: Double         // how long the generator actually sent
+        public var rate: Double  // asked, frames/s
+        public var seconds: Double  // trial length asked
+        public var sent: UInt64  // frames the generator sent
+        public var received: UInt64  // frames that reached the sink
+        public var elapsed: Double  // how long the generator actually sent
         public init(rate: Double, seconds: Double, sent: UInt64, received: UInt64, elapsed: Double) {
-            self.rate = rate; self.seconds = seconds; self.sent = sent; self.received = received; self.elapsed = elapsed
+            self.rate = rate
+            self.seconds = seconds
+            self.sent = sent
+            self.received = received
+            self.elapsed = elapsed
         }
         public var lossRatio: Double { sent == 0 ? 1 : Double(sent - min(sent, received)) / Double(sent) }
         public var receivedRate: Double { Double(received) / max(elapsed, 1e-9) }
         public var sentRate: Double { Double(sent) / max(elapsed, 1e-9) }
     }
 
-    public struct Phase: Sendable { public var seconds: Double, width: Double
-        public init(seconds: Double, width: Double) { self.seconds = seconds; self.width = width } }
+    public struct Phase: Sendable {
+        public var seconds: Double, width: Double
+        public init(seconds: Double, width: Double) {
+            self.seconds = seconds
+            self.width = width
+        }
+    }
 
     public struct Bound: Sendable, CustomStringConvertible {
-        public var target: Double          // the loss ratio allowed (0 for NDR)
-        public var lower: Double           // highest rate that passed (0: none did)
-        public var upper: Double?          // lowest rate that failed (nil: none did, up to the maximum)
+        public var target: Double  // the loss ratio allowed (0 for NDR)
+        public var lower: Double  // highest rate that passed (0: none did)
+        public var upper: Double?  // lowest rate that failed (nil: none did, up to the maximum)
         /// What the generator really offered in the trial that set `lower` (its frames over its
         /// sending window; at most the rate asked): the figure to report.
         public var offered: Double = 0
@@ -52,13 +61,18 @@ public struct RateSearch {
     public var minRate: Double
     public var maxRate: Double
     public var phases: [Phase]
-    public var targets: [Double]           // searched in reverse order (the loosest first)
+    public var targets: [Double]  // searched in reverse order (the loosest first)
     public var maxTrials: Int
     public private(set) var trials: [Trial] = []
 
-    public init(minRate: Double, maxRate: Double, phases: [Phase], targets: [Double] = [0, 0.005], maxTrials: Int = 40) {
+    public init(minRate: Double, maxRate: Double, phases: [Phase], targets: [Double] = [0, 0.005], maxTrials: Int = 40)
+    {
         precondition(maxRate > minRate && minRate > 0 && !phases.isEmpty)
-        self.minRate = minRate; self.maxRate = maxRate; self.phases = phases; self.targets = targets; self.maxTrials = maxTrials
+        self.minRate = minRate
+        self.maxRate = maxRate
+        self.phases = phases
+        self.targets = targets
+        self.maxTrials = maxTrials
     }
 
     /// Adds a trial run outside the search (a flat-out one at the rate it reached, say).
@@ -70,12 +84,15 @@ public struct RateSearch {
         let upper = failed.min()
         let passed = trials.filter { $0.lossRatio <= target && $0.seconds >= seconds && $0.rate < (upper ?? .infinity) }
         let best = passed.max { $0.rate < $1.rate }
-        return Bound(target: target, lower: best?.rate ?? 0, upper: upper, offered: best.map { min($0.rate, $0.sentRate) } ?? 0)
+        return Bound(
+            target: target, lower: best?.rate ?? 0, upper: upper, offered: best.map { min($0.rate, $0.sentRate) } ?? 0)
     }
 
     /// Runs the search; `measure(rate, seconds)` runs one trial, `progress` hears of each.
-    public mutating func run(measure: (Double, Double) throws -> Trial,
-                             progress: (Trial, [Bound]) -> Void = { _, _ in }) rethrows -> [Bound] {
+    public mutating func run(
+        measure: (Double, Double) throws -> Trial,
+        progress: (Trial, [Bound]) -> Void = { _, _ in }
+    ) rethrows -> [Bound] {
         for target in targets.sorted(by: >) {
             for phase in phases {
                 var misses = 0
@@ -103,7 +120,10 @@ public struct RateSearch {
         if upper <= minRate { return nil }
         // Nothing passed below the failure: a pass at a shorter length is the first guess, then
         // the rate the sink received at the failure, stepping further down after each miss.
-        if misses == 0, let p = previousLower(target, phase), p < upper { misses += 1; return p }
+        if misses == 0, let p = previousLower(target, phase), p < upper {
+            misses += 1
+            return p
+        }
         let failedTrial = trials.filter { $0.rate == upper }.min { $0.receivedRate < $1.receivedRate }!
         let step = min(0.75, phase.width * 2 * Double(1 << min(misses, 10)))
         misses += 1

@@ -8,7 +8,10 @@ import Ports
 /// frames from preallocated buffers; the rate is kept by pacing bursts against the clock.
 public final class TrafficGenerator {
     public struct Sent: Sendable { public var frames = 0, bytes = 0, seconds = 0.0 }
-    public struct Latency: Sendable { public var sent = 0, received = 0; public var rttNanos: [UInt64] = [] }
+    public struct Latency: Sendable {
+        public var sent = 0, received = 0
+        public var rttNanos: [UInt64] = []
+    }
 
     let port: AFPacketPort
     let burstSize = 32
@@ -18,8 +21,10 @@ public final class TrafficGenerator {
     var sender: BurstForwarder
 
     public init(interface: String) throws {
-        port = try AFPacketPort(AFPacketPortConfig(interface: interface, name: "gen", rxBlockTimeoutMs: 1,
-                                                   txSlots: 1024, promiscuous: false))
+        port = try AFPacketPort(
+            AFPacketPortConfig(
+                interface: interface, name: "gen", rxBlockTimeoutMs: 1,
+                txSlots: 1024, promiscuous: false))
         buffers = .allocate(byteCount: slot * burstSize, alignment: 64)
         burst = FrameBurst(capacity: burstSize)
         sender = BurstForwarder(capacity: burstSize)
@@ -48,7 +53,10 @@ public final class TrafficGenerator {
             if now >= end { break }
             if rate > 0 {
                 let due = start + UInt64(Double(sent) / rate * 1e9)
-                if now < due { pause(until: due); continue }
+                if now < due {
+                    pause(until: due)
+                    continue
+                }
             }
             let want = rate > 0 ? min(burstSize, max(1, Int(rate * Double(now - start) / 1e9) - sent)) : burstSize
             for i in 0..<want {
@@ -58,7 +66,7 @@ public final class TrafficGenerator {
             let r = sender.send(burst, to: port, queue: 0)
             sent += r.sent
             seq &+= UInt32(r.sent)
-            if r.sent < want { usleep(20) }   // the ring is full: let the kernel drain it
+            if r.sent < want { usleep(20) }  // the ring is full: let the kernel drain it
         }
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         return Sent(frames: sent, bytes: sent * (length + 4), seconds: elapsed)
@@ -90,7 +98,8 @@ public final class TrafficGenerator {
             let arrived = monotonicNanoseconds()
             for i in 0..<n {
                 guard let h = GenFrames.read(rx.frame(i)), h.kind == GenFrames.Kind.reply.rawValue,
-                      seen.insert(h.sequence).inserted else { continue }
+                    seen.insert(h.sequence).inserted
+                else { continue }
                 result.rttNanos.append(arrived - h.nanos)
             }
             port.release(rx, queue: 0)
@@ -112,7 +121,9 @@ public final class TrafficGenerator {
             var out = 0
             for i in 0..<n {
                 let f = rx.frame(i)
-                guard let h = GenFrames.read(f), h.kind == GenFrames.Kind.probe.rawValue, f.count <= slot else { continue }
+                guard let h = GenFrames.read(f), h.kind == GenFrames.Kind.probe.rawValue, f.count <= slot else {
+                    continue
+                }
                 burst.lengths[out] = Int32(GenFrames.reply(to: f, into: buffers + out * slot))
                 burst.frames[out] = UnsafeRawPointer(buffers + out * slot)
                 out += 1

@@ -27,7 +27,8 @@ public final class XDPGenerator {
         guard index > 0 else { throw XDPGenError(index, [0], "no interface \(interface)") }
         var err = [CChar](repeating: 0, count: 512)
         var h: OpaquePointer?
-        let r = cxdpgen_open(&h, index, flows.count, flows.stride, flows.offset, flows.base, UInt32(batch), &err, err.count)
+        let r = cxdpgen_open(
+            &h, index, flows.count, flows.stride, flows.offset, flows.base, UInt32(batch), &err, err.count)
         guard r == 0, let h else { throw XDPGenError(r, err, "cannot load the XDP generator") }
         handle = h
         self.interface = interface
@@ -54,7 +55,9 @@ public final class XDPGenerator {
         }
         var result = cxdpgen_result()
         var err = [CChar](repeating: 0, count: 512)
-        let r = t.withUnsafeBufferPointer { cxdpgen_send(handle, $0.baseAddress, Int32($0.count), rate, seconds, &result, &err, err.count) }
+        let r = t.withUnsafeBufferPointer {
+            cxdpgen_send(handle, $0.baseAddress, Int32($0.count), rate, seconds, &result, &err, err.count)
+        }
         guard r == 0 else { throw XDPGenError(r, err, "the XDP generator failed") }
         return TrafficGenerator.Sent(frames: Int(result.frames), bytes: Int(result.bytes), seconds: result.seconds)
     }
@@ -70,7 +73,9 @@ public final class XDPSink {
         public init() {}
         public static func - (a: Counts, b: Counts) -> Counts {
             var c = Counts()
-            c.frames = a.frames &- b.frames; c.bytes = a.bytes &- b.bytes; c.generated = a.generated &- b.generated
+            c.frames = a.frames &- b.frames
+            c.bytes = a.bytes &- b.bytes
+            c.generated = a.generated &- b.generated
             return c
         }
     }
@@ -91,7 +96,9 @@ public final class XDPSink {
         var c = cxdpgen_counts()
         _ = cxdpgen_sink_read(handle, &c)
         var out = Counts()
-        out.frames = c.frames; out.bytes = c.bytes; out.generated = c.generated
+        out.frames = c.frames
+        out.bytes = c.bytes
+        out.generated = c.generated
         return out
     }
 

@@ -24,7 +24,10 @@ final class FloodDriver {
         tableBytesAtCreation = pipeline.conntrack.table.bytes
     }
 
-    deinit { burst.deallocate(); arena.deallocate() }
+    deinit {
+        burst.deallocate()
+        arena.deallocate()
+    }
 
     /// Runs frames (each with its ingress port) and returns their verdicts in order.
     func run(_ frames: [(bytes: [UInt8], ingress: Int)]) -> [Verdict] {
@@ -62,10 +65,13 @@ final class FloodDriver {
     /// A one-line account of the flood's cost, printed by the tests for the closing report.
     func report(_ name: String, offered: Int, kept: Int, of established: Int) -> String {
         let ct = pipeline.conntrack
-        return "\(name): offered \(offered) new flows, bound \(ct.table.maxFlows), peak \(peakFlows), created \(ct.created), " +
-            "early drops \(ct.earlyDropped), refused \(ct.refused) (conntrack-full \(pipeline.counters.count(.conntrackFull))), " +
-            "invalid \(pipeline.counters.count(.invalidState)), established kept \(kept)/\(established), " +
-            "table \(ct.table.bytes) bytes (\(ct.table.bytesPerFlow) per flow, \(tableBytesAtCreation) at creation)"
+        return
+            "\(name): offered \(offered) new flows, bound \(ct.table.maxFlows), peak \(peakFlows), created "
+            + "\(ct.created), "
+            + "early drops \(ct.earlyDropped), refused \(ct.refused) (conntrack-full "
+            + "\(pipeline.counters.count(.conntrackFull))), "
+            + "invalid \(pipeline.counters.count(.invalidState)), established kept \(kept)/\(established), "
+            + "table \(ct.table.bytes) bytes (\(ct.table.bytesPerFlow) per flow, \(tableBytesAtCreation) at creation)"
     }
 
     /// A distinct spoofed IPv4 source per flood index (198.18.0.0/15, the benchmarking range).
