@@ -78,10 +78,12 @@ let package = Package(
             name: "Workloads", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CXDPGen"], swiftSettings: fastPath),
         // Static analysis of a policy's rule list (vfwall check --lint): never on the packet path.
         .target(name: "PolicyAnalysis", dependencies: ["FirewallCore"]),
+        // Reading a whole file (swift-system), for the configuration reader and the Linux side.
+        .target(name: "FileBytes", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "FirewallConfig",
             dependencies: [
-                "FirewallCore", .product(name: "Yams", package: "Yams"),
+                "FirewallCore", "FileBytes", .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
         // The port contract and the in-memory port (as swift-nio's NIOCore and EmbeddedChannel).
@@ -93,7 +95,7 @@ let package = Package(
         .target(
             name: "LinuxIO",
             dependencies: [
-                "Ports", "FirewallCore", "CPcap", "CLinux",
+                "Ports", "FirewallCore", "FileBytes", "CPcap", "CLinux",
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
@@ -114,8 +116,8 @@ let package = Package(
         .executableTarget(
             name: "vfwall",
             dependencies: [
-                "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FirewallConfig", "FirewallCore",
-                "Workloads", "PolicyAnalysis",
+                "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FileBytes", "FirewallConfig",
+                "FirewallCore", "Workloads", "PolicyAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
@@ -134,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "DataplaneTests",
             dependencies: [
-                "Dataplane", "EngineConfig", "Ports", "LinuxIO",
+                "Dataplane", "EngineConfig", "Ports", "LinuxIO", "FileBytes",
                 "FirewallConfig", "Workloads", "TestSupport"
             ]),
         .testTarget(
@@ -147,7 +149,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["vfwall", "TestSupport"]),
         // Helpers shared by test targets (spawning shells that start containers).
         .target(
-            name: "TestSupport", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux"],
+            name: "TestSupport", dependencies: ["FirewallCore", "FileBytes", "Ports", "LinuxIO", "CLinux"],
             path: "Tests/TestSupport")
     ],
     swiftLanguageModes: [.v5]

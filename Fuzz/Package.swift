@@ -2,7 +2,7 @@
 // libFuzzer targets for vfwall, in a package of their own so the sanitizer-instrumented build
 // never touches the main one. Build and run them with scripts/fuzz (see docs/hardening.md).
 //
-// FirewallCore, CPrefetch, FirewallConfig, CPcap, CLinux, Ports and LinuxIO are the root package's
+// FirewallCore, CPrefetch, FileBytes, FirewallConfig, CPcap, CLinux, Ports and LinuxIO are the root's
 // own source directories, reached through the symlinks in Sources/ rather than a path dependency on
 // "..": the root declares no library products for them (SwiftPM itself would accept the root's
 // unsafeFlags in a path dependency). CaptureReplay holds symlinks to the files of the root's
@@ -24,10 +24,11 @@ let package = Package(
         .target(
             name: "FirewallCore", dependencies: ["CPrefetch"], exclude: ["Classifier/README.md"],
             swiftSettings: fastPath),
+        .target(name: "FileBytes", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "FirewallConfig",
             dependencies: [
-                "FirewallCore", .product(name: "Yams", package: "Yams"),
+                "FirewallCore", "FileBytes", .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap"),
@@ -38,7 +39,7 @@ let package = Package(
         .target(
             name: "LinuxIO",
             dependencies: [
-                "Ports", "FirewallCore", "CPcap", "CLinux",
+                "Ports", "FirewallCore", "FileBytes", "CPcap", "CLinux",
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
         // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).

@@ -1,3 +1,4 @@
+import FileBytes
 import FirewallCore
 import SystemPackage
 import Yams
@@ -161,15 +162,6 @@ public enum ConfigLoader {
 
     /// The whole file as text (invalid UTF-8 becomes U+FFFD and then fails as YAML).
     static func readFile(_ path: String) throws -> String {
-        let fd = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? fd.close() }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try readWholeFile(path), as: UTF8.self)
     }
 }

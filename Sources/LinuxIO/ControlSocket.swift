@@ -1,3 +1,4 @@
+import FileBytes
 import Glibc
 import Ports
 import SystemPackage

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DPDKPorts
+import FileBytes
 import FirewallCore
 import LinuxIO
 import Workloads

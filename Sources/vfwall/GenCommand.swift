@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataplane
 import EngineConfig
+import FileBytes
 import Workloads
 import FirewallCore
 import Foundation

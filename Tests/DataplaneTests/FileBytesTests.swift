@@ -1,3 +1,4 @@
+import FileBytes
 import LinuxIO
 import SystemPackage
 import XCTest

@@ -1,3 +1,4 @@
+import FileBytes
 import FirewallCore
 import Glibc
 import LinuxIO
