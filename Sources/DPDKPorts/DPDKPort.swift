@@ -259,16 +259,22 @@ public final class DPDKPort: PacketPort {
             for k in 0..<Swift.min(count, maxBurst) { tx[k] = handles[Int(split.accepted[k])] }
         }
         let want = Swift.min(count, maxBurst)
-        // rte_eth_tx_burst takes at most what it is given; bounded anyway, the counts rely on it.
-        let sent = Swift.min(
-            Int(
-                cdpdk_tx_burst(
-                    portID, UInt16(truncatingIfNeeded: queue), tx,
-                    UInt16(truncatingIfNeeded: want))), want)
-        if sent < want { cdpdk_free_bulk(tx + sent, UInt32(want &- sent)) }
+        let sent = transmitFreeingRest(tx, count: want, queue: queue)
         var bytes = 0
         for k in 0..<sent { bytes &+= Int(burst.lengths[Int(split.accepted[k])]) }
         return SendResult(sent: sent, sentBytes: bytes, txFull: want &- sent)
+    }
+
+    /// Hands `count` mbufs to TX queue `queue` and frees those the ring did not take; returns
+    /// how many it took (the first ones). rte_eth_tx_burst takes at most what it is given;
+    /// bounded anyway, as the counts rely on it.
+    @inline(__always)
+    private func transmitFreeingRest(_ tx: UnsafeMutablePointer<OpaquePointer?>, count: Int, queue: Int) -> Int {
+        let sent = Swift.min(
+            Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: queue), tx, UInt16(truncatingIfNeeded: count))),
+            count)
+        if sent < count { cdpdk_free_bulk(tx + sent, UInt32(count &- sent)) }
+        return sent
     }
 
     /// From another backend: accepted frames are copied into mbufs of this port's pool.
@@ -290,12 +296,7 @@ public final class DPDKPort: PacketPort {
             }
             let made = Swift.min(Int(cdpdk_mbufs_from_bytes(pool.pool, frames, lengths, UInt32(n), tx)), n)
             result.errors &+= n &- made  // no mbuf left, or a frame larger than an mbuf
-            let sent = Swift.min(
-                Int(
-                    cdpdk_tx_burst(
-                        portID, UInt16(truncatingIfNeeded: queue), tx,
-                        UInt16(truncatingIfNeeded: made))), made)
-            if sent < made { cdpdk_free_bulk(tx + sent, UInt32(made &- sent)) }
+            let sent = transmitFreeingRest(tx, count: made, queue: queue)
             for j in 0..<sent { result.sentBytes &+= Int(lengths[j]) }
             result.sent &+= sent
             result.txFull &+= made &- sent

@@ -8,16 +8,6 @@ import XCTest
 
 /// A worker on DPDK's own threads: the DPDK side launches it on an EAL lcore.
 final class DPDKWorkerTests: XCTestCase {
-    /// UDP to port 2000 from port 0 is accepted; anything else is dropped.
-    func udp2000Policy() -> CompiledPolicy {
-        var m = RuleMatch()
-        m.ingress = [0]
-        m.protocols = [17]
-        m.destinationPorts = [PortRange(2000)]
-        return CompiledPolicy(
-            Policy(portNames: ["inside", "outside"], rules: [Rule(name: "udp-2000", action: .accept, match: m)]))
-    }
-
     func testWorkersOnDPDKLcoresFilterACaptureBetweenPcapPorts() throws {
         try DPDKTestEnvironment.start()
         let pool = try MbufPool(name: DPDKTestEnvironment.unique("pool"), count: 2047, cacheSize: 32)
@@ -40,7 +30,7 @@ final class DPDKWorkerTests: XCTestCase {
         let outside = try DPDKPort(DPDKPortConfig(device: outsideName), pool: pool)
         let control = WorkerControl()
         let worker = Worker(
-            index: 0, inside: inside, outside: outside, policy: udp2000Policy(),
+            index: 0, inside: inside, outside: outside, policy: PortTestPolicies.udp2000(),
             conntrack: ConntrackSettings(), control: control,
             options: WorkerOptions(idleSleepMicroseconds: 100, idleRoundsBeforeSleep: 16))
         let group = WorkerGroup(workers: [worker], control: control)

@@ -9,16 +9,7 @@ import XCTest
 
 /// Workers running the real pipeline between ports: memory, AF_PACKET on veths.
 final class PortWorkerTests: XCTestCase {
-    /// Inside (port 0) may send UDP to port 2000; everything else is dropped unless conntrack
-    /// knows it (replies).
-    static func udp2000Policy() -> CompiledPolicy {
-        var m = RuleMatch()
-        m.ingress = [0]
-        m.protocols = [17]
-        m.destinationPorts = [PortRange(2000)]
-        return CompiledPolicy(
-            Policy(portNames: ["inside", "outside"], rules: [Rule(name: "udp-2000", action: .accept, match: m)]))
-    }
+    static func udp2000Policy() -> CompiledPolicy { PortTestPolicies.udp2000() }
 
     static func acceptAllPolicy() -> CompiledPolicy {
         var p = Policy(portNames: ["inside", "outside"], rules: [])

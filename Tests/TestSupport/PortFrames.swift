@@ -4,6 +4,19 @@ import Glibc
 import LinuxIO
 import Ports
 
+/// Policies of the worker tests over two ports, `inside` (0) and `outside` (1).
+public enum PortTestPolicies {
+    /// Inside may send UDP to port 2000; everything else is dropped unless conntrack knows it.
+    public static func udp2000() -> CompiledPolicy {
+        var m = RuleMatch()
+        m.ingress = [0]
+        m.protocols = [17]
+        m.destinationPorts = [PortRange(2000)]
+        return CompiledPolicy(
+            Policy(portNames: ["inside", "outside"], rules: [Rule(name: "udp-2000", action: .accept, match: m)]))
+    }
+}
+
 /// Frames and helpers shared by the port tests.
 public enum PortTestFrames {
     /// An Ethernet/IPv4/UDP frame from 10.0.0.1:`sourcePort` to 10.0.0.2:`destinationPort`
