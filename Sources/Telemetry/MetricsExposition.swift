@@ -18,7 +18,25 @@ public enum MetricsExposition {
         out.ports(s)
         out.rules(s)
         out.workers(s)
-        return r.emitToString()
+        return sorted(r.emitToString())
+    }
+
+    /// The families in name order and each family's samples in label order (the registry keeps
+    /// them in dictionaries), so that two scrapes list their series alike.
+    static func sorted(_ text: String) -> String {
+        var families: [(name: Substring, lines: [Substring])] = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# HELP ")
+                || (line.hasPrefix("# TYPE ") && families.last?.lines.last?.hasPrefix("#") != true)
+            {
+                families.append((line.split(separator: " ")[2], []))
+            }
+            families[families.count - 1].lines.append(line)
+        }
+        return families.sorted { $0.name < $1.name }.map { f in
+            let comments = f.lines.prefix { $0.hasPrefix("#") }
+            return (comments + f.lines.dropFirst(comments.count).sorted()).joined(separator: "\n") + "\n"
+        }.joined()
     }
 
     private struct Writer {

@@ -24,6 +24,8 @@ final class MetricsScrapeTests: XCTestCase {
             )
             .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
             .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
+            // A rule whose name needs the label escapes (\\ and \"); it matches nothing of the capture.
+            + "\n  - name: 'odd \"quoted\" \\ name'\n    proto: sctp\n    action: accept\n"
         return try ConfigLoader.parse(yaml: text, file: try scratch.write("pcap.yaml", text))
     }
 
@@ -57,7 +59,7 @@ final class MetricsScrapeTests: XCTestCase {
         waitUntil(timeout: 20, what: "/readyz to answer 200") {
             (try? httpGet(port: port, path: "/readyz").status) == 200
         }
-        XCTAssertEqual(try httpGet(port: port, path: "/healthz").status, 200)
+        XCTAssertEqual(try httpGet(port: port, path: "/healthz").body, "ok: live: 1 worker(s) turning\n")
         var m = try scrape(port)
         let decided = { m.value("vfwall_worker_frames_total", [("worker", "0")]) ?? -1 }
         waitUntil(timeout: 20, what: "the worker to decide all \(replay.frames) frames (\(decided()) so far)") {
@@ -75,6 +77,7 @@ final class MetricsScrapeTests: XCTestCase {
         XCTAssertEqual(m.value("vfwall_port_up", inside), 1)
         XCTAssertEqual(m.types["vfwall_port_rx_packets_total"], "counter")
         XCTAssertEqual(m.types["vfwall_conntrack_flows"], "gauge")
+        XCTAssertEqual(c.policy.rules.last?.name, "odd \"quoted\" \\ name")
         for (i, rule) in c.policy.rules.enumerated() {
             let labels = [("rule", rule.name), ("index", String(i)), ("action", "\(rule.action)")]
             XCTAssertEqual(m.value("vfwall_rule_hits_total", labels), Double(replay.counters.ruleHits[i]), rule.name)

@@ -12,21 +12,24 @@ public struct EngineHealth: Equatable, Sendable {
     public var liveProblems: [String]
     /// Why the engine is not ready (empty: ready); includes the liveness problems.
     public var readyProblems: [String]
-    /// What was looked at, for the answer when all is well.
+    /// What was looked at, for the answers when all is well: the workers (live), and the
+    /// workers, ports and policy (ready).
+    public var liveSummary: String
     public var summary: String
 
     public var live: Bool { liveProblems.isEmpty }
     public var ready: Bool { readyProblems.isEmpty }
 
-    public init(liveProblems: [String], readyProblems: [String], summary: String) {
+    public init(liveProblems: [String], readyProblems: [String], liveSummary: String, summary: String) {
         self.liveProblems = liveProblems
         self.readyProblems = readyProblems
+        self.liveSummary = liveSummary
         self.summary = summary
     }
 
     /// One line each: "ok: live: ..." or "error: not live: ...".
     public var liveAnswer: String {
-        live ? "ok: live: \(summary)" : "error: not live: " + liveProblems.joined(separator: "; ")
+        live ? "ok: live: \(liveSummary)" : "error: not live: " + liveProblems.joined(separator: "; ")
     }
 
     public var readyAnswer: String {
@@ -65,10 +68,11 @@ extension Engine {
             let names = behind.map { "worker \($0) (core \(plan.cpus[$0]))" }.joined(separator: ", ")
             ready.append("\(names) not yet running policy generation \(generation)")
         }
+        let turning = "\(workers.count) worker(s) turning"
         let summary =
-            "\(workers.count) worker(s) turning, ports \(ports.map(\.name).joined(separator: ", ")) up, "
+            "\(turning), ports \(ports.map(\.name).joined(separator: ", ")) up, "
             + "policy generation \(generation) installed on every worker"
-        return EngineHealth(liveProblems: live, readyProblems: ready, summary: summary)
+        return EngineHealth(liveProblems: live, readyProblems: ready, liveSummary: turning, summary: summary)
     }
 
     /// Workers whose heartbeat did not move within `waitMs` (polling every millisecond).
