@@ -23,8 +23,11 @@ struct RunCommand: ParsableCommand {
             SIGHUP, or `vfwall reload`: re-read CONFIG and swap its policy in without stopping; an \
             invalid configuration is refused and the running policy stays. `vfwall stats` prints the \
             counters as JSON. Both talk to the control socket (dataplane.control-socket, by default \
-            /run/vfwall/<config name>.sock), which only the owner may use. With the pcap backend the \
-            run ends by itself once every input file is exhausted.
+            /run/vfwall/<config name>.sock), which only the owner may use; so does `vfwall health` \
+            (live: every worker's loop turning; ready: ports up, the policy installed on every worker). \
+            With dataplane.metrics.listen set (HOST:PORT or a Unix socket path), Prometheus metrics are \
+            served at /metrics and health at /healthz and /readyz (docs/operations.md). With the pcap \
+            backend the run ends by itself once every input file is exhausted.
 
             On a terminal, one status line a second shows packets per second in, out and dropped per \
             port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
