@@ -153,7 +153,8 @@ let package = Package(
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
-                "Telemetry", "Dataplane", "EngineConfig", "FirewallConfig", "FirewallCore", "LinuxIO", "TestSupport"
+                "Telemetry", "Dataplane", "EngineConfig", "FirewallConfig", "FirewallCore", "LinuxIO", "CLinux",
+                "TestSupport"
             ]),
         .testTarget(
             name: "DPDKPortsTests",
