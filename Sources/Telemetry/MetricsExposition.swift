@@ -117,6 +117,14 @@ public enum MetricsExposition {
                 gauge("worker_cpu", l, Double(w.cpu), help: "The CPU the worker is pinned to.")
                 counter("worker_frames_total", l, c?.frames ?? 0, help: "Frames the worker decided.")
                 counter("worker_bursts_total", l, c?.bursts ?? 0, help: "Non-empty bursts the worker decided.")
+                for action in Action.allCases {
+                    counter(
+                        "worker_verdicts_total", l + [("action", "\(action)")], c?.count(action) ?? 0,
+                        help: "Frames the worker decided, by the action given.")
+                }
+                counter(
+                    "worker_conntrack_accepted_frames_total", l, c?.conntrackAccepted ?? 0,
+                    help: "Frames the worker accepted by a tracked flow without consulting the rules.")
                 counter(
                     "worker_loop_turns_total", l, w.heartbeat,
                     help: "Turns of the worker's loop (its heartbeat; it moves while the loop runs).")

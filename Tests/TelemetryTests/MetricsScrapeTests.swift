@@ -98,10 +98,22 @@ final class MetricsScrapeTests: XCTestCase {
         XCTAssertEqual(m.value("vfwall_conntrack_created_total", w0), Double(replay.flowsCreated))
         XCTAssertEqual(m.value("vfwall_conntrack_refused_total", w0), 0)
         XCTAssertEqual(m.value("vfwall_worker_reject_replies_total", w0), Double(replay.rejected))
+        XCTAssertEqual(m.value("vfwall_worker_verdicts_total", w0 + [("action", "accept")]), Double(replay.accepted))
+        XCTAssertEqual(
+            m.value("vfwall_worker_conntrack_accepted_frames_total", w0), Double(replay.counters.conntrackAccepted))
         XCTAssertGreaterThan(m.value("vfwall_worker_loop_turns_total", w0) ?? 0, 0)
         XCTAssertEqual(m.value("vfwall_policy_generation"), 1)
         XCTAssertEqual(m.value("vfwall_worker_policy_generation", w0), 1)
         XCTAssertEqual(m.value("vfwall_reloads_total"), 0)
+
+        // docs/operations.md lists every series, with its type, and no other.
+        let doc = try String(contentsOfFile: repositoryRoot + "/docs/operations.md", encoding: .utf8)
+        var documented: [String: String] = [:]
+        for row in doc.split(separator: "\n") where row.hasPrefix("| `vfwall_") {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            documented[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[1]
+        }
+        XCTAssertEqual(documented, m.types, "docs/operations.md's table of series")
 
         // A good reload, then a refused one: generation 2, one success, one failure; still ready.
         XCTAssertEqual(engine.reload(), .applied(rules: c.policy.rules.count, notes: []))
