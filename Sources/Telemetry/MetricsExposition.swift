@@ -43,12 +43,17 @@ public enum MetricsExposition {
         let registry: PrometheusCollectorRegistry
 
         func counter(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
-            let c = registry.makeCounter(name: "vfwall_" + name, labels: labels, help: help)
+            let c = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
             c.increment(by: Int64(truncatingIfNeeded: min(value, UInt64(Int64.max))))
         }
 
         func gauge(_ name: String, _ labels: [(String, String)], _ value: Double, help: String) {
-            registry.makeGauge(name: "vfwall_" + name, labels: labels, help: help).set(to: value)
+            registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels).set(to: value)
+        }
+
+        /// `vfwall_<name>` (the unit, `total` or `seconds`, is part of `name`).
+        static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "vfwall", metricName: name, unitName: "", helpText: help)
         }
 
         func counter(_ name: String, _ value: UInt64, help: String) { counter(name, [], value, help: help) }

@@ -33,8 +33,9 @@ public final class MetricsService: @unchecked Sendable {
     /// Where the listener is, for the log: "127.0.0.1:9469" or "unix:/run/x.sock".
     public let address: String
 
-    /// Binds `endpoint`; throws a message naming it when that fails (in use, no such host).
-    public init(endpoint: Endpoint) throws {
+    /// Binds `endpoint`; throws a message naming it when that fails (in use, no such host). A
+    /// connection that sends nothing for `idleTimeoutMs` is closed.
+    public init(endpoint: Endpoint, idleTimeoutMs: Int64 = 10_000) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -45,8 +46,11 @@ public final class MetricsService: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 16)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(MetricsHTTPHandler(slot: slot, pool: pool))
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    // A client that sends nothing for a while is let go: no connection is held open.
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: .milliseconds(idleTimeoutMs)),
+                        MetricsHTTPHandler(slot: slot, pool: pool))
                 }
             }
         do {
@@ -166,6 +170,14 @@ final class MetricsHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 let r = (try? result.get()) ?? (500, "text/plain; charset=utf-8", "error: the listener is stopping\n")
                 self.write(r, head: h, context: context.value)
             }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 

@@ -60,6 +60,27 @@ final class MetricsListenTests: XCTestCase {
         }
     }
 
+    func testAClientThatSendsNothingIsLetGo() throws {
+        let service = try MetricsService(endpoint: .tcp(host: "127.0.0.1", port: 0), idleTimeoutMs: 200)
+        defer { service.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(try XCTUnwrap(service.boundPort)).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        var limit = timeval(tv_sec: 5, tv_usec: 0)  // the deadline: recv fails with EAGAIN after it
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(fd, &byte, 1, 0), 0, "the listener closed the idle connection (errno \(errno))")
+    }
+
     func testAnAddressInUseIsRefusedAndAUnixSocketIsServed() throws {
         let first = try MetricsService(endpoint: .tcp(host: "127.0.0.1", port: 0))
         defer { first.stop() }
