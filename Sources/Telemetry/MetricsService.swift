@@ -30,8 +30,13 @@ public final class MetricsService: @unchecked Sendable {
     /// The TCP port bound (nil on a Unix socket).
     public var boundPort: Int? { channel.localAddress?.port }
 
-    /// Where the listener is, for the log: "127.0.0.1:9469" or "unix:/run/x.sock".
+    /// Where the listener is: "127.0.0.1:9469" or "unix:/run/x.sock".
     public let address: String
+
+    /// Where to scrape, for the log: "http://127.0.0.1:9469/metrics" or "unix:/run/x.sock /metrics".
+    public var scrapeLocation: String {
+        address.hasPrefix("unix:") ? "\(address) /metrics" : "http://\(address)/metrics"
+    }
 
     /// Binds `endpoint`; throws a message naming it when that fails (in use, no such host). A
     /// connection that sends nothing for `idleTimeoutMs` is closed.

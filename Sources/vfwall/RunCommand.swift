@@ -104,7 +104,7 @@ struct RunCommand: ParsableCommand {
         for w in engine.warnings { log("warning: \(w)") }
         log(
             "running (\(describe(engine))); control socket \(service.path)"
-                + (metrics.map { "; metrics on http://\($0.address)/metrics" } ?? ""))
+                + (metrics.map { "; metrics on \($0.scrapeLocation)" } ?? ""))
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
         let end = engine.supervise(tick: { status.update(engine, seconds: $0) }, log: log)

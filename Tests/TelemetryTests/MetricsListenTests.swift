@@ -93,6 +93,7 @@ final class MetricsListenTests: XCTestCase {
         let unix = try MetricsService(endpoint: .unix(path: scratch.path("m.sock")))
         defer { unix.stop() }
         XCTAssertEqual(unix.address, "unix:\(scratch.path("m.sock"))")
+        XCTAssertEqual(unix.scrapeLocation, "unix:\(scratch.path("m.sock")) /metrics")
         XCTAssertNil(unix.boundPort)
         try XCTSkipUnless(
             FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs curl (apt-get install curl)")

@@ -25,8 +25,8 @@ public enum RunEnd: Equatable, Sendable {
 extension Engine {
     /// The control protocol: one request word, one answer ("ok: ..." / "error: ..." or JSON).
     /// `stats`: the counters as JSON; `health`: live and ready, or why not (`EngineHealth`);
-    /// `reload`: re-read the policy source, answered once every
-    /// worker runs the new policy (or naming the ones that did not). `log` hears of reloads.
+    /// `reload`: re-read the policy source, answered once every worker runs the new policy (or
+    /// naming the ones that did not). `log` hears of reloads.
     public func answer(_ request: String, log: (String) -> Void = { _ in }) -> String {
         switch request {
         case "stats":
