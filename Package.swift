@@ -2,7 +2,8 @@
 // vfwall: a user-space NFV firewall on SR-IOV VFs (DPDK), and vfplumb, which plumbs the VFs.
 // Arrows point one way: vfwall -> EngineConfig -> Dataplane -> LinuxIO -> Ports -> FirewallCore;
 // EngineConfig -> FirewallConfig; vfwall -> DPDKPorts -> LinuxIO, Ports (the engine links no DPDK);
-// vfwall -> Workloads, PolicyAnalysis -> FirewallCore; vfplumb -> Plumbing.
+// vfwall -> Workloads, PolicyAnalysis -> FirewallCore; vfwall -> Telemetry -> Dataplane (NIO stays
+// out of the engine); vfplumb -> Plumbing.
 // README.md's import table says exactly what each module imports (scripts/check-layout checks).
 // FirewallCore imports nothing but the standard library and CPrefetch (one compiler builtin).
 import PackageDescription
