@@ -2,7 +2,8 @@
 // vfwall: a user-space NFV firewall on SR-IOV VFs (DPDK), and vfplumb, which plumbs the VFs.
 // Arrows point one way: vfwall -> EngineConfig -> Dataplane -> LinuxIO -> Ports -> FirewallCore;
 // EngineConfig -> FirewallConfig; vfwall -> DPDKPorts -> LinuxIO, Ports (the engine links no DPDK);
-// vfwall -> Workloads, PolicyAnalysis -> FirewallCore; vfplumb -> Plumbing.
+// vfwall -> Workloads, PolicyAnalysis -> FirewallCore; vfwall -> Telemetry -> Dataplane (NIO stays
+// out of the engine); vfplumb -> Plumbing.
 // README.md's import table says exactly what each module imports (scripts/check-layout checks).
 // FirewallCore imports nothing but the standard library and CPrefetch (one compiler builtin).
 import PackageDescription
@@ -38,7 +39,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1")
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        // The metrics listener (Telemetry): the Prometheus text format and a small HTTP server.
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3")
     ],
     targets: [
         // C and system modules: the only places that see C headers.
@@ -103,6 +107,16 @@ let package = Package(
         // The engine (plan, ports, workers, reload, statistics) and replay: it takes a plan, a
         // policy and a policy source, and links neither YAML nor DPDK.
         .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CLinux"]),
+        // The metrics and health listener: /metrics (Prometheus text, read from the engine's
+        // statistics on scrape), /healthz, /readyz over HTTP (swift-nio). Keeps NIO out of Dataplane.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "Dataplane", "FirewallCore", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+            ]),
         // vfwall's YAML configuration mapped to the engine's plan and policy source.
         .target(
             name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
@@ -117,7 +131,7 @@ let package = Package(
             name: "vfwall",
             dependencies: [
                 "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FileBytes", "FirewallConfig",
-                "FirewallCore", "Workloads", "PolicyAnalysis",
+                "FirewallCore", "Workloads", "PolicyAnalysis", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
@@ -138,6 +152,12 @@ let package = Package(
             dependencies: [
                 "Dataplane", "EngineConfig", "Ports", "LinuxIO", "FileBytes",
                 "FirewallConfig", "Workloads", "TestSupport"
+            ]),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: [
+                "Telemetry", "Dataplane", "EngineConfig", "FirewallConfig", "FirewallCore", "LinuxIO", "CLinux",
+                "TestSupport"
             ]),
         .testTarget(
             name: "DPDKPortsTests",

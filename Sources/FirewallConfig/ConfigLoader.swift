@@ -93,10 +93,23 @@ public enum ConfigLoader {
             case "eal": d.eal = try r.strings(v, key)
             case "control-socket": d.controlSocket = try r.string(v, key)
             case "stall-ms": d.stallMilliseconds = try r.int(v, key, in: 0...3_600_000)
+            case "metrics": d.metricsListen = try readMetrics(v, r)
             default: break
             }
         }
         return d
+    }
+
+    /// `metrics: {listen: "127.0.0.1:9469"}`; without `listen`, no listener.
+    static func readMetrics(_ node: Node, _ r: NodeReader) throws -> MetricsListen? {
+        var listen: MetricsListen?
+        for (key, _, v) in try r.mapping(node, "'dataplane.metrics'", allowed: ["listen", "comment"])
+        where key == "listen" {
+            do { listen = try MetricsListen.parse(try r.string(v, key)) } catch let e as MetricsListenError {
+                throw r.error(v, "'listen' \(e)")
+            }
+        }
+        return listen
     }
 
     static let actionWords: [(String, Action)] = [("accept", .accept), ("drop", .drop), ("reject", .reject)]

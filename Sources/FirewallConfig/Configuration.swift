@@ -51,8 +51,10 @@ public struct DataplaneConfig: Equatable, Sendable {
     /// A worker whose loop has not turned for this long stops the firewall with a non-zero exit
     /// (fail closed: its queues forward nothing meanwhile). 0 turns the watch off.
     public var stallMilliseconds: Int = 2000
+    /// `metrics: {listen: ...}`: serve /metrics, /healthz and /readyz there; nil: no listener.
+    public var metricsListen: MetricsListen?
 
     public init() {}
 
-    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "stall-ms", "comment"]
+    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "stall-ms", "metrics", "comment"]
 }

@@ -86,3 +86,27 @@ struct ReloadCommand: ParsableCommand {
         }
     }
 }
+
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Say whether a running vfwall is live and ready; exit 0 if so, 1 if not.",
+        discussion: """
+            Asks the running `vfwall run` through its control socket. Live: every worker's loop is \
+            turning (its heartbeat moves within a second). Ready: live, both ports' links are up, \
+            and every worker runs the policy in force. Prints `ok: live and ready: ...` and exits 0, \
+            or prints why not (`error: not ready: port 'inside' is down`) and exits 1; 1 too when \
+            nothing answers on the socket.
+
+            Example:
+              vfwall health --config configs/default.yaml
+            """)
+
+    @OptionGroup var target: ControlSocketOptions
+
+    func run() throws {
+        let answer = try target.send("health", command: "health")
+        print(answer, terminator: "")
+        if !answer.hasPrefix("ok") { throw ExitCode(1) }
+    }
+}

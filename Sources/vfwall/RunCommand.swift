@@ -3,6 +3,7 @@ import Dataplane
 import EngineConfig
 import DPDKPorts
 import FirewallConfig
+import Telemetry
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -22,8 +23,11 @@ struct RunCommand: ParsableCommand {
             SIGHUP, or `vfwall reload`: re-read CONFIG and swap its policy in without stopping; an \
             invalid configuration is refused and the running policy stays. `vfwall stats` prints the \
             counters as JSON. Both talk to the control socket (dataplane.control-socket, by default \
-            /run/vfwall/<config name>.sock), which only the owner may use. With the pcap backend the \
-            run ends by itself once every input file is exhausted.
+            /run/vfwall/<config name>.sock), which only the owner may use; so does `vfwall health` \
+            (live: every worker's loop turning; ready: ports up, the policy installed on every worker). \
+            With dataplane.metrics.listen set (HOST:PORT or a Unix socket path), Prometheus metrics are \
+            served at /metrics and health at /healthz and /readyz (docs/operations.md). With the pcap \
+            backend the run ends by itself once every input file is exhausted.
 
             On a terminal, one status line a second shows packets per second in, out and dropped per \
             port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
@@ -72,6 +76,11 @@ struct RunCommand: ParsableCommand {
         let log = { (line: String) in printError("vfwall: \(line)") }
         let service: ControlService
         do { service = try ControlService(path: plan.controlSocket, log: log) } catch { try fail("\(error)") }
+        let metrics: MetricsService?
+        do { metrics = try c.dataplane.metricsListen.map { try MetricsService(endpoint: .init($0)) } } catch {
+            service.stop()
+            try fail("\(error)")
+        }
         let engine: Engine
         do {
             engine = try Engine.open(
@@ -79,23 +88,29 @@ struct RunCommand: ParsableCommand {
                 devices: DPDKDevices(), linkWaitSeconds: linkWait)
         } catch {
             service.stop()
+            metrics?.stop()
             try fail("\(error)")
         }
         do {
             try engine.start()
             try service.serve(engine)
+            metrics?.serve(engine)
         } catch {
             engine.close()
             service.stop()
+            metrics?.stop()
             try fail("\(error)")
         }
         for w in engine.warnings { log("warning: \(w)") }
-        log("running (\(describe(engine))); control socket \(service.path)")
+        log(
+            "running (\(describe(engine))); control socket \(service.path)"
+                + (metrics.map { "; metrics on \($0.scrapeLocation)" } ?? ""))
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
         let end = engine.supervise(tick: { status.update(engine, seconds: $0) }, log: log)
         status.finish()
         service.stop()
+        metrics?.stop()
         if case .stalled = end {
             // No join: a stuck worker might never return. Exiting releases its queues to nobody,
             // so nothing passes unfiltered; a supervisor (the container's restart policy) restarts us.
@@ -124,5 +139,14 @@ struct RunCommand: ParsableCommand {
     func fail(_ message: String) throws -> Never {
         printError("vfwall run: \(message)")
         throw ExitCode(1)
+    }
+}
+
+extension MetricsService.Endpoint {
+    init(_ listen: MetricsListen) {
+        switch listen {
+        case let .tcp(host, port): self = .tcp(host: host, port: port)
+        case let .unix(path): self = .unix(path: path)
+        }
     }
 }

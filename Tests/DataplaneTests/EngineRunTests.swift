@@ -197,7 +197,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertTrue(try ControlSocket.request("stats", path: service.path).contains("\"policy_generation\""))
         XCTAssertEqual(
             try ControlSocket.request("shutdown", path: service.path),
-            "error: unknown request 'shutdown' (stats, reload)\n")
+            "error: unknown request 'shutdown' (stats, reload, health)\n")
         let logged = lines.withLock { $0 }
         XCTAssertEqual(logged.count, 1)
         XCTAssertTrue(logged.first?.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")

@@ -34,11 +34,11 @@ public final class Engine: @unchecked Sendable {
     private let group: WorkerGroup
     private let placement: WorkerPlacement
     private let opened: EnginePorts
-    private let state: PThreadLock<ControlState>
+    let state: PThreadLock<ControlState>
     /// Held for a whole reload, so two (SIGHUP and the socket) cannot interleave their
     /// publish and their record of the policy in force.
     private let reloading = PThreadLock<Int>(0)
-    private var running = false
+    private(set) var running = false
 
     struct ControlState {
         var policy: Policy
@@ -260,6 +260,7 @@ public final class Engine: @unchecked Sendable {
         let s = state.withLock { $0 }
         let snapshots = control.snapshots()
         let flows = control.flowCounts()
+        let tracking = control.conntrackCounters()
         return EngineStatistics(
             configFile: source.location, backend: plan.backend.rawValue, policy: s.policy,
             policyGeneration: s.policyGeneration, reloads: s.reloads, failedReloads: s.failedReloads,
@@ -271,7 +272,8 @@ public final class Engine: @unchecked Sendable {
                     index: w.index, cpu: plan.cpus[w.index], queue: w.queue,
                     policyGeneration: Int(control.installedGeneration(of: w.index)),
                     counters: snapshots[w.index], flows: flows[w.index] ?? 0,
-                    rejectReplies: w.rejectReplies.sent,
+                    rejectReplies: w.rejectReplies.sent, heartbeat: control.heartbeat(of: w.index),
+                    conntrack: tracking[w.index],
                     table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))
             })
     }

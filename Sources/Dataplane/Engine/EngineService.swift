@@ -24,18 +24,21 @@ public enum RunEnd: Equatable, Sendable {
 
 extension Engine {
     /// The control protocol: one request word, one answer ("ok: ..." / "error: ..." or JSON).
-    /// `stats`: the counters as JSON; `reload`: re-read the policy source, answered once every
-    /// worker runs the new policy (or naming the ones that did not). `log` hears of reloads.
+    /// `stats`: the counters as JSON; `health`: live and ready, or why not (`EngineHealth`);
+    /// `reload`: re-read the policy source, answered once every worker runs the new policy (or
+    /// naming the ones that did not). `log` hears of reloads.
     public func answer(_ request: String, log: (String) -> Void = { _ in }) -> String {
         switch request {
         case "stats":
             return statistics().json() + "\n"
+        case "health":
+            return health().answer + "\n"
         case "reload":
             let outcome = reload()
             log("reload (control socket): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
             return outcome.answer + "\n"
         default:
-            return "error: unknown request '\(request)' (stats, reload)\n"
+            return "error: unknown request '\(request)' (stats, reload, health)\n"
         }
     }
 

@@ -24,6 +24,10 @@ public struct EngineStatistics {
         public var counters: PipelineCounters?
         public var flows: Int
         public var rejectReplies: UInt64
+        /// Loop turns so far (the heartbeat `StallWatch` watches): it moves while the loop turns.
+        public var heartbeat: UInt64 = 0
+        /// Flows created, expired, early-dropped and refused (nil until the worker has published).
+        public var conntrack: ConntrackCounters?
         /// The worker's flow table: what it may hold, its size, and what backs it.
         public var table: FlowTableFacts
     }

@@ -140,6 +140,7 @@ public final class Worker {
     /// Copies the pipeline's counters to the control's mailbox (off the fast path: on request).
     func publishCounters(generation: UInt64) {
         control.publish(
-            counters: pipeline.counters, flows: pipeline.conntrack.count, worker: index, generation: generation)
+            counters: pipeline.counters, flows: pipeline.conntrack.count,
+            conntrack: ConntrackCounters(pipeline.conntrack), worker: index, generation: generation)
     }
 }

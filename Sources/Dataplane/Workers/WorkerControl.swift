@@ -25,6 +25,7 @@ public final class WorkerControl: @unchecked Sendable {
         var policy: CompiledPolicy?
         var snapshots: [Int: PipelineCounters] = [:]
         var flows: [Int: Int] = [:]
+        var conntrack: [Int: ConntrackCounters] = [:]
         /// The snapshot generation each worker last answered.
         var answered: [Int: UInt64] = [:]
     }
@@ -97,6 +98,8 @@ public final class WorkerControl: @unchecked Sendable {
     public func snapshots() -> [Int: PipelineCounters] { mailbox.withLock { $0.snapshots } }
     /// The flow count each worker published with its counters.
     public func flowCounts() -> [Int: Int] { mailbox.withLock { $0.flows } }
+    /// The connection-tracking counters each worker published with its counters.
+    public func conntrackCounters() -> [Int: ConntrackCounters] { mailbox.withLock { $0.conntrack } }
 
     // MARK: worker side
 
@@ -120,11 +123,37 @@ public final class WorkerControl: @unchecked Sendable {
         clinux_store_release(beats + worker * 8 + 1, generation)
     }
 
-    func publish(counters: PipelineCounters, flows: Int, worker: Int, generation: UInt64) {
+    func publish(
+        counters: PipelineCounters, flows: Int, conntrack: ConntrackCounters? = nil, worker: Int,
+        generation: UInt64
+    ) {
         mailbox.withLock {
             $0.snapshots[worker] = counters
             $0.flows[worker] = flows
+            if let conntrack { $0.conntrack[worker] = conntrack }
             $0.answered[worker] = generation
         }
+    }
+}
+
+/// A worker's connection-tracking shard's counters since it started (copied on request, with
+/// the pipeline's counters: off the fast path).
+public struct ConntrackCounters: Equatable, Sendable {
+    public var created: UInt64 = 0
+    public var expired: UInt64 = 0
+    /// Flows evicted to make room for a new one (early drop).
+    public var earlyDropped: UInt64 = 0
+    /// New flows refused because the table was full (their packets dropped as conntrack-full).
+    public var refused: UInt64 = 0
+
+    public init(created: UInt64 = 0, expired: UInt64 = 0, earlyDropped: UInt64 = 0, refused: UInt64 = 0) {
+        self.created = created
+        self.expired = expired
+        self.earlyDropped = earlyDropped
+        self.refused = refused
+    }
+
+    public init(_ c: Conntrack) {
+        self.init(created: c.created, expired: c.expired, earlyDropped: c.earlyDropped, refused: c.refused)
     }
 }
