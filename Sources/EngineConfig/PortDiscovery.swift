@@ -9,7 +9,9 @@ public struct PortEnvironment: Sendable {
     public var variable: @Sendable (String) -> String?
     public var readFile: @Sendable (String) throws -> [UInt8]
 
-    public init(variable: @escaping @Sendable (String) -> String?, readFile: @escaping @Sendable (String) throws -> [UInt8]) {
+    public init(
+        variable: @escaping @Sendable (String) -> String?, readFile: @escaping @Sendable (String) throws -> [UInt8]
+    ) {
         self.variable = variable
         self.readFile = readFile
     }

@@ -48,12 +48,17 @@ extension ConfigLoader {
         } else {
             variable = try r.string(node, "from-env")
         }
-        let allowed = variable.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z")
-            .contains($0) || ("0"..."9").contains($0) }
+        let allowed = variable.unicodeScalars.allSatisfy {
+            $0 == "_" || ("A"..."Z").contains($0)
+                || ("a"..."z")
+                    .contains($0)
+                || ("0"..."9").contains($0)
+        }
         guard allowed, !variable.first!.isNumber else {
             throw r.error(node, "'from-env' names an environment variable (letters, digits, _), got '\(variable)'")
         }
-        return PortSource(.environment(variable: variable, index: index), line: mark?.line ?? 1, column: mark?.column ?? 1)
+        return PortSource(
+            .environment(variable: variable, index: index), line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 
     /// `network-status: {file: PATH, network: NAME}`.
@@ -69,18 +74,23 @@ extension ConfigLoader {
                 "'network-status' needs 'file' (the downward API file with Multus's network-status annotation) "
                     + "and 'network' (the NetworkAttachmentDefinition's name)")
         }
-        return PortSource(.networkStatus(file: file, network: network), line: node.mark?.line ?? 1,
+        return PortSource(
+            .networkStatus(file: file, network: network), line: node.mark?.line ?? 1,
             column: node.mark?.column ?? 1)
     }
 
     /// A port says where its device comes from at most one way.
     static func checkPortKeys(_ p: PortConfig, _ keyNodes: [String: Node], _ r: NodeReader) throws {
-        let clashes = [("from-env", "device"), ("from-env", "network-status"), ("network-status", "device"),
-            ("network-status", "interface")]
+        let clashes = [
+            ("from-env", "device"), ("from-env", "network-status"), ("network-status", "device"),
+            ("network-status", "interface")
+        ]
         for (a, b) in clashes {
             if keyNodes[a] != nil, keyNodes[b] != nil {
+                let supplies = b == "interface" ? "interface" : "device"
                 throw r.error(
-                    keyNodes[a], "port '\(p.name)' gives both '\(a)' and '\(b)'; '\(a)' supplies the \(b == "interface" ? "interface" : "device"), so give one")
+                    keyNodes[a],
+                    "port '\(p.name)' gives both '\(a)' and '\(b)'; '\(a)' supplies the \(supplies), so give one")
             }
         }
     }

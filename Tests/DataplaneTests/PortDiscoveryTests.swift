@@ -42,7 +42,8 @@ final class PortDiscoveryTests: XCTestCase {
     func testFromEnvTakesTheFirstAddressOrTheIndexed() throws {
         let env = environment(["PCIDEVICE_INTEL_COM_SRIOV_A": "0000:18:02.5, 18:02.6"])
         let first = try plan("{from-env: PCIDEVICE_INTEL_COM_SRIOV_A}", backend: "dpdk", env)
-        XCTAssertEqual(first.ports[0], .dpdk(name: "inside", device: "0000:18:02.5", vdevArguments: nil, interface: nil))
+        XCTAssertEqual(
+            first.ports[0], .dpdk(name: "inside", device: "0000:18:02.5", vdevArguments: nil, interface: nil))
         XCTAssertTrue(first.ealArguments.contains("0000:18:02.5"), "the allow-list names the VF")
         let second = try plan("{from-env: {variable: PCIDEVICE_INTEL_COM_SRIOV_A, index: 1}}", backend: "dpdk", env)
         XCTAssertEqual(
@@ -115,7 +116,8 @@ final class PortDiscoveryTests: XCTestCase {
         XCTAssertEqual(
             refusal(key("x"), backend: "afpacket", environment(files: ["/ns": noInterface])),
             at + "network 'x' in /ns has no 'interface'")
-        let badAddress = "[{\"name\": \"x\", \"device-info\": {\"type\": \"pci\", \"pci\": {\"pci-address\": \"18:2\"}}}]"
+        let badAddress =
+            "[{\"name\": \"x\", \"device-info\": {\"type\": \"pci\", \"pci\": {\"pci-address\": \"18:2\"}}}]"
         XCTAssertEqual(
             refusal(key("x"), environment(files: ["/ns": badAddress])),
             at + "network 'x' in /ns has pci-address '18:2', which is not a PCI address (0000:03:02.0)")
@@ -133,7 +135,8 @@ final class PortDiscoveryTests: XCTestCase {
         }
         XCTAssertEqual(
             parse("{from-env: X, device: 0000:18:02.5}"),
-            "k.yaml:2:12: port 'inside' gives both 'from-env' and 'device'; 'from-env' supplies the device, so give one")
+            "k.yaml:2:12: port 'inside' gives both 'from-env' and 'device'; 'from-env' supplies the device, so give one"
+        )
         XCTAssertEqual(
             parse("{network-status: {file: /ns, network: x}, interface: net1}"),
             "k.yaml:2:12: port 'inside' gives both 'network-status' and 'interface'; 'network-status' supplies the "
