@@ -43,6 +43,9 @@ enum PortDiscovery {
             }
             q.device = try address(variable, index: index, environment, at)
         case .networkStatus(let path, let network):
+            guard backend != .pcap else {
+                throw EngineError("\(at): the pcap backend reads capture files; 'network-status' names a network")
+            }
             let entry = try networkEntry(path, network, environment, at)
             switch backend {
             case .afpacket, .afXDP:
@@ -63,8 +66,7 @@ enum PortDiscovery {
                             + "(0000:03:02.0)")
                 }
                 q.device = address
-            case .pcap:
-                throw EngineError("\(at): the pcap backend reads capture files; 'network-status' names a network")
+            case .pcap: break
             }
         }
         return q

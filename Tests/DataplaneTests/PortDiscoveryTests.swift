@@ -27,7 +27,7 @@ final class PortDiscoveryTests: XCTestCase {
 
     /// Ports inside and outside, the dataplane's backend, and `inside`'s settings on line 2.
     func plan(_ inside: String, backend: String, _ env: PortEnvironment) throws -> EnginePlan {
-        let outside = backend == "dpdk" ? "{device: net_null0}" : "{interface: b}"
+        let outside = ["dpdk": "{device: net_null0}", "pcap": "{rx-pcap: b.pcap}"][backend] ?? "{interface: b}"
         let yaml = "ports:\n  inside: \(inside)\n  outside: \(outside)\ndataplane: {backend: \(backend)}\nrules: []\n"
         return try EnginePlan.make(try ConfigLoader.parse(yaml: yaml, file: "k.yaml"), environment: env)
     }
@@ -121,6 +121,9 @@ final class PortDiscoveryTests: XCTestCase {
         XCTAssertEqual(
             refusal(key("x"), environment(files: ["/ns": badAddress])),
             at + "network 'x' in /ns has pci-address '18:2', which is not a PCI address (0000:03:02.0)")
+        XCTAssertEqual(
+            refusal(key("x"), backend: "pcap", environment(files: ["/ns": Self.status])),
+            at + "the pcap backend reads capture files; 'network-status' names a network")
         let large = environment(files: ["/ns": String(repeating: " ", count: (1 << 20) + 1)])
         XCTAssertEqual(refusal(key("x"), large), at + "the network-status file /ns is larger than 1 MiB")
     }

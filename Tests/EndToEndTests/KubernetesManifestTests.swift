@@ -17,7 +17,8 @@ final class KubernetesManifestTests: XCTestCase {
 
     /// The device plugin's variable for a resource: PCIDEVICE_ and the name, upper case, '.' and '/' as '_'.
     func variable(_ resource: String) -> String {
-        "PCIDEVICE_" + resource.uppercased().replacingOccurrences(of: ".", with: "_")
+        "PCIDEVICE_"
+            + resource.uppercased().replacingOccurrences(of: ".", with: "_")
             .replacingOccurrences(of: "/", with: "_")
     }
 
