@@ -48,13 +48,11 @@ extension ConfigLoader {
         } else {
             variable = try r.string(node, "from-env")
         }
-        let allowed = variable.unicodeScalars.allSatisfy {
-            $0 == "_" || ("A"..."Z").contains($0)
-                || ("a"..."z")
-                    .contains($0)
-                || ("0"..."9").contains($0)
+        let wordCharacter = { (c: Unicode.Scalar) in
+            c == "_" || (c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c)))
         }
-        guard allowed, !variable.first!.isNumber else {
+        guard !variable.isEmpty, variable.unicodeScalars.allSatisfy(wordCharacter), variable.first?.isNumber == false
+        else {
             throw r.error(node, "'from-env' names an environment variable (letters, digits, _), got '\(variable)'")
         }
         return PortSource(
