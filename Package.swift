@@ -119,7 +119,8 @@ let package = Package(
             ]),
         // vfwall's YAML configuration mapped to the engine's plan and policy source.
         .target(
-            name: "EngineConfig", dependencies: ["Dataplane", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
+            name: "EngineConfig",
+            dependencies: ["Dataplane", "FileBytes", "FirewallConfig", "FirewallCore", "LinuxIO", "Ports"]),
         .target(
             name: "Plumbing",
             dependencies: [

@@ -1,13 +1,24 @@
 #!/bin/sh
 # The image's entrypoint: waits until the interfaces in $VFWALL_WAIT_FOR (space separated, e.g.
 # "inside outside") exist in the container's namespace (vfplumb attaches them after the
-# container starts), then becomes vfwall, so vfwall is PID 1 and gets the stop signal.
+# container starts) and the files in $VFWALL_WAIT_FILES have content, then becomes vfwall, so
+# vfwall is PID 1 and gets the stop signal.
 set -eu
 for dev in ${VFWALL_WAIT_FOR:-}; do
     n=0
     until [ -e "/sys/class/net/$dev" ]; do
         n=$((n + 1))
         [ "$n" -le "${VFWALL_WAIT_SECONDS:-60}0" ] || { echo "vfwall-entrypoint: $dev never appeared" >&2; exit 1; }
+        sleep 0.1
+    done
+done
+# Kubernetes: files in $VFWALL_WAIT_FILES (the downward API's network-status) may be mounted
+# before Multus has written them; wait until each has content.
+for file in ${VFWALL_WAIT_FILES:-}; do
+    n=0
+    until [ -s "$file" ]; do
+        n=$((n + 1))
+        [ "$n" -le "${VFWALL_WAIT_SECONDS:-60}0" ] || { echo "vfwall-entrypoint: $file stayed empty" >&2; exit 1; }
         sleep 0.1
     done
 done

@@ -5,7 +5,8 @@ import LinuxIO
 /// vfwall's YAML configuration mapped to the engine's plan: every check that needs the
 /// backend's point of view, with the file and the port named.
 extension EnginePlan {
-    public static func make(_ c: Configuration) throws -> EnginePlan {
+    /// `environment` is where ports given by `from-env` or `network-status` are looked up.
+    public static func make(_ c: Configuration, environment: PortEnvironment = .process) throws -> EnginePlan {
         let d = c.dataplane
         guard c.ports.count == 2 else {
             throw EngineError(
@@ -21,7 +22,8 @@ extension EnginePlan {
         }
         var ports: [PortPlan] = []
         var vdevNumber = 0
-        for p in c.ports {
+        for configured in c.ports {
+            let p = try PortDiscovery.resolve(configured, backend: d.backend, file: c.file, environment: environment)
             let port = "\(c.file): port '\(p.name)'"
             switch d.backend {
             case .afpacket:

@@ -66,15 +66,20 @@ public enum ConfigLoader {
         return try entries.map { name, _, v in
             var p = PortConfig(name: name)
             if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" { return p }
-            for (key, _, value) in try r.mapping(v, "port '\(name)'", allowed: PortConfig.keys) {
+            var keyNodes: [String: Node] = [:]
+            for (key, keyNode, value) in try r.mapping(v, "port '\(name)'", allowed: PortConfig.keys) {
+                keyNodes[key] = keyNode
                 switch key {
                 case "interface": p.interface = try r.string(value, key)
                 case "device": p.device = try r.string(value, key)
                 case "rx-pcap": p.rxPcap = try r.string(value, key)
                 case "tx-pcap": p.txPcap = try r.string(value, key)
+                case "from-env": p.source = try readFromEnv(value, r)
+                case "network-status": p.source = try readNetworkStatus(value, r)
                 default: break
                 }
             }
+            try checkPortKeys(p, keyNodes, r)
             return p
         }
     }

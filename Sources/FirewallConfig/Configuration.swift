@@ -22,6 +22,8 @@ public struct PortConfig: Equatable, Sendable {
     /// pcap backend: the capture read as this port's input, and the file it writes.
     public var rxPcap: String?
     public var txPcap: String?
+    /// Kubernetes: the device (`from-env`) or interface (`network-status`) found at plan time.
+    public var source: PortSource?
 
     public init(
         name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil
@@ -33,7 +35,7 @@ public struct PortConfig: Equatable, Sendable {
         self.txPcap = txPcap
     }
 
-    static let keys = ["interface", "device", "rx-pcap", "tx-pcap", "comment"]
+    static let keys = ["interface", "device", "rx-pcap", "tx-pcap", "from-env", "network-status", "comment"]
 }
 
 /// How the dataplane runs: backend, cores, burst size, EAL arguments.

@@ -53,6 +53,11 @@ struct CheckCommand: ParsableCommand {
     }
 
     func describe(_ p: PortConfig) -> String {
+        switch p.source?.kind {
+        case .environment(let variable, let index): return "\(p.name) (from-env \(variable)[\(index)])"
+        case .networkStatus(let file, let network): return "\(p.name) (network-status \(network) in \(file))"
+        case nil: break
+        }
         let where_ = p.interface ?? p.device ?? p.rxPcap
         return where_.map { "\(p.name) (\($0))" } ?? p.name
     }

@@ -184,7 +184,8 @@ final class CaptureInputTests: XCTestCase {
     }
 
     /// Every seed of the fuzz-capture target through the real reader and Replay: frames with one
-    /// verdict each (the frames before any damage), or a PcapError naming the file.
+    /// verdict each (exactly the frames the reader gives before any damage: nothing is read past
+    /// it), or a PcapError naming the file.
     func testEveryCaptureFuzzSeedGivesOneVerdictPerFrameOrAPcapError() throws {
         let dir = Self.root.appendingPathComponent("Fuzz/corpus/fuzz-capture")
         let seeds = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
@@ -202,6 +203,7 @@ final class CaptureInputTests: XCTestCase {
                 XCTAssertEqual(UInt64(lines.count), s.frames, seed)
                 XCTAssertEqual(s.accepted + s.dropped + s.rejected, s.frames, seed)
                 XCTAssertEqual(s.counters.reasons.reduce(0, +), s.frames, seed)
+                XCTAssertEqual(s.frames, try framesBeforeDamage(path), seed)
                 replayed += 1
                 if s.inputError != nil { damaged += 1 }
             } catch let e as PcapError {
@@ -213,6 +215,14 @@ final class CaptureInputTests: XCTestCase {
         XCTAssertGreaterThan(replayed - damaged, 20)
         XCTAssertGreaterThan(damaged, 10)
         XCTAssertGreaterThan(refused, 3)
+    }
+
+    /// The frames `PcapReader` gives before the end or the first error.
+    func framesBeforeDamage(_ path: String) throws -> UInt64 {
+        let reader = try PcapReader(path: path)
+        var frames: UInt64 = 0
+        while (try? reader.next()) ?? nil != nil { frames += 1 }
+        return frames
     }
 
     func ipv4TCP(dport: UInt16) -> [UInt8] {

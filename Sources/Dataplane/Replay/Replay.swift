@@ -58,7 +58,7 @@ public enum Replay {
             name: "accepted", reader: nil, output: o.acceptedOutput, outputDLT: reader.dlt,
             maxBurst: o.burst, outputInBackground: true)
         defer { accepted.close() }
-        var outputs = ReplayOutputs(
+        let outputs = ReplayOutputs(
             dropped: try o.droppedOutput.map { try PcapWriter(path: $0, dlt: reader.dlt, inBackground: true) },
             verdicts: try o.verdictsOutput.map { try VerdictWriter(path: $0, policy: config.policy) })
         let pipeline = Pipeline(
@@ -75,7 +75,7 @@ public enum Replay {
         while !capture.inputExhausted {
             _ = WorkerPass.pass(
                 from: capture, to: accepted, zeroCopy: false, ingress: &ingress, queue: 0, pipeline,
-                rejects, &burst, &forwarder, &outputs)
+                rejects, &burst, &forwarder, outputs)
         }
         try accepted.finishOutput()
         try outputs.dropped?.close()
@@ -96,13 +96,18 @@ public enum Replay {
 }
 
 /// What a replay writes beside the accepted frames: the others, and one verdict per frame.
-struct ReplayOutputs: DecisionObserver {
+final class ReplayOutputs: DecisionObserver {
     let dropped: PcapWriter?
     let verdicts: VerdictWriter?
     /// Frames of the capture before the current run.
     var framesBefore = 0
 
-    mutating func decided(_ run: FrameBurst, ingress: Int, link: LinkType) {
+    init(dropped: PcapWriter?, verdicts: VerdictWriter?) {
+        self.dropped = dropped
+        self.verdicts = verdicts
+    }
+
+    func decided(_ run: FrameBurst, ingress: Int, link: LinkType) {
         for i in 0..<run.count {
             let verdict = run.verdicts[i]
             if verdict.action != .accept { dropped?.write(run.frame(i), timestamp: run.timestamps[i]) }

@@ -92,7 +92,7 @@ public final class Worker {
         }
         let a = inside, b = outside
         var aIn = PortIngress(insideIngress), bIn = PortIngress(outsideIngress)
-        var quiet = NoObserver()
+        let quiet = NoObserver()
         let q = queue
         let abZeroCopy = BurstForwarder.zeroCopy(from: a, to: b), baZeroCopy = BurstForwarder.zeroCopy(from: b, to: a)
         let pipeline = self.pipeline
@@ -111,10 +111,10 @@ public final class Worker {
             let moved =
                 WorkerPass.pass(
                     from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, &quiet)
+                    &burst, &forwarder, quiet)
                 &+ WorkerPass.pass(
                     from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, &quiet)
+                    &burst, &forwarder, quiet)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }

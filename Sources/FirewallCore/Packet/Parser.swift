@@ -64,10 +64,10 @@ public enum Parser {
     static func commonIPv4Shape(_ p: UnsafeRawPointer, _ len: Int) -> Int {
         let ip = EthernetHeader.length, l4 = ip + IPv4Header.minLength
         // Version 4 with a 20-byte header (0x45), neither MF nor a fragment offset (DF may be set).
+        // The length first: no byte is read before it is known to be in the frame.
         let fragmentBits = IPv4Header.moreFragments | IPv4Header.fragmentOffsetMask
-        let notFragmented = p.be16(ip + IPv4Header.flagsFragment) & fragmentBits == 0
         guard len >= l4 + UDPHeader.length, p.be16(EthernetHeader.etherType) == EtherType.ipv4,
-            p.u8(ip + IPv4Header.versionIHL) == 0x45, notFragmented
+            p.u8(ip + IPv4Header.versionIHL) == 0x45, p.be16(ip + IPv4Header.flagsFragment) & fragmentBits == 0
         else { return -1 }
         let total = Int(p.be16(ip + IPv4Header.totalLength))
         guard total >= IPv4Header.minLength, total &+ ip <= len else { return -1 }

@@ -35,6 +35,9 @@ public final class PcapPort: PacketPort {
     private let state: UnsafeMutablePointer<UInt64>
     private var closed = false
     static let slotSize = PcapRecord.maxFrame
+    /// `state`: frames may come; the input ended (end of file or damage) after the burst just
+    /// lent; every frame has been received and the burst before handled.
+    static let reading: UInt64 = 0, endedAfterBurst: UInt64 = 2, exhausted: UInt64 = 1
 
     /// Opens `input` for reading and creates `output` (frames written with link type
     /// `outputDLT`, by default the input's). Throws `PcapError` naming the file.
@@ -69,7 +72,7 @@ public final class PcapPort: PacketPort {
         arenaSlots = max(1, maxBurst)
         arena = .allocate(byteCount: arenaSlots * Self.slotSize, alignment: 64)
         state = .allocate(capacity: 1)
-        state.initialize(to: reader == nil ? 1 : 0)
+        state.initialize(to: reader == nil ? Self.exhausted : Self.reading)
     }
 
     /// Writes what is left of the output and closes it; throws when a write failed (a full
@@ -91,7 +94,7 @@ public final class PcapPort: PacketPort {
     }
 
     /// Whether every frame of the input has been received (and the burst before handled).
-    public var inputExhausted: Bool { closed || clinux_load_acquire(state) == 1 }
+    public var inputExhausted: Bool { closed || clinux_load_acquire(state) == Self.exhausted }
 
     public func linkState() -> LinkState { LinkState(up: !closed) }
 
@@ -99,7 +102,15 @@ public final class PcapPort: PacketPort {
 
     public func rxBurst(queue: Int, into burst: inout FrameBurst) -> Int {
         burst.count = 0
-        guard let readHandle, clinux_load_acquire(state) == 0 else { return 0 }
+        guard let readHandle else { return 0 }
+        switch clinux_load_acquire(state) {
+        case Self.reading: break
+        case Self.endedAfterBurst:
+            // The burst before the end or the damage has been handled: now the input is exhausted.
+            clinux_store_release(state, Self.exhausted)
+            return 0
+        default: return 0
+        }
         let want = Swift.min(burst.capacity, arenaSlots)
         var n = 0, bytes = 0
         while n < want {
@@ -115,11 +126,13 @@ public final class PcapPort: PacketPort {
                         inputError = PcapError(path: inputPath ?? name, message: why).description
                     }
                 }
-                if n == 0 { clinux_store_release(state, 1) }
+                // No second read after an error: libpcap would go on from wherever it stopped.
+                clinux_store_release(state, n == 0 ? Self.exhausted : Self.endedAfterBurst)
                 break
             }
             guard let h = header?.pointee else {
                 counters.add(.errors, 1, queue: 0)
+                clinux_store_release(state, n == 0 ? Self.exhausted : Self.endedAfterBurst)
                 break
             }
             // Length and timestamp checked as the reader checks them (PcapRecord).
