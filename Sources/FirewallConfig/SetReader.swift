@@ -153,7 +153,9 @@ struct SetElements {
         switch type {
         case .ipv4, .ipv6:
             guard let p = IPPrefix.parse(String(s)) else { return bad }
-            guard p.isV6 == (type == .ipv6) else { return "'\(s)' is not an \(type == .ipv6 ? "IPv6" : "IPv4") address" }
+            guard p.isV6 == (type == .ipv6) else {
+                return "'\(s)' is not an \(type == .ipv6 ? "IPv6" : "IPv4") address"
+            }
             if p.isV6 { v6.append(NamedSet.v6Range(p)) } else { v4.append(NamedSet.v4Range(p)) }
         case .port:
             let parts = s.split(separator: "-", omittingEmptySubsequences: false)

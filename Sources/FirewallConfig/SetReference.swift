@@ -32,13 +32,16 @@ extension RuleReader {
         let name = String(text.dropFirst(negated ? 2 : 1))
         guard let set = sets[name] else {
             let known = sets.keys.sorted()
-            let hint = known.isEmpty ? "no sets are declared under 'sets:'" : "the sets are: \(known.joined(separator: ", "))"
+            let hint =
+                known.isEmpty ? "no sets are declared under 'sets:'" : "the sets are: \(known.joined(separator: ", "))"
             throw r.error(ref, "'\(key)' refers to set '\(name)', which is not declared; \(hint)")
         }
         let field = RuleReader.setFields.first { $0.0 == key }!.1
         guard field.accepts(set.type) else {
-            let wants = field == .proto ? "proto" : (field == .source || field == .destination ? "ipv4 or ipv6" : "port")
-            throw r.error(ref, "'\(key)' needs a set of type \(wants), but set '\(name)' is of type \(set.type.rawValue)")
+            let address = field == .source || field == .destination
+            let wants = field == .proto ? "proto" : (address ? "ipv4 or ipv6" : "port")
+            throw r.error(
+                ref, "'\(key)' needs a set of type \(wants), but set '\(name)' is of type \(set.type.rawValue)")
         }
         return SetMatch(field, set, negated: negated)
     }

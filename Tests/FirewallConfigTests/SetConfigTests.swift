@@ -88,7 +88,9 @@ final class SetConfigTests: XCTestCase {
             error(SetConfigTests.sets + "rules: []"),
             "block.txt:3:4: set 'blocklist': expected an IPv4 address or prefix like 192.0.2.0/24, got '10.0.0.300'")
         try write("block.txt", "2001:db8::1\n")
-        XCTAssertEqual(error(SetConfigTests.sets + "rules: []"), "block.txt:1:1: set 'blocklist': '2001:db8::1' is not an IPv4 address")
+        XCTAssertEqual(
+            error(SetConfigTests.sets + "rules: []"),
+            "block.txt:1:1: set 'blocklist': '2001:db8::1' is not an IPv4 address")
         try write("block.txt", "10.0.0.0/33\n")
         XCTAssertEqual(
             error(SetConfigTests.sets + "rules: []"),

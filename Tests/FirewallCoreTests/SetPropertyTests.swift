@@ -26,7 +26,8 @@ extension RandomPolicy {
         switch type {
         case .ipv4, .ipv6:
             let p = (0..<n).map { _ in prefix(v6: type == .ipv6) }
-            return SetWithElements(set: NamedSet(name: name, prefixes: p, v6: type == .ipv6), prefixes: p, ports: [], protocols: [])
+            let s = NamedSet(name: name, prefixes: p, v6: type == .ipv6)
+            return SetWithElements(set: s, prefixes: p, ports: [], protocols: [])
         case .port:
             let p = (0..<n).map { _ in portRange() }
             return SetWithElements(set: NamedSet(name: name, ports: p), prefixes: [], ports: p, protocols: [])

@@ -81,7 +81,8 @@ final class PolicyLintSetTests: XCTestCase {
         if !m.protocols.isEmpty && m.destinationPorts.isEmpty && m.sourcePorts.isEmpty && m.tcpFlags == nil
             && g.next() % 2 == 0
         {
-            r.match.sets.append(SetMatch(.proto, NamedSet(name: "q", protocols: m.protocols), negated: g.next() % 2 == 0))
+            let s = NamedSet(name: "q", protocols: m.protocols)
+            r.match.sets.append(SetMatch(.proto, s, negated: g.next() % 2 == 0))
             r.match.protocols = []
         }
         return r

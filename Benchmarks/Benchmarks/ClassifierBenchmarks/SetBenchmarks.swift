@@ -20,7 +20,8 @@ func setBenchmarks(_ dir: String, _ metrics: [BenchmarkMetric]) {
     let ranges = randomPrefixes(1_000_000)
     Benchmark(
         "set build ipv4 (1000000 prefixes)",
-        configuration: .init(metrics: [.wallClock, .peakMemoryResidentDelta], maxDuration: .seconds(3), maxIterations: 5)
+        configuration: .init(
+            metrics: [.wallClock, .peakMemoryResidentDelta], maxDuration: .seconds(3), maxIterations: 5)
     ) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(NamedSet(name: "big", v4Ranges: ranges)) }
     }
