@@ -5,11 +5,13 @@ import Benchmark
 import FirewallCore
 import Workloads
 
-/// `count` random IPv4 prefixes, /12 to /32, from a fixed seed.
+/// `count` random IPv4 prefixes from a fixed seed, shaped like a blocklist: mostly /24s and
+/// hosts, some /20-/23 and /28 (about a tenth of the address space; /12s would cover all of it).
 func randomPrefixes(_ count: Int) -> [ClosedRange<UInt32>] {
     var g = SplitMix64(seed: 0x5E7)
+    let lengths: [UInt32] = [20, 22, 23, 24, 24, 24, 24, 24, 24, 28, 32, 32, 32]
     return (0..<count).map { _ in
-        let len = UInt32(12 + g.next() % 21)
+        let len = lengths[Int(g.next() % UInt64(lengths.count))]
         let host: UInt32 = len == 32 ? 0 : UInt32.max >> len
         let a = UInt32(truncatingIfNeeded: g.next()) & ~host
         return a...(a | host)
