@@ -133,6 +133,21 @@ final class SetPropertyTests: XCTestCase {
         }
     }
 
+    /// The property test covers both ways the compiled classifier takes a set: cut into its
+    /// fields (small positive sets) and checked per candidate (the rest).
+    func testRandomRulesFoldSomeSetsAndCheckOthers() {
+        var folded = 0, checked = 0
+        for seed in UInt64(1)...120 {
+            var g = RandomPolicy(seed: seed)
+            let sets = SetType.allCases.flatMap { t in (0..<2).map { g.randomSet(t, name: "\(t)-\($0)") } }
+            for r in (0..<g.int(1...20)).map({ _ in g.ruleWithSets(sets) }) {
+                for s in r.sets { if s.folds(into: r) { folded += 1 } else { checked += 1 } }
+            }
+        }
+        XCTAssertGreaterThan(folded, 100)
+        XCTAssertGreaterThan(checked, 100)
+    }
+
     func testMatchesAreNotAllTheSame() {
         // The property test would pass vacuously if no header ever matched a set rule.
         var g = RandomPolicy(seed: 7)

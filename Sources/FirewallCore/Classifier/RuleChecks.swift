@@ -61,10 +61,11 @@ struct RuleChecks {
                 c.tcpValue = f.value
             }
             c.states = m.states
-            if !m.sets.isEmpty {
+            let unfolded = m.sets.filter { !$0.folds(into: m) }
+            if !unfolded.isEmpty {
                 c.setAt = Int32(sets.count)
-                c.setCount = Int32(m.sets.count)
-                sets.append(contentsOf: m.sets.map(SetTest.init))
+                c.setCount = Int32(unfolded.count)
+                sets.append(contentsOf: unfolded.map(SetTest.init))
             }
             let uses =
                 c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0

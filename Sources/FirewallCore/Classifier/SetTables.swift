@@ -31,6 +31,14 @@ enum SetTable {
         }
     }
 
+    var rangeCount: Int {
+        switch self {
+        case .v4(let t): return (t.points + 1) / 2
+        case .v6(let t): return (t.points + 1) / 2
+        case .bits(let t): return t.ranges.count
+        }
+    }
+
     var bytes: Int {
         switch self {
         case .v4(let t): return t.bytes

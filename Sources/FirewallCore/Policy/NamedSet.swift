@@ -44,6 +44,8 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
     public let type: SetType
     /// Elements given (before overlapping ones were merged).
     public let elementCount: Int
+    /// Disjoint ranges the elements merge into.
+    public let rangeCount: Int
     let table: SetTable
 
     /// IPv4 address ranges (a prefix is one range). Any order; overlaps are merged.
@@ -52,6 +54,7 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         type = .ipv4
         elementCount = v4Ranges.count
         table = .v4(IPv4SetTable(v4Ranges))
+        rangeCount = table.rangeCount
     }
 
     /// IPv6 address ranges. Any order; overlaps are merged.
@@ -60,6 +63,7 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         type = .ipv6
         elementCount = v6Ranges.count
         table = .v6(IPv6SetTable(v6Ranges))
+        rangeCount = table.rangeCount
     }
 
     /// Prefixes of one family (`v6`); prefixes of the other family are left out.
@@ -77,6 +81,7 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         type = .port
         elementCount = ports.count
         table = .bits(BitmapSetTable(ports.map { Int($0.lo)...Int($0.hi) }, keys: 65536))
+        rangeCount = table.rangeCount
     }
 
     public init(name: String, protocols: [UInt8]) {
@@ -84,6 +89,7 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         type = .proto
         elementCount = protocols.count
         table = .bits(BitmapSetTable(protocols.map { Int($0)...Int($0) }, keys: 256))
+        rangeCount = table.rangeCount
     }
 
     deinit { table.deallocate() }
@@ -137,6 +143,24 @@ public struct SetMatch: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(field): \(negated ? "!" : "")@\(set.name)" }
+
+    /// Sets of at most this many ranges are cut into the compiled classifier's fields.
+    static let foldRanges = 16
+
+    /// Whether the compiled classifier cuts this test into its field decomposition, as if the
+    /// set's ranges were the rule's own list, instead of checking it per candidate: a positive
+    /// test of a small set, alone on a field whose own list is empty (so the two are the same).
+    func folds(into m: RuleMatch) -> Bool {
+        guard !negated, set.rangeCount <= SetMatch.foldRanges else { return false }
+        guard m.sets.filter({ $0.field == field }).count == 1 else { return false }
+        switch field {
+        case .source: return m.sources.isEmpty
+        case .destination: return m.destinations.isEmpty
+        case .proto: return m.protocols.isEmpty
+        case .sourcePort: return m.sourcePorts.isEmpty
+        case .destinationPort: return m.destinationPorts.isEmpty
+        }
+    }
 
     /// The semantics, written once: an address set tests only packets of its family, a port set
     /// only packets with ports (negated or not, as `ip saddr != @s` in nftables tests only IPv4
