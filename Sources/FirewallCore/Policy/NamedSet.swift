@@ -182,21 +182,22 @@ struct SetTest {
         table = s.set.table
     }
 
+    /// Reads only the fields it tests (no copy of the whole `PacketMeta`).
     @inline(__always) func matches(_ m: UnsafePointer<PacketMeta>) -> Bool {
-        matches(m.pointee)
-    }
-
-    @inline(__always) func matches(_ m: PacketMeta) -> Bool {
         let key: IPAddress
         switch field {
         case .source, .destination:
-            guard table.isV6 == m.isV6 else { return false }
-            key = field == .source ? m.src : m.dst
-        case .proto: key = IPAddress(hi: 0, lo: UInt64(m.proto))
+            guard table.isV6 == m.pointee.isV6 else { return false }
+            key = field == .source ? m.pointee.src : m.pointee.dst
+        case .proto: key = IPAddress(hi: 0, lo: UInt64(m.pointee.proto))
         case .sourcePort, .destinationPort:
-            guard m.hasPorts else { return false }
-            key = IPAddress(hi: 0, lo: UInt64(field == .sourcePort ? m.sport : m.dport))
+            guard m.pointee.hasPorts else { return false }
+            key = IPAddress(hi: 0, lo: UInt64(field == .sourcePort ? m.pointee.sport : m.pointee.dport))
         }
         return table.contains(key) != negated
+    }
+
+    func matches(_ m: PacketMeta) -> Bool {
+        withUnsafePointer(to: m) { matches($0) }
     }
 }
