@@ -42,11 +42,12 @@ public final class RteAclClassifier: Classifier {
         var rules: [cdpdk_acl_rule] = []
         for (i, m) in matches.enumerated() {
             if !m.ingress.isEmpty || !m.vlans.isEmpty || m.icmpType != nil || m.icmpCode != nil
-                || m.tcpFlags != nil || m.states != 0
+                || m.tcpFlags != nil || m.states != 0 || !m.sets.isEmpty
             {
                 throw RteAclError(
                     message:
-                        "rte-acl matches IPv4 5-tuples only; rule \(i) uses ingress, VLAN, ICMP, TCP flags or state")
+                        "rte-acl matches IPv4 5-tuples only; rule \(i) uses ingress, VLAN, ICMP, TCP flags, "
+                        + "state or a set")
             }
             rules += RteAclClassifier.expand(m, index: i)
         }

@@ -6,7 +6,7 @@ import Yams
 /// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
 /// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
 public enum ConfigLoader {
-    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "rules"]
+    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "sets", "rules"]
     static let defaultPorts = ["inside", "outside"]
 
     /// Reads and validates `path`.
@@ -38,12 +38,14 @@ public enum ConfigLoader {
         var conntrack = ConntrackSettings()
         var rulesNode: Node?
         var policyNode: Node?
+        var sets: [NamedSet] = []
         for (key, _, v) in try r.mapping(root, "the configuration", allowed: topKeys) {
             switch key {
             case "ports": ports = try readPorts(v, r)
             case "dataplane": dataplane = try readDataplane(v, r)
             case "conntrack": conntrack = try readConntrack(v, r)
             case "policy": policyNode = v
+            case "sets": sets = try SetReader(r: r).sets(v)
             default: rulesNode = v
             }
         }
@@ -52,8 +54,10 @@ public enum ConfigLoader {
                 file: file, line: 1, column: 1,
                 message: "the configuration has no 'rules' list (an empty list [] is allowed)")
         }
-        var policy = Policy(
-            portNames: ports.map(\.name), rules: try RuleReader(r: r, portNames: ports.map(\.name)).rules(rn))
+        var reader = RuleReader(r: r, portNames: ports.map(\.name))
+        reader.sets = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var policy = Policy(portNames: ports.map(\.name), rules: try reader.rules(rn))
+        policy.sets = sets
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
         return Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
     }

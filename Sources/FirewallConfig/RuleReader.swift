@@ -5,6 +5,8 @@ import Yams
 struct RuleReader {
     let r: NodeReader
     let portNames: [String]
+    /// The configuration's `sets:`, by name.
+    var sets: [String: NamedSet] = [:]
 
     static let keys = [
         "name", "action", "ingress", "vlan", "ip", "src", "dst", "proto", "sport", "dport",
@@ -68,17 +70,14 @@ struct RuleReader {
                 }
             case "vlan": m.vlans = try r.list(v).map { try vlan($0) }
             case "ip": m.ipVersion = try r.word(v, key, [("4", UInt8(4)), ("6", UInt8(6))])
-            case "src": m.sources = try prefixes(v, key)
-            case "dst": m.destinations = try prefixes(v, key)
-            case "proto":
-                m.protocols = try r.list(v).map { try proto($0) }
-                protoNode = v
-            case "sport":
-                m.sourcePorts = try r.list(v).map { try portRange($0, key) }
-                portNode = v
-            case "dport":
-                m.destinationPorts = try r.list(v).map { try portRange($0, key) }
-                portNode = v
+            case "src", "dst", "proto", "sport", "dport":
+                if let s = try setReference(v, key) {
+                    m.sets.append(s)
+                } else {
+                    try readField(key, v, into: &m)
+                }
+                if key == "proto" { protoNode = v }
+                if key == "sport" || key == "dport" { portNode = v }
             case "icmp-type": icmpTypeNode = v
             case "icmp-code": m.icmpCode = UInt8(try r.int(v, key, in: 0...255))
             case "tcp-flags":
@@ -102,9 +101,23 @@ struct RuleReader {
         return Rule(name: name, action: act, match: m, origin: origin)
     }
 
-    /// IPv4 and IPv6 prefixes may not be mixed within a rule, and must agree with `ip:`.
+    func readField(_ key: String, _ v: Node, into m: inout RuleMatch) throws {
+        switch key {
+        case "src": m.sources = try prefixes(v, key)
+        case "dst": m.destinations = try prefixes(v, key)
+        case "proto": m.protocols = try r.list(v).map { try proto($0) }
+        case "sport": m.sourcePorts = try r.list(v).map { try portRange($0, key) }
+        default: m.destinationPorts = try r.list(v).map { try portRange($0, key) }
+        }
+    }
+
+    /// IPv4 and IPv6 prefixes (and address sets) may not be mixed within a rule, and must agree
+    /// with `ip:`.
     func checkFamilies(_ m: inout RuleMatch, _ node: Node) throws {
-        let families = Set((m.sources + m.destinations).map(\.isV6))
+        let setFamilies = m.sets.compactMap { s -> Bool? in
+            s.set.type == .ipv4 ? false : (s.set.type == .ipv6 ? true : nil)
+        }
+        let families = Set((m.sources + m.destinations).map(\.isV6) + setFamilies)
         if families.count > 1 { throw r.error(node, "a rule cannot mix IPv4 and IPv6 prefixes; write two rules") }
         if let v6 = families.first {
             let v: UInt8 = v6 ? 6 : 4

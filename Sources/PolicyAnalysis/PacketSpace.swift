@@ -97,7 +97,24 @@ public struct PacketSpace: Sendable {
             }
             narrow(.state, IntervalSet(states))
         }
+        for t in m.sets {
+            guard let s = setValues(t) else { return nil }
+            narrow(t.field.packetField, s)
+        }
         return b.isEmpty ? nil : b
+    }
+
+    /// The field values a set test matches in this family (a set of the other family: none).
+    func setValues(_ t: SetMatch) -> IntervalSet? {
+        let inSet = IntervalSet(normalized: t.set.ranges)
+        switch t.set.type {
+        case .ipv4, .ipv6:
+            guard (t.set.type == .ipv6) == (family == 6) else { return nil }
+            let all = IntervalSet(0...(family == 4 ? UInt128(UInt32.max) : .max))
+            return t.negated ? all.subtracting(inSet) : inSet
+        case .port: return t.negated ? IntervalSet(0...65535).subtracting(inSet) : inSet
+        case .proto: return t.negated ? IntervalSet(0...255).subtracting(inSet) : inSet
+        }
     }
 
     /// The packets of `box` that a classified packet can be (the impossible combinations removed).
@@ -117,5 +134,17 @@ public struct PacketSpace: Sendable {
         let hostBits = bits - Int(p.length)
         let span: UInt128 = hostBits >= 128 ? .max : (UInt128(1) << hostBits) - 1
         return value...(value | span)
+    }
+}
+
+extension SetField {
+    var packetField: PacketSpace.Field {
+        switch self {
+        case .source: return .source
+        case .destination: return .destination
+        case .proto: return .proto
+        case .sourcePort: return .sourcePort
+        case .destinationPort: return .destinationPort
+        }
     }
 }

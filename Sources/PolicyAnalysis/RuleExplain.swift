@@ -48,6 +48,20 @@ extension RuleMatch {
             let wanted = ConnState.allCases.filter { states & $0.bit != 0 }.map(\.description)
             return ("state", "state \(m.state), rule wants \(wanted.joined(separator: ", "))")
         }
+        for s in sets where !s.matches(m) {
+            let field = s.field.description, set = "\(s.negated ? "!" : "")@\(s.set.name)"
+            switch s.field {
+            case .source, .destination:
+                let a = s.field == .source ? m.src : m.dst
+                if (s.set.type == .ipv6) != m.isV6 { return (field, "IPv\(m.ipVersion), rule wants \(set)") }
+                return (field, "\(a.text(v6: m.isV6)) \(s.negated ? "in" : "not in") @\(s.set.name)")
+            case .proto: return (field, "protocol \(m.proto) \(s.negated ? "in" : "not in") @\(s.set.name)")
+            case .sourcePort, .destinationPort:
+                guard m.hasPorts else { return (field, "no ports, rule wants \(set)") }
+                let p = s.field == .sourcePort ? m.sport : m.dport
+                return (field, "port \(p) \(s.negated ? "in" : "not in") @\(s.set.name)")
+            }
+        }
         return nil
     }
 }

@@ -60,3 +60,63 @@ final class RuleExplainTests: XCTestCase {
         }
     }
 }
+
+/// The same with named sets: some rules' prefix, port and protocol lists become sets of the same
+/// elements, half of them negated. The packet shapes come from the lists before they moved into
+/// sets, so they still cut every set's boundaries.
+final class PolicyLintSetTests: XCTestCase {
+    func withSets(_ r: Rule, _ g: inout SplitMix64) -> Rule {
+        var r = r
+        let m = r.match
+        if !m.sources.isEmpty && g.next() % 2 == 0 {
+            r.match.sets.append(
+                SetMatch(.source, NamedSet(name: "s", prefixes: m.sources, v6: false), negated: g.next() % 2 == 0))
+            r.match.sources = []
+        }
+        if !m.destinationPorts.isEmpty && g.next() % 2 == 0 {
+            let s = NamedSet(name: "p", ports: m.destinationPorts)
+            r.match.sets.append(SetMatch(.destinationPort, s, negated: g.next() % 2 == 0))
+            r.match.destinationPorts = []
+        }
+        if !m.protocols.isEmpty && m.destinationPorts.isEmpty && m.sourcePorts.isEmpty && m.tcpFlags == nil
+            && g.next() % 2 == 0
+        {
+            let s = NamedSet(name: "q", protocols: m.protocols)
+            r.match.sets.append(SetMatch(.proto, s, negated: g.next() % 2 == 0))
+            r.match.protocols = []
+        }
+        return r
+    }
+
+    func testShadowedAndRedundantWithSetsAgreeWithBruteForce() {
+        var g = SplitMix64(seed: 0x5E75)
+        var shadowedSeen = 0, setRules = 0
+        for round in 0..<40 {
+            let plain = (0..<Int(3 + g.next() % 7)).map { RandomRules.randomRule($0, &g) }
+            let packets = RandomRules.packets(plain, onlyNew: false)
+            let rules = plain.map { withSets($0, &g) }
+            setRules += rules.filter { !$0.match.sets.isEmpty }.count
+            var policy = Policy(portNames: ["inside", "outside"], rules: rules)
+            policy.tracked = .classify
+            let lint = PolicyLint(policy)
+            var firsts = Set<Int>(), changes = Set<Int>()
+            for meta in packets {
+                let matching = rules.indices.filter { rules[$0].match.matches(meta) }
+                // --explain names a field exactly when the rule does not match.
+                if let r = rules.randomElement(using: &g) {
+                    XCTAssertEqual(r.match.firstMismatch(meta) == nil, r.match.matches(meta), "\(r) on \(meta)")
+                }
+                guard let first = matching.first else { continue }
+                firsts.insert(first)
+                let without = matching.dropFirst().first.map { rules[$0].action } ?? policy.defaultAction
+                if without != rules[first].action { changes.insert(first) }
+            }
+            let found = { (k: LintFinding.Kind) in Set(lint.findings.filter { $0.kind == k }.map(\.rule)) }
+            XCTAssertEqual(found(.shadowed), Set(rules.indices).subtracting(firsts), "round \(round): \(rules)")
+            XCTAssertEqual(found(.redundant), firsts.subtracting(changes), "round \(round): \(rules)")
+            shadowedSeen += found(.shadowed).count
+        }
+        XCTAssertGreaterThan(shadowedSeen, 5)
+        XCTAssertGreaterThan(setRules, 30)
+    }
+}

@@ -9,6 +9,8 @@ public final class BitVectorClassifier: Classifier {
     let checks: RuleChecks
     /// For the odd packet that is neither IPv4 nor IPv6 (the pipeline does not classify those).
     let reference: ReferenceClassifier
+    /// The sets the rules test: kept alive here, their tables read through `checks`.
+    let sets: [NamedSet]
     public let ruleCount: Int
     /// Bytes of the lookup structures.
     public let memoryBytes: Int
@@ -29,6 +31,7 @@ public final class BitVectorClassifier: Classifier {
         v6 = FamilyIndex(matches, v6: true, words: words, foldBudget: foldBudget)
         checks = RuleChecks(matches, words: words)
         reference = ReferenceClassifier(matches: matches)
+        sets = matches.flatMap { $0.sets.map(\.set) }
         memoryBytes = v4.bytes + v6.bytes + checks.bytes
     }
 

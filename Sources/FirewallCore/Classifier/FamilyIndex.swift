@@ -52,6 +52,18 @@ struct FamilyIndex<Address: AddressClassTable> {
             protoR.append(m.protocols.isEmpty ? nil : m.protocols.map { KeyRange(UInt64($0), UInt64($0)) })
             sportR.append(ports(m.sourcePorts))
             dportR.append(ports(m.destinationPorts))
+            // Small positive sets are cut in like the rule's own list (RuleChecks skips them).
+            for s in m.sets where s.folds(into: m) {
+                let keys = s.set.ranges.map { KeyRange(IPAddress($0.lowerBound), IPAddress($0.upperBound)) }
+                let last = srcR.count - 1
+                switch s.field {
+                case .source: srcR[last] = (s.set.type == .ipv6) == v6 ? keys : []
+                case .destination: dstR[last] = (s.set.type == .ipv6) == v6 ? keys : []
+                case .proto: protoR[last] = keys
+                case .sourcePort: sportR[last] = keys
+                case .destinationPort: dportR[last] = keys
+                }
+            }
         }
         let maxAddress = v6 ? IPAddress(hi: .max, lo: .max) : IPAddress(hi: 0, lo: 0xFFFF_FFFF)
         let maxPort = IPAddress(hi: 0, lo: UInt64(FamilyIndex.noPorts))

@@ -31,6 +31,11 @@ struct KeyRange {
 }
 
 extension IPAddress {
+    /// A 128-bit key as an address (IPv4 and small fields in the low bits).
+    init(_ key: UInt128) {
+        self.init(hi: UInt64(truncatingIfNeeded: key >> 64), lo: UInt64(truncatingIfNeeded: key))
+    }
+
     /// The next key; callers never ask for the successor of the largest key of a field.
     var successor: IPAddress {
         lo == .max ? IPAddress(hi: hi &+ 1, lo: 0) : IPAddress(hi: hi, lo: lo + 1)

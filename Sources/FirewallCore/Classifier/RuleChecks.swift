@@ -1,5 +1,6 @@
 /// The match fields the bit-vector index does not cut on (ingress port, VLAN, ICMP type/code,
-/// TCP flags, connection state), compiled flat and checked only on candidate rules that use one.
+/// TCP flags, connection state, named sets), compiled flat and checked only on candidate rules
+/// that use one.
 /// The checks mirror `RuleMatch.matches` field for field.
 struct RuleCheck {
     /// Offset of a 256-bit ingress bitmap in `RuleChecks.ingressPool`, or -1 for any port.
@@ -15,6 +16,9 @@ struct RuleCheck {
     var tcpValue: UInt8 = 0
     /// `ConnState.bit` set; 0 for any.
     var states: UInt8 = 0
+    /// Set tests `setAt..<setAt + setCount` in `RuleChecks.setPool`; count 0 for none.
+    var setAt: Int32 = 0
+    var setCount: Int32 = 0
 }
 
 struct RuleChecks {
@@ -23,6 +27,9 @@ struct RuleChecks {
     let checks: UnsafeMutablePointer<RuleCheck>
     let ingressPool: UnsafeMutablePointer<UInt64>
     let vlanPool: UnsafeMutablePointer<PortRange>
+    /// The tables of the sets the rules test (owned by their `NamedSet`s, which the classifier
+    /// keeps alive), so a test reads flat memory and no reference.
+    let setPool: UnsafeMutablePointer<SetTest>
     /// False when no rule needs a check, so lookups skip the test entirely.
     let any: Bool
     let bytes: Int
@@ -32,6 +39,7 @@ struct RuleChecks {
         var checks: [RuleCheck] = []
         var ingress: [UInt64] = []
         var vlans: [PortRange] = []
+        var sets: [SetTest] = []
         for (r, m) in rules.enumerated() {
             var c = RuleCheck()
             if !m.ingress.isEmpty {
@@ -53,9 +61,15 @@ struct RuleChecks {
                 c.tcpValue = f.value
             }
             c.states = m.states
+            let unfolded = m.sets.filter { !$0.folds(into: m) }
+            if !unfolded.isEmpty {
+                c.setAt = Int32(sets.count)
+                c.setCount = Int32(unfolded.count)
+                sets.append(contentsOf: unfolded.map(SetTest.init))
+            }
             let uses =
                 c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0
-                || c.hasTCPFlags || c.states != 0
+                || c.hasTCPFlags || c.states != 0 || c.setCount > 0
             if uses { needed[r >> 6] |= 1 << UInt64(r & 63) }
             checks.append(c)
         }
@@ -64,9 +78,10 @@ struct RuleChecks {
         self.checks = .copying(checks)
         ingressPool = .copying(ingress)
         vlanPool = .copying(vlans)
+        setPool = .copying(sets)
         bytes =
             needed.count * 8 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
-            + vlans.count * MemoryLayout<PortRange>.stride
+            + vlans.count * MemoryLayout<PortRange>.stride + sets.count * MemoryLayout<SetTest>.stride
     }
 
     /// Whether rule `r`, already matched on the indexed fields, also matches the rest.
@@ -97,6 +112,7 @@ struct RuleChecks {
             return false
         }
         if c.states != 0 && c.states & m.pointee.state.bit == 0 { return false }
+        for i in Int(c.setAt)..<Int(c.setAt + c.setCount) where !setPool[i].matches(m) { return false }
         return true
     }
 
@@ -105,5 +121,6 @@ struct RuleChecks {
         checks.deallocate()
         ingressPool.deallocate()
         vlanPool.deallocate()
+        setPool.deallocate()
     }
 }

@@ -33,6 +33,8 @@ public struct Policy: Sendable {
     public var nonIPAction: Action = .drop
     public var fragments: FragmentPolicy = .drop
     public var tracked: TrackedPolicy = .accept
+    /// The named sets, as declared (rules hold their own references to the ones they test).
+    public var sets: [NamedSet] = []
 
     public init(portNames: [String], rules: [Rule]) {
         self.portNames = portNames

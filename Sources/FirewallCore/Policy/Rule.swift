@@ -44,6 +44,9 @@ public struct RuleMatch: Hashable, Sendable {
     public var tcpFlags: TCPFlagsMatch?
     /// Bit set of `ConnState.bit`; 0 for any state.
     public var states: UInt8 = 0
+    /// Fields tested against named sets (at most one per field; the field's own list is then
+    /// empty). All must match, as every other field must.
+    public var sets: [SetMatch] = []
 
     public init() {}
 }

@@ -1,0 +1,203 @@
+/// What a named set holds.
+public enum SetType: String, Sendable, CaseIterable {
+    /// IPv4 addresses and prefixes.
+    case ipv4
+    /// IPv6 addresses and prefixes.
+    case ipv6
+    /// Ports and port ranges.
+    case port
+    /// IP protocol numbers.
+    case proto
+}
+
+/// The packet field a rule tests against a set.
+public enum SetField: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case source, destination, proto, sourcePort, destinationPort
+
+    /// The configuration key of the field.
+    public var description: String {
+        switch self {
+        case .source: return "src"
+        case .destination: return "dst"
+        case .proto: return "proto"
+        case .sourcePort: return "sport"
+        case .destinationPort: return "dport"
+        }
+    }
+
+    /// The set type a field can refer to (for addresses: either family).
+    public func accepts(_ t: SetType) -> Bool {
+        switch self {
+        case .source, .destination: return t == .ipv4 || t == .ipv6
+        case .proto: return t == .proto
+        case .sourcePort, .destinationPort: return t == .port
+        }
+    }
+}
+
+/// A named set of one type, compiled once into a lookup structure fitted to the type
+/// (SetTables.swift): IPv4 a 16-bit directory over sorted boundary points, IPv6 sorted boundary
+/// points, ports a 65536-bit bitmap, protocols a 256-bit bitmap. Immutable once built and shared
+/// by every rule that refers to it; the tables are flat memory freed in `deinit`.
+public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
+    public let name: String
+    public let type: SetType
+    /// Elements given (before overlapping ones were merged).
+    public let elementCount: Int
+    /// Disjoint ranges the elements merge into.
+    public let rangeCount: Int
+    let table: SetTable
+
+    /// IPv4 address ranges (a prefix is one range). Any order; overlaps are merged.
+    public init(name: String, v4Ranges: [ClosedRange<UInt32>]) {
+        self.name = name
+        type = .ipv4
+        elementCount = v4Ranges.count
+        table = .v4(IPv4SetTable(v4Ranges))
+        rangeCount = table.rangeCount
+    }
+
+    /// IPv6 address ranges. Any order; overlaps are merged.
+    public init(name: String, v6Ranges: [ClosedRange<UInt128>]) {
+        self.name = name
+        type = .ipv6
+        elementCount = v6Ranges.count
+        table = .v6(IPv6SetTable(v6Ranges))
+        rangeCount = table.rangeCount
+    }
+
+    /// Prefixes of one family (`v6`); prefixes of the other family are left out.
+    public convenience init(name: String, prefixes: [IPPrefix], v6: Bool) {
+        let same = prefixes.filter { $0.isV6 == v6 }
+        if v6 {
+            self.init(name: name, v6Ranges: same.map(NamedSet.v6Range))
+        } else {
+            self.init(name: name, v4Ranges: same.map(NamedSet.v4Range))
+        }
+    }
+
+    public init(name: String, ports: [PortRange]) {
+        self.name = name
+        type = .port
+        elementCount = ports.count
+        table = .bits(BitmapSetTable(ports.map { Int($0.lo)...Int($0.hi) }, keys: 65536))
+        rangeCount = table.rangeCount
+    }
+
+    public init(name: String, protocols: [UInt8]) {
+        self.name = name
+        type = .proto
+        elementCount = protocols.count
+        table = .bits(BitmapSetTable(protocols.map { Int($0)...Int($0) }, keys: 256))
+        rangeCount = table.rangeCount
+    }
+
+    deinit { table.deallocate() }
+
+    public static func v4Range(_ p: IPPrefix) -> ClosedRange<UInt32> {
+        let lo = UInt32(truncatingIfNeeded: p.address.lo)
+        let host: UInt32 = p.length >= 32 ? 0 : UInt32.max >> UInt32(p.length)
+        return lo...(lo | host)
+    }
+
+    public static func v6Range(_ p: IPPrefix) -> ClosedRange<UInt128> {
+        let lo = UInt128(p.address.hi) << 64 | UInt128(p.address.lo)
+        let host: UInt128 = p.length >= 128 ? 0 : UInt128.max >> UInt128(p.length)
+        return lo...(lo | host)
+    }
+
+    /// Whether the set holds `key` (an address in the set's family: IPv4 in the low 32 bits of
+    /// `lo`; a port; a protocol).
+    public func contains(_ key: IPAddress) -> Bool { table.contains(key) }
+
+    /// The keys the set holds as sorted, disjoint, non-adjacent ranges (for analysis, not
+    /// the packet path). IPv4 addresses, ports and protocols are small numbers of UInt128.
+    public var ranges: [ClosedRange<UInt128>] { table.ranges }
+
+    /// Bytes of the lookup structure.
+    public var memoryBytes: Int { table.bytes }
+
+    public var description: String { "@\(name)" }
+}
+
+/// One rule field tested against a set: `src: "@blocklist"`, or `"!@trusted"` (`negated`).
+public struct SetMatch: Hashable, Sendable, CustomStringConvertible {
+    public var field: SetField
+    public var negated: Bool
+    public var set: NamedSet
+
+    public init(_ field: SetField, _ set: NamedSet, negated: Bool = false) {
+        self.field = field
+        self.set = set
+        self.negated = negated
+    }
+
+    public static func == (a: SetMatch, b: SetMatch) -> Bool {
+        a.field == b.field && a.negated == b.negated && a.set === b.set
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(field)
+        h.combine(negated)
+        h.combine(ObjectIdentifier(set))
+    }
+
+    public var description: String { "\(field): \(negated ? "!" : "")@\(set.name)" }
+
+    /// Sets of at most this many ranges are cut into the compiled classifier's fields.
+    static let foldRanges = 16
+
+    /// Whether the compiled classifier cuts this test into its field decomposition, as if the
+    /// set's ranges were the rule's own list, instead of checking it per candidate: a positive
+    /// test of a small set, alone on a field whose own list is empty (so the two are the same).
+    func folds(into m: RuleMatch) -> Bool {
+        guard !negated, set.rangeCount <= SetMatch.foldRanges else { return false }
+        guard m.sets.filter({ $0.field == field }).count == 1 else { return false }
+        switch field {
+        case .source: return m.sources.isEmpty
+        case .destination: return m.destinations.isEmpty
+        case .proto: return m.protocols.isEmpty
+        case .sourcePort: return m.sourcePorts.isEmpty
+        case .destinationPort: return m.destinationPorts.isEmpty
+        }
+    }
+
+    /// The semantics, written once: an address set tests only packets of its family, a port set
+    /// only packets with ports (negated or not, as `ip saddr != @s` in nftables tests only IPv4
+    /// packets); inside that, the packet's value is in the set (`negated`: is not).
+    public func matches(_ m: PacketMeta) -> Bool {
+        SetTest(self).matches(m)
+    }
+}
+
+/// `SetMatch` without its reference: what the classifiers keep per rule and test per packet.
+struct SetTest {
+    let field: SetField
+    let negated: Bool
+    let table: SetTable
+
+    init(_ s: SetMatch) {
+        field = s.field
+        negated = s.negated
+        table = s.set.table
+    }
+
+    /// Reads only the fields it tests (no copy of the whole `PacketMeta`).
+    @inline(__always) func matches(_ m: UnsafePointer<PacketMeta>) -> Bool {
+        let key: IPAddress
+        switch field {
+        case .source, .destination:
+            guard table.isV6 == m.pointee.isV6 else { return false }
+            key = field == .source ? m.pointee.src : m.pointee.dst
+        case .proto: key = IPAddress(hi: 0, lo: UInt64(m.pointee.proto))
+        case .sourcePort, .destinationPort:
+            guard m.pointee.hasPorts else { return false }
+            key = IPAddress(hi: 0, lo: UInt64(field == .sourcePort ? m.pointee.sport : m.pointee.dport))
+        }
+        return table.contains(key) != negated
+    }
+
+    func matches(_ m: PacketMeta) -> Bool {
+        withUnsafePointer(to: m) { matches($0) }
+    }
+}
