@@ -15,17 +15,7 @@ final class EngineRunTests: XCTestCase {
     static let sample = repositoryRoot + "/captures/sample.pcap"
 
     func pcapConfiguration(_ scratch: ScratchDirectory, extraRules: String = "") throws -> Configuration {
-        let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
-        let text =
-            base
-            .replacingOccurrences(
-                of: "    interface: vfw-in0 ",
-                with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #"
-            )
-            .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
-            .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
-            .replacingOccurrences(of: "  eal: [", with: "  control-socket: \(scratch.path("ctl.sock"))\n  eal: [")
-            + extraRules
+        let text = try pcapDefaultConfigurationText(scratch, extraRules: extraRules)
         return try ConfigLoader.parse(yaml: text, file: try scratch.write("pcap.yaml", text))
     }
 

@@ -15,17 +15,9 @@ final class MetricsScrapeTests: XCTestCase {
     static let sample = repositoryRoot + "/captures/sample.pcap"
 
     func pcapConfiguration(_ scratch: ScratchDirectory) throws -> Configuration {
-        let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
-        let text =
-            base
-            .replacingOccurrences(
-                of: "    interface: vfw-in0 ",
-                with: "    rx-pcap: \(Self.sample)\n    tx-pcap: \(scratch.path("inside.pcap")) #"
-            )
-            .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
-            .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
-            // A rule whose name needs the label escapes (\\ and \"); it matches nothing of the capture.
-            + "\n  - name: 'odd \"quoted\" \\ name'\n    proto: sctp\n    action: accept\n"
+        // A rule whose name needs the label escapes (\\ and \"); it matches nothing of the capture.
+        let oddRule = "\n  - name: 'odd \"quoted\" \\ name'\n    proto: sctp\n    action: accept\n"
+        let text = try pcapDefaultConfigurationText(scratch, controlSocket: false, extraRules: oddRule)
         return try ConfigLoader.parse(yaml: text, file: try scratch.write("pcap.yaml", text))
     }
 

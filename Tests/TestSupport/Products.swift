@@ -55,3 +55,24 @@ public final class ScratchDirectory {
 
     public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
+
+/// configs/default.yaml on the pcap backend: the inside port reads captures/sample.pcap and both
+/// ports write into `scratch`; `controlSocket` adds a socket path; `extraRules` is appended.
+public func pcapDefaultConfigurationText(
+    _ scratch: ScratchDirectory, controlSocket: Bool = true, extraRules: String = ""
+) throws -> String {
+    let base = try String(contentsOfFile: repositoryRoot + "/configs/default.yaml", encoding: .utf8)
+    var text =
+        base
+        .replacingOccurrences(
+            of: "    interface: vfw-in0 ",
+            with: "    rx-pcap: \(repositoryRoot)/captures/sample.pcap\n    tx-pcap: \(scratch.path("inside.pcap")) #"
+        )
+        .replacingOccurrences(of: "    interface: vfw-out0", with: "    tx-pcap: \(scratch.path("outside.pcap"))")
+        .replacingOccurrences(of: "backend: afpacket ", with: "backend: pcap     ")
+    if controlSocket {
+        text = text.replacingOccurrences(
+            of: "  eal: [", with: "  control-socket: \(scratch.path("ctl.sock"))\n  eal: [")
+    }
+    return text + extraRules
+}
