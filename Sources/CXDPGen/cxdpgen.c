@@ -33,7 +33,7 @@
 #define EXIT()               I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 #define LD_MAP(d, fd)        I(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), I(0, 0, 0, 0, 0)
 
-// The generator's header in the UDP payload (Sources/Dataplane/Traffic/GenFrames.swift).
+// The generator's header in the UDP payload (Sources/Workloads/Traffic/GenFrames.swift).
 enum { OFF_SPORT = 34, OFF_MAGIC = 42, OFF_SEQ = 46, OFF_TIME = 50, HDR_END = 58 };
 
 static void fail(char *err, size_t n, const char *fmt, ...) {
