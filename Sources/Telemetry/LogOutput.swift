@@ -19,7 +19,9 @@ public struct LogSink: Sendable {
     public static let standardError: LogSink = {
         let lock = NIOLock()
         // A log line is not worth a crash: a closed or full stderr loses the line.
-        return LogSink { line in lock.withLock { try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) } }
+        return LogSink { line in
+            lock.withLock { try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }
+        }
     }()
 }
 

@@ -15,15 +15,17 @@ enum RunEvents {
         }
         let cores = engine.plan.cpus
         let policy = engine.statistics(fresh: false).policy
+        let opened = ports.map { "\($0.name) = \($0.opened)" }.joined(separator: ", ")
+        let coreList = cores.map(String.init).joined(separator: ",")
         let line =
-            "running (\(engine.plan.backend.rawValue): \(ports.map { "\($0.name) = \($0.opened)" }.joined(separator: ", ")); "
-            + "\(engine.workers.count) worker(s) on cores \(cores.map(String.init).joined(separator: ","))); control socket \(controlSocket)"
-            + (metrics.map { "; metrics on \($0)" } ?? "")
+            "running (\(engine.plan.backend.rawValue): \(opened); \(engine.workers.count) worker(s) on cores \(coreList)); "
+            + "control socket \(controlSocket)" + (metrics.map { "; metrics on \($0)" } ?? "")
         var metadata: Logger.Metadata = [
             "event": "start", "backend": "\(engine.plan.backend.rawValue)",
             "ports": .dictionary(Dictionary(uniqueKeysWithValues: ports.map { ($0.name, .string($0.opened)) })),
             "workers": .stringConvertible(engine.workers.count), "cores": .array(cores.map { .stringConvertible($0) }),
-            "rules": .stringConvertible(policy.rules.count), "sets": .stringConvertible(policy.sets.count), "config": "\(engine.source.location)",
+            "rules": .stringConvertible(policy.rules.count), "sets": .stringConvertible(policy.sets.count),
+            "config": "\(engine.source.location)",
             "control_socket": "\(controlSocket)"
         ]
         if let metrics { metadata["metrics"] = "\(metrics)" }
@@ -34,14 +36,22 @@ enum RunEvents {
         let total = stats.total
         let ports = stats.ports.map { p -> (String, Logger.MetadataValue) in
             let c = p.counters
-            return (p.name, ["rx": .stringConvertible(c.rx), "tx": .stringConvertible(c.tx), "dropped": .stringConvertible(c.dropped), "tx_full": .stringConvertible(c.txFull)])
+            return (
+                p.name,
+                [
+                    "rx": .stringConvertible(c.rx), "tx": .stringConvertible(c.tx),
+                    "dropped": .stringConvertible(c.dropped), "tx_full": .stringConvertible(c.txFull)
+                ]
+            )
         }
         let metadata: Logger.Metadata = [
             "event": "shutdown", "reason": "\(end.description)",
             "uptime_seconds": .stringConvertible(Int(stats.uptimeSeconds.rounded())),
             "ports": .dictionary(Dictionary(uniqueKeysWithValues: ports)),
-            "frames": .stringConvertible(total.frames), "accepted": .stringConvertible(total.count(.accept)), "dropped": .stringConvertible(total.count(.drop)),
-            "rejected": .stringConvertible(total.count(.reject)), "flows": .stringConvertible(stats.flows), "reloads": .stringConvertible(stats.reloads),
+            "frames": .stringConvertible(total.frames), "accepted": .stringConvertible(total.count(.accept)),
+            "dropped": .stringConvertible(total.count(.drop)),
+            "rejected": .stringConvertible(total.count(.reject)), "flows": .stringConvertible(stats.flows),
+            "reloads": .stringConvertible(stats.reloads),
             "failed_reloads": .stringConvertible(stats.failedReloads)
         ]
         return ("stopping (\(end.description)); workers drained", metadata)

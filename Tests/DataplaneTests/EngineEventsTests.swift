@@ -2,6 +2,7 @@
 import EngineConfig
 import FirewallConfig
 import FirewallCore
+import Foundation
 @testable import Ports
 import TestSupport
 import XCTest
@@ -74,6 +75,16 @@ final class EngineEventsTests: XCTestCase {
         XCTAssertEqual(second.last?.metadata["refused"].map { "\($0)" }, "\(moreRefusals)", "counted since the last")
         engine.look(&events, now: 30 * Self.second, logger: logs.logger)
         XCTAssertEqual(logs.events("conntrack-full").count, 2, "no refusals since: nothing to say")
+
+        // `vfwall stats` carries the same counts, in total and per worker, and the heartbeat.
+        let stats = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(engine.statistics(fresh: true).json().utf8)) as? [String: Any])
+        let conntrack = try XCTUnwrap(stats["conntrack"] as? [String: Any])
+        XCTAssertEqual(conntrack["refused"] as? Int, Int(firstRefusals + moreRefusals))
+        XCTAssertEqual(conntrack["created"] as? Int, 16)
+        let worker = try XCTUnwrap((stats["workers"] as? [[String: Any]])?.first)
+        XCTAssertEqual((worker["conntrack"] as? [String: Any])?["refused"] as? Int, Int(firstRefusals + moreRefusals))
+        XCTAssertGreaterThan(worker["loop_turns"] as? Int ?? 0, 0)
         engine.stop()
     }
 
@@ -92,8 +103,12 @@ final class EngineEventsTests: XCTestCase {
         let links = logs.events("link")
         XCTAssertEqual(links.map(\.level), [.error, .notice])
         XCTAssertEqual(links.map { $0.metadata["port"].map { "\($0)" } }, ["inside", "inside"])
-        XCTAssertEqual(links.map(\.message), ["port 'inside' link went down",
-            "port 'inside' link is up again (up, 10000 Mb/s, full duplex)"])
+        XCTAssertEqual(
+            links.map(\.message),
+            [
+                "port 'inside' link went down",
+                "port 'inside' link is up again (up, 10000 Mb/s, full duplex)"
+            ])
     }
 
     func testARefusedReloadCarriesTheConfigurationErrorsPosition() {
