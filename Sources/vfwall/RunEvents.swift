@@ -17,8 +17,9 @@ enum RunEvents {
         let policy = engine.statistics(fresh: false).policy
         let opened = ports.map { "\($0.name) = \($0.opened)" }.joined(separator: ", ")
         let coreList = cores.map(String.init).joined(separator: ",")
+        let backend = engine.plan.backend.rawValue
         let line =
-            "running (\(engine.plan.backend.rawValue): \(opened); \(engine.workers.count) worker(s) on cores \(coreList)); "
+            "running (\(backend): \(opened); \(engine.workers.count) worker(s) on cores \(coreList)); "
             + "control socket \(controlSocket)" + (metrics.map { "; metrics on \($0)" } ?? "")
         var metadata: Logger.Metadata = [
             "event": "start", "backend": "\(engine.plan.backend.rawValue)",
