@@ -34,13 +34,16 @@ final class HopRewriteTests: XCTestCase {
             0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7
         ]
         XCTAssertEqual(Self.internetChecksum(header[...]), 0, "the example is valid")
-        let frame = [0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00] + header + [UInt8](repeating: 0xAB, count: 8)
+        let frame =
+            [0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00] + header + [UInt8](repeating: 0xAB, count: 8)
         let (out, result) = rewrite(frame, l3: 14, v6: false)
         XCTAssertEqual(result, .forwarded)
         let expected: [UInt8] =
             [0x02, 0, 0, 0, 0, 0xBB, 0x02, 0, 0, 0, 0, 0xAA, 0x08, 0x00]
-            + [0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x3F, 0x11, 0xB9, 0x61,
-               0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7]
+            + [
+                0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x3F, 0x11, 0xB9, 0x61,
+                0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7
+            ]
             + [UInt8](repeating: 0xAB, count: 8)
         XCTAssertEqual(out, expected)
     }
@@ -75,7 +78,9 @@ final class HopRewriteTests: XCTestCase {
             XCTAssertEqual(result, .ttlExceeded)
             XCTAssertEqual(out, frame)
         }
-        var v6 = [UInt8](repeating: 1, count: 12) + [0x86, 0xDD] + [0x60, 0, 0, 0, 0, 0, 17, 1] + [UInt8](repeating: 0, count: 32)
+        var v6 =
+            [UInt8](repeating: 1, count: 12) + [0x86, 0xDD] + [0x60, 0, 0, 0, 0, 0, 17, 1]
+            + [UInt8](repeating: 0, count: 32)
         XCTAssertEqual(rewrite(v6, l3: 14, v6: true).1, .ttlExceeded)
         v6[21] = 64
         let (out, result) = rewrite(v6, l3: 14, v6: true)

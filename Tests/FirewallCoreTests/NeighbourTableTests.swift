@@ -94,7 +94,8 @@ final class NeighbourTableTests: XCTestCase {
             XCTAssertEqual(t.count, model.count)
             let probe = UInt32.random(in: 0..<400, using: &rng)
             XCTAssertEqual(
-                t.entry(port: 0, address: IPAddress(v4: probe), v6: false)?.mac, model[probe].map { _ in UInt64(probe) })
+                t.entry(port: 0, address: IPAddress(v4: probe), v6: false)?.mac, model[probe].map { _ in UInt64(probe) }
+            )
         }
     }
 }

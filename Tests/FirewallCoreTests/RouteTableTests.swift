@@ -23,9 +23,10 @@ final class RouteTableTests: XCTestCase {
                 let base = bases.randomElement(using: &rng)!
                 let length = UInt8([8, 12, 16, 20, 23, 24, 25, 30, 32].randomElement(using: &rng)!)
                 let address = base | UInt32.random(in: 0...0x00FF_FFFF, using: &rng)
-                routes.append(Route(
-                    prefix: IPPrefix(address: IPAddress(v4: address), length: length, isV6: false),
-                    nextHop: nil, port: UInt8(routes.count % 2)))
+                routes.append(
+                    Route(
+                        prefix: IPPrefix(address: IPAddress(v4: address), length: length, isV6: false),
+                        nextHop: nil, port: UInt8(routes.count % 2)))
             }
             if round % 2 == 0 {
                 routes.append(Route(prefix: IPPrefix.parse("0.0.0.0/0")!, nextHop: IPAddress(v4: 1), port: 1))
@@ -36,12 +37,15 @@ final class RouteTableTests: XCTestCase {
                 let address = IPAddress(
                     hi: v6Base.hi | UInt64.random(in: 0...0xFFFF, using: &rng),
                     lo: UInt64.random(in: 0...3, using: &rng) << 62 | UInt64.random(in: 0...7, using: &rng))
-                routes.append(Route(prefix: IPPrefix(address: address, length: length, isV6: true), nextHop: nil, port: 0))
+                routes.append(
+                    Route(prefix: IPPrefix(address: address, length: length, isV6: true), nextHop: nil, port: 0))
             }
             let table = RouteTable(routes)
             for _ in 0..<3000 {
                 let base = bases.randomElement(using: &rng)!
-                let v4 = Bool.random(using: &rng) ? base | UInt32.random(in: 0...0x00FF_FFFF, using: &rng) : .random(in: 0...UInt32.max, using: &rng)
+                let v4 =
+                    Bool.random(using: &rng)
+                    ? base | UInt32.random(in: 0...0x00FF_FFFF, using: &rng) : .random(in: 0...UInt32.max, using: &rng)
                 XCTAssertEqual(
                     table.lookup(v4: v4), reference(routes, IPAddress(v4: v4), v6: false), "round \(round), \(v4)")
                 let v6 = IPAddress(

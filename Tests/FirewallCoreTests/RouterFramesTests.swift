@@ -34,7 +34,8 @@ final class RouterFramesTests: XCTestCase {
             + [0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02, 0x02, 0x76, 0x66, 0x6C, 0x00, 0x10, 10, 199, 1, 254]
             + [0x02, 0x76, 0x66, 0x6C, 0x00, 0x01, 10, 199, 1, 1] + [UInt8](repeating: 0, count: 18)
         XCTAssertEqual(reply, expected)
-        XCTAssertNil(request.withUnsafeBytes { NeighbourFrames.arp(UnsafeRawBufferPointer(rebasing: $0[0..<41]), at: 14) })
+        XCTAssertNil(
+            request.withUnsafeBytes { NeighbourFrames.arp(UnsafeRawBufferPointer(rebasing: $0[0..<41]), at: 14) })
     }
 
     /// ICMPv6 checksum over the pseudo-header (RFC 8200 8.1), computed here.
@@ -47,7 +48,9 @@ final class RouterFramesTests: XCTestCase {
     func testASolicitationAndAnAdvertisementRoundTripWithValidChecksums() throws {
         let ours = IPAddress(hi: 0xFD00_0000_0000_0001, lo: 1)
         let target = IPAddress(hi: 0xFD00_0000_0000_0001, lo: 0x0012_3456)
-        let ns = write { NeighbourFrames.writeSolicitation(into: $0, ourMAC: ourMAC, source: ours, target: target, knownMAC: 0) }
+        let ns = write {
+            NeighbourFrames.writeSolicitation(into: $0, ourMAC: ourMAC, source: ours, target: target, knownMAC: 0)
+        }
         XCTAssertEqual(ns.count, 86)
         XCTAssertEqual(Array(ns[0..<6]), [0x33, 0x33, 0xFF, 0x12, 0x34, 0x56], "the solicited-node group's MAC")
         XCTAssertEqual(Array(ns[38..<54]), [0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0x12, 0x34, 0x56])
@@ -64,8 +67,10 @@ final class RouterFramesTests: XCTestCase {
         XCTAssertTrue(icmpv6Verifies(na, l3: 14))
         XCTAssertEqual(na[58], 0xE0, "router, solicited, override")
         let answer = try XCTUnwrap(na.withUnsafeBytes { NeighbourFrames.discovery($0, l3: 14, l4: 54) })
-        XCTAssertEqual(answer, NeighbourFrames.Discovery(
-            isSolicitation: false, target: ours, linkAddress: ourMAC, solicited: true, override: true))
+        XCTAssertEqual(
+            answer,
+            NeighbourFrames.Discovery(
+                isSolicitation: false, target: ours, linkAddress: ourMAC, solicited: true, override: true))
         var hopped = na
         hopped[21] = 64
         XCTAssertNil(hopped.withUnsafeBytes { NeighbourFrames.discovery($0, l3: 14, l4: 54) }, "routed from afar")
@@ -112,7 +117,8 @@ final class RouterFramesTests: XCTestCase {
                     mtu: 1400, into: out, capacity: 1600)
             }
         }
-        XCTAssertEqual(Array(tooBig[34..<42]), [3, 4, tooBig[36], tooBig[37], 0, 0, 0x05, 0x78], "frag needed, MTU 1400")
+        XCTAssertEqual(
+            Array(tooBig[34..<42]), [3, 4, tooBig[36], tooBig[37], 0, 0, 0x05, 0x78], "frag needed, MTU 1400")
         XCTAssertEqual(HopRewriteTests.internetChecksum(tooBig[34...]), 0)
     }
 
@@ -138,7 +144,9 @@ final class RouterFramesTests: XCTestCase {
         icmp[3] = UInt8(c & 0xFF)
         let echo = [0x02, 0x76, 0x66, 0x6C, 0x00, 0x10, 0x02, 0x76, 0x66, 0x6C, 0x00, 0x01, 0x08, 0x00] + ip + icmp
         let reply = write { out in
-            echo.withUnsafeBytes { RouterICMP.writeEchoReply(to: $0, meta: meta(echo), ourMAC: ourMAC, into: out, capacity: 1600) }
+            echo.withUnsafeBytes {
+                RouterICMP.writeEchoReply(to: $0, meta: meta(echo), ourMAC: ourMAC, into: out, capacity: 1600)
+            }
         }
         XCTAssertEqual(reply.count, echo.count)
         XCTAssertEqual(Array(reply[26..<34]), [10, 199, 1, 254, 10, 199, 1, 1])
@@ -154,6 +162,7 @@ final class RouterFramesTests: XCTestCase {
         XCTAssertFalse(bucket.take(now: 50_000_000), "half a token earned")
         XCTAssertTrue(bucket.take(now: 100_000_000))
         XCTAssertFalse(bucket.take(now: 100_000_000))
-        XCTAssertEqual((0..<5).map { _ in bucket.take(now: 10_000_000_000) }, [true, true, true, false, false], "capped")
+        XCTAssertEqual(
+            (0..<5).map { _ in bucket.take(now: 10_000_000_000) }, [true, true, true, false, false], "capped")
     }
 }

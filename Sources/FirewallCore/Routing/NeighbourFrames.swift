@@ -91,7 +91,9 @@ public enum NeighbourFrames {
         while o + 2 <= end {
             let kind = p.u8(o), units = Int(p.u8(o + 1))
             guard units > 0, o + units * 8 <= end else { return nil }
-            if (kind == 1 && type == 135) || (kind == 2 && type == 136), units == 1 { link = HopRewrite.mac(p, at: o + 2) }
+            if (kind == 1 && type == 135) || (kind == 2 && type == 136), units == 1 {
+                link = HopRewrite.mac(p, at: o + 2)
+            }
             o += units * 8
         }
         let flags = p.u8(l4 + 4)
@@ -147,7 +149,8 @@ public enum NeighbourFrames {
 
     @inline(__always) static func putMAC(_ out: UnsafeMutableRawPointer, _ offset: Int, _ mac: UInt64) {
         for k in 0..<6 {
-            out.storeBytes(of: UInt8(truncatingIfNeeded: mac >> (40 - 8 * UInt64(k))), toByteOffset: offset + k, as: UInt8.self)
+            out.storeBytes(
+                of: UInt8(truncatingIfNeeded: mac >> (40 - 8 * UInt64(k))), toByteOffset: offset + k, as: UInt8.self)
         }
     }
 }

@@ -124,9 +124,11 @@ public final class NeighbourTable: @unchecked Sendable {
     /// What to do to forward to `address` on `port` now, advancing the entry's state.
     public func resolve(port: UInt8, address: IPAddress, v6: Bool, now: UInt64) -> NeighbourAnswer {
         guard let i = find(port, address, v6: v6) else {
-            guard insert(Entry(
-                port: port, v6: v6, address: address, mac: 0, state: .incomplete, since: now, used: now,
-                nextRequest: now &+ settings.retransmitNanoseconds, requests: 1), now: now)
+            guard
+                insert(
+                    Entry(
+                        port: port, v6: v6, address: address, mac: 0, state: .incomplete, since: now, used: now,
+                        nextRequest: now &+ settings.retransmitNanoseconds, requests: 1), now: now)
             else { return NeighbourAnswer(mac: 0, request: .none, failed: true) }
             return NeighbourAnswer(mac: 0, request: .broadcast, failed: false)
         }
@@ -207,9 +209,10 @@ public final class NeighbourTable: @unchecked Sendable {
             slots[i]!.since = now
             return
         }
-        _ = insert(Entry(
-            port: port, v6: v6, address: address, mac: mac, state: .stale, since: now, used: now, nextRequest: 0,
-            requests: 0), now: now)
+        _ = insert(
+            Entry(
+                port: port, v6: v6, address: address, mac: mac, state: .stale, since: now, used: now, nextRequest: 0,
+                requests: 0), now: now)
     }
 
     /// Forgets STALE entries unused for `staleForgetNanoseconds` and FAILED ones past their

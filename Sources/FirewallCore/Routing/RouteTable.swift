@@ -71,7 +71,8 @@ public final class RouteTable: @unchecked Sendable {
             slotLonger[s] = UInt32(n)
             for i in bySlot[s] {
                 let p = routes[Int(i)].prefix
-                let mask = UInt32(truncatingIfNeeded: IPPrefix.mask(IPAddress(v4: .max), length: p.length, v6: false).lo)
+                let mask = UInt32(
+                    truncatingIfNeeded: IPPrefix.mask(IPAddress(v4: .max), length: p.length, v6: false).lo)
                 longer[n] = V4Entry(network: p.address.v4, mask: mask, route: i)
                 n += 1
             }
