@@ -151,7 +151,7 @@ let package = Package(
                 "Plumbing", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
 
-        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads"]),
+        .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads", "TestSupport"]),
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(
             name: "FirewallConfigTests", dependencies: ["FirewallConfig"],

@@ -8,12 +8,10 @@ extension EnginePlan {
     /// `environment` is where ports given by `from-env` or `network-status` are looked up.
     public static func make(_ c: Configuration, environment: PortEnvironment = .process) throws -> EnginePlan {
         let d = c.dataplane
-        // The routing pieces exist (FirewallCore/Routing) and the configuration is checked, but the
-        // workers do not route yet: refuse rather than bridge what the operator asked to route.
-        guard d.mode == .bridge else {
+        // Capture files have no MAC: a routed pcap port must be given one.
+        if d.mode == .route && d.backend == .pcap, let p = c.ports.first(where: { $0.mac == nil }) {
             throw EngineError(
-                "\(c.file): dataplane.mode: route is checked by `vfwall check` but not run yet; "
-                    + "`vfwall run` bridges only (docs/dataplane.md#route-mode)")
+                "\(c.file): port '\(p.name)': route mode on the pcap backend needs 'mac' (a file has none)")
         }
         guard c.ports.count == 2 else {
             throw EngineError(
@@ -72,7 +70,7 @@ extension EnginePlan {
             ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
             idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
             controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file),
-            conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds)
+            conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds, routing: c.routingPlan)
     }
 
     /// A DPDK port from `device` (a PCI address, a vdev name, or a vdev with arguments) or, with

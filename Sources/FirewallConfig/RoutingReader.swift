@@ -24,7 +24,9 @@ struct RoutingReader {
         guard let mac = parseMAC(text) else {
             throw r.error(node, "'mac' expects a MAC address such as 02:76:66:6c:00:10, got '\(text)'")
         }
-        guard mac >> 40 & 1 == 0, mac != 0 else { throw r.error(node, "'mac' must be a unicast address, got '\(text)'") }
+        guard mac >> 40 & 1 == 0, mac != 0 else {
+            throw r.error(node, "'mac' must be a unicast address, got '\(text)'")
+        }
         return mac
     }
 
@@ -50,7 +52,8 @@ struct RoutingReader {
                 case "port":
                     let name = try r.string(v, key)
                     guard let i = ports.firstIndex(where: { $0.name == name }) else {
-                        throw r.error(v, "no port named '\(name)' (ports: \(ports.map(\.name).joined(separator: ", ")))")
+                        throw r.error(
+                            v, "no port named '\(name)' (ports: \(ports.map(\.name).joined(separator: ", ")))")
                     }
                     portNode = (i, v)
                 default: break
@@ -92,7 +95,8 @@ struct RoutingReader {
             throw r.error(viaNode, "'via' \(gateway.text(v6: v6)) is on no port's connected prefix")
         }
         if let (index, node) = port, index != linked {
-            throw r.error(node, "'via' \(gateway.text(v6: v6)) is on port '\(ports[linked].name)', not '\(ports[index].name)'")
+            throw r.error(
+                node, "'via' \(gateway.text(v6: v6)) is on port '\(ports[linked].name)', not '\(ports[index].name)'")
         }
         return Route(prefix: prefix, nextHop: gateway, port: UInt8(linked))
     }
@@ -117,7 +121,8 @@ struct RoutingReader {
                 throw r.error(at, "port '\(p.name)' needs 'addresses' in route mode (its own, such as 10.199.1.254/24)")
             }
             if p.addresses.contains(where: \.isV6), let mtu = p.mtu, mtu < 1280 {
-                throw r.error(keyNodes[i]["mtu"], "port '\(p.name)' has an IPv6 address: its 'mtu' must be at least 1280")
+                throw r.error(
+                    keyNodes[i]["mtu"], "port '\(p.name)' has an IPv6 address: its 'mtu' must be at least 1280")
             }
             for a in p.addresses {
                 if let other = owner[a.address] {
@@ -127,7 +132,8 @@ struct RoutingReader {
                 for (j, q) in ports.enumerated() where j < i {
                     if let b = q.addresses.first(where: { $0.isV6 == a.isV6 && overlaps($0.prefix, a.prefix) }) {
                         throw r.error(
-                            at, "\(a.prefix) on '\(p.name)' overlaps \(b.prefix) on '\(q.name)': a prefix is on one link")
+                            at,
+                            "\(a.prefix) on '\(p.name)' overlaps \(b.prefix) on '\(q.name)': a prefix is on one link")
                     }
                 }
             }

@@ -141,6 +141,12 @@ public struct MACAddress: Equatable, Hashable, Sendable, CustomStringConvertible
 
     public init(_ b: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) { bytes = b }
 
+    /// The address as a 48-bit value, first octet highest (the router's form).
+    public var value: UInt64 {
+        let b = bytes
+        return [b.0, b.1, b.2, b.3, b.4, b.5].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     public init?(_ array: [UInt8]) {
         guard array.count == 6 else { return nil }
         bytes = (array[0], array[1], array[2], array[3], array[4], array[5])

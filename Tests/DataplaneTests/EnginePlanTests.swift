@@ -19,13 +19,18 @@ final class EnginePlanTests: XCTestCase {
         } catch { return "\(error)" }
     }
 
-    /// Route mode is checked but not run yet: `vfwall run` refuses it rather than bridging.
-    func testRouteModeIsRefusedBeforeAnythingOpens() {
-        let refused = refusal(
+    /// Route mode carries its interfaces and routes into the plan; a capture file has no MAC.
+    func testRouteModeCarriesTheRoutingPlanAndPcapPortsNeedAMAC() throws {
+        let p = try plan(
             "  inside: {interface: a, addresses: [10.1.0.1/24]}\n  outside: {interface: b, addresses: [10.2.0.1/24]}",
             "  mode: route")
-        XCTAssertTrue(
-            refused.hasPrefix("t.yaml: dataplane.mode: route is checked by `vfwall check` but not run"), refused)
+        XCTAssertEqual(p.routing?.interfaces.map(\.port), [0, 1])
+        let refused = refusal(
+            "  inside: {rx-pcap: a.pcap, addresses: [10.1.0.1/24], mac: 02:00:00:00:00:01}\n"
+                + "  outside: {tx-pcap: b.pcap, addresses: [10.2.0.1/24]}",
+            "  mode: route\n  backend: pcap")
+        XCTAssertEqual(
+            refused, "t.yaml: port 'outside': route mode on the pcap backend needs 'mac' (a file has none)")
     }
 
     func testAFPacketPortsAndOneQueuePerCore() throws {

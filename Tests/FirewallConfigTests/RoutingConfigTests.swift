@@ -82,30 +82,49 @@ final class RoutingConfigTests: XCTestCase {
 
     func testEachMistakeIsRefusedWhereItStands() {
         let cases: [(String, String, String)] = [
-            ("addresses: [10.199.1.254/24, \"fd00:1::fe/64\"]", "addresses: [10.199.1.254]",
-             "r.yaml:4:17: 'addresses' expects ADDRESS/LENGTH such as 10.199.1.254/24, got '10.199.1.254'"),
-            ("mac: 02:76:66:6c:00:20", "mac: 03:76:66:6c:00:20",
-             "r.yaml:8:10: 'mac' must be a unicast address, got '03:76:66:6c:00:20'"),
-            ("mac: 02:76:66:6c:00:20", "mac: 02:76:66:6c:00",
-             "r.yaml:8:10: 'mac' expects a MAC address such as 02:76:66:6c:00:10, got '02:76:66:6c:00'"),
+            (
+                "addresses: [10.199.1.254/24, \"fd00:1::fe/64\"]", "addresses: [10.199.1.254]",
+                "r.yaml:4:17: 'addresses' expects ADDRESS/LENGTH such as 10.199.1.254/24, got '10.199.1.254'"
+            ),
+            (
+                "mac: 02:76:66:6c:00:20", "mac: 03:76:66:6c:00:20",
+                "r.yaml:8:10: 'mac' must be a unicast address, got '03:76:66:6c:00:20'"
+            ),
+            (
+                "mac: 02:76:66:6c:00:20", "mac: 02:76:66:6c:00",
+                "r.yaml:8:10: 'mac' expects a MAC address such as 02:76:66:6c:00:10, got '02:76:66:6c:00'"
+            ),
             ("mtu: 9000", "mtu: 20", "r.yaml:9:10: 'mtu' expects a whole number from 68 to 9216, got '20'"),
             ("via: 10.199.2.1", "via: 10.199.3.1", "r.yaml:14:10: 'via' 10.199.3.1 is on no port's connected prefix"),
-            ("to: 192.0.2.0/24", "to: 192.0.2.0", "r.yaml:15:9: 'to' expects a prefix such as 192.0.2.0/24 or default, got '192.0.2.0'"),
+            (
+                "to: 192.0.2.0/24", "to: 192.0.2.0",
+                "r.yaml:15:9: 'to' expects a prefix such as 192.0.2.0/24 or default, got '192.0.2.0'"
+            ),
             ("    port: inside", "    port: dmz", "r.yaml:16:11: no port named 'dmz' (ports: inside, outside)"),
-            ("to: \"2001:db8::/32\"", "to: 0.0.0.0/0", "r.yaml:17:9: a route to 0.0.0.0/0 is given twice (first on line 13)"),
-            ("addresses: [10.199.2.254/24]", "addresses: [10.199.1.9/16]",
-             "r.yaml:7:5: 10.199.0.0/16 on 'outside' overlaps 10.199.1.0/24 on 'inside': a prefix is on one link"),
-            ("addresses: [10.199.2.254/24]", "addresses: [10.199.1.254/25]",
-             "r.yaml:7:5: 10.199.1.254 is an address of 'inside' and of 'outside'")
+            (
+                "to: \"2001:db8::/32\"", "to: 0.0.0.0/0",
+                "r.yaml:17:9: a route to 0.0.0.0/0 is given twice (first on line 13)"
+            ),
+            (
+                "addresses: [10.199.2.254/24]", "addresses: [10.199.1.9/16]",
+                "r.yaml:7:5: 10.199.0.0/16 on 'outside' overlaps 10.199.1.0/24 on 'inside': a prefix is on one link"
+            ),
+            (
+                "addresses: [10.199.2.254/24]", "addresses: [10.199.1.254/25]",
+                "r.yaml:7:5: 10.199.1.254 is an address of 'inside' and of 'outside'"
+            )
         ]
         for (from, to, expected) in cases {
             let text = Self.routed.replacingOccurrences(of: from, with: to)
             XCTAssertNotEqual(text, Self.routed, "the case changes the file: \(from)")
             XCTAssertEqual(error(text), expected, "\(from) -> \(to)")
         }
-        let v6Small = Self.routed.replacingOccurrences(of: "interface: vfr-in\n", with: "interface: vfr-in\n    mtu: 1200\n")
+        let v6Small = Self.routed.replacingOccurrences(
+            of: "interface: vfr-in\n", with: "interface: vfr-in\n    mtu: 1200\n")
         XCTAssertEqual(error(v6Small), "r.yaml:4:5: port 'inside' has an IPv6 address: its 'mtu' must be at least 1280")
         let bare = Self.routed.replacingOccurrences(of: "    addresses: [10.199.2.254/24]\n", with: "")
-        XCTAssertEqual(error(bare), "r.yaml:5:3: port 'outside' needs 'addresses' in route mode (its own, such as 10.199.1.254/24)")
+        XCTAssertEqual(
+            error(bare), "r.yaml:5:3: port 'outside' needs 'addresses' in route mode (its own, such as 10.199.1.254/24)"
+        )
     }
 }

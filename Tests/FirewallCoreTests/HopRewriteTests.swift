@@ -1,22 +1,12 @@
 import FirewallCore
+import TestSupport
 import Workloads
 import XCTest
 
 /// The rewrite of a forwarded packet, against frames written down by hand and a checksum
 /// computed here from scratch (RFC 1071), not by the code under test.
 final class HopRewriteTests: XCTestCase {
-    /// RFC 1071's sum over 16-bit words, complemented.
-    static func internetChecksum(_ bytes: ArraySlice<UInt8>) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let high = UInt32(bytes[i]), low = i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0
-            sum += high << 8 | low
-            i += 2
-        }
-        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-        return ~UInt16(sum)
-    }
+    static func internetChecksum(_ bytes: ArraySlice<UInt8>) -> UInt16 { TestSupport.internetChecksum(bytes) }
 
     func rewrite(_ frame: [UInt8], l3: Int, v6: Bool) -> ([UInt8], HopRewrite.Result) {
         var out = frame

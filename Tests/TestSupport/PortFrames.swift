@@ -93,6 +93,20 @@ public func drain(
     return total
 }
 
+/// RFC 1071's checksum (the 16-bit ones' complement sum, complemented), written here so tests
+/// check the firewall's checksums against something it did not compute.
+public func internetChecksum(_ bytes: ArraySlice<UInt8>) -> UInt16 {
+    var sum: UInt32 = 0
+    var i = bytes.startIndex
+    while i < bytes.endIndex {
+        let high = UInt32(bytes[i]), low = i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0
+        sum += high << 8 | low
+        i += 2
+    }
+    while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
+    return ~UInt16(sum)
+}
+
 /// Just enough of the classic pcap format for the net_pcap vdev tests (the real reader and
 /// writer live in Ports/Pcap).
 public enum TinyPcap {

@@ -88,7 +88,8 @@ public final class Engine: @unchecked Sendable {
         workers = (0..<plan.workers).map { i in
             Worker(
                 index: i, queue: i, inside: opened.ports[0], outside: opened.ports[1], insideIngress: 0,
-                outsideIngress: 1, policy: compiled, conntrack: plan.conntrack, control: control, options: options)
+                outsideIngress: 1, policy: compiled, conntrack: plan.conntrack, control: control, options: options,
+                routing: plan.routing)
         }
         group = WorkerGroup(workers: workers, control: control)
         state = PThreadLock(ControlState(policy: policy))

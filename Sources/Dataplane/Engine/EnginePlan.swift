@@ -46,13 +46,15 @@ public struct EnginePlan: Equatable, Sendable {
     public var conntrack: ConntrackSettings
     /// A worker whose loop has not turned for this long stops the run (0: never).
     public var stallMilliseconds: Int
+    /// Route mode: the interfaces and routes; nil for a bridge.
+    public var routing: RoutingPlan?
 
     public var workers: Int { cpus.count }
 
     public init(
         backend: Backend, ports: [PortPlan], cpus: [Int], burst: Int, ealArguments: [String],
         idleSleepMicroseconds: UInt32, controlSocket: String, conntrack: ConntrackSettings,
-        stallMilliseconds: Int = 0
+        stallMilliseconds: Int = 0, routing: RoutingPlan? = nil
     ) {
         self.backend = backend
         self.ports = ports
@@ -63,6 +65,7 @@ public struct EnginePlan: Equatable, Sendable {
         self.controlSocket = controlSocket
         self.conntrack = conntrack
         self.stallMilliseconds = stallMilliseconds
+        self.routing = routing
     }
 
     /// The port names, in the order rules index them.

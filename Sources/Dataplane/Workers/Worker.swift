@@ -39,6 +39,8 @@ public final class Worker {
     let control: WorkerControl
     /// Replies to rejected frames (TCP RST, ICMP unreachable), sent out of the ingress port.
     let rejects: RejectAnswers
+    /// Route mode: routes what the firewall accepts (nil: a bridge, the other port takes it).
+    let router: Router?
     /// Set by the thread before it runs, when pinning to its CPU failed.
     var pinError: Int32 = 0
     /// 1 once the thread has tried to pin itself (release store: `pinError` is visible after).
@@ -48,7 +50,7 @@ public final class Worker {
         index: Int, queue: Int? = nil, inside: PacketPort, outside: PacketPort,
         insideIngress: Int = 0, outsideIngress: Int = 1,
         policy: CompiledPolicy, conntrack: ConntrackSettings, control: WorkerControl,
-        options: WorkerOptions = WorkerOptions()
+        options: WorkerOptions = WorkerOptions(), routing: RoutingPlan? = nil
     ) {
         precondition(options.burst > 0, "a burst holds at least one frame")
         precondition(index >= 0 && index < WorkerControl.maxWorkers, "worker index \(index) out of range")
@@ -66,7 +68,17 @@ public final class Worker {
             burst: options.burst, queues: max(inside.queueCount, outside.queueCount, self.queue + 1))
         startWord = .allocate(capacity: 1)
         startWord.initialize(to: 0)
+        router = routing.map { plan in
+            Router(
+                plan: plan, macs: [inside.macAddress?.value ?? 0, outside.macAddress?.value ?? 0], burst: options.burst)
+        }
     }
+
+    /// What the router did (route mode).
+    public var routerCounters: RouterCounters? { router?.counters }
+
+    /// The router's neighbour table (route mode): read only between bursts or once stopped.
+    public var neighbours: NeighbourTable? { router?.neighbours }
 
     deinit {
         startWord.deallocate()
@@ -98,6 +110,12 @@ public final class Worker {
         let pipeline = self.pipeline
         let control = self.control
         let rejects = self.rejects
+        let router = self.router
+        // One worker announces our addresses (gratuitous ARP, unsolicited NA) as the ports come up.
+        if index == 0, let router {
+            router.announce(now: monotonicNanoseconds())
+            router.flush(rx: a, rxIndex: insideIngress, tx: b, queue: q)
+        }
         let sleep = options.idleSleepMicroseconds
         let idleLimit = options.idleRoundsBeforeSleep
         // 0: no generation seen yet, so the first turn installs whatever was published before
@@ -111,10 +129,10 @@ public final class Worker {
             let moved =
                 WorkerPass.pass(
                     from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, quiet)
+                    &burst, &forwarder, quiet, router: router)
                 &+ WorkerPass.pass(
                     from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, quiet)
+                    &burst, &forwarder, quiet, router: router)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }
