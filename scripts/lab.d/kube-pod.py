@@ -74,7 +74,7 @@ def pod_of(deployment, name, image, volumes_dir, config_name):
         if "downwardAPI" in volume:
             paths = [item["path"] for item in volume.pop("downwardAPI")["items"]]
             if paths != ["network-status"]:
-                sys.exit("kube-pod: downward API volume %s holds %s, not network-status alone" % (volume["name"], paths))
+                sys.exit("kube-pod: downward API volume %s: %s, not network-status alone" % (volume["name"], paths))
             path = os.path.join(volumes_dir, volume["name"])
             os.makedirs(path)
             volume["hostPath"] = {"path": path, "type": "Directory"}

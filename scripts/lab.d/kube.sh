@@ -40,7 +40,10 @@ kube_image() {
 # Everything after the two hosts: the pod, the "VFs" in it, vfwall ready.
 kube_up() {
     local rootfs=$1 image
-    command -v kubectl >/dev/null || { echo "lab: --kube renders $kube_overlay with kubectl, which is not on PATH" >&2; return 1; }
+    if ! command -v kubectl >/dev/null; then
+        echo "lab: --kube renders $kube_overlay with kubectl, which is not on PATH" >&2
+        return 1
+    fi
     image="$(kube_image "$rootfs")" || return 1
     mkdir -p "$state/kube/volumes"
     kubectl kustomize "$kube_overlay" > "$state/kube/rendered.yaml"
