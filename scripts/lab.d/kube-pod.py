@@ -3,6 +3,7 @@
 runs on this host in place of the cluster (scripts/lab up --kube).
 
   kube-pod.py NAME IMAGE VOLUMES_DIR POD_OUT CONFIGMAP_OUT < rendered.yaml
+prints the host path where the network-status file goes.
 
 The pod keeps what the manifests say about the processes: the two containers, their commands,
 users, capabilities, read-only roots, seccomp profile, resources, volume mounts and env.
@@ -78,6 +79,7 @@ def pod_of(deployment, name, image, volumes_dir, config_name):
             path = os.path.join(volumes_dir, volume["name"])
             os.makedirs(path)
             volume["hostPath"] = {"path": path, "type": "Directory"}
+            print(os.path.join(path, paths[0]))
         elif "emptyDir" in volume:
             del volume["emptyDir"]
             path = os.path.join(volumes_dir, volume["name"])

@@ -47,8 +47,9 @@ kube_up() {
     image="$(kube_image "$rootfs")" || return 1
     mkdir -p "$state/kube/volumes"
     kubectl kustomize "$kube_overlay" > "$state/kube/rendered.yaml"
-    /usr/bin/python3 scripts/lab.d/kube-pod.py "$name" "$image" "$state/kube/volumes" \
-        "$state/kube/pod.yaml" "$state/kube/configmap.yaml" < "$state/kube/rendered.yaml"
+    local network_status
+    network_status="$(/usr/bin/python3 scripts/lab.d/kube-pod.py "$name" "$image" "$state/kube/volumes" \
+        "$state/kube/pod.yaml" "$state/kube/configmap.yaml" < "$state/kube/rendered.yaml")"
 
     # Created, not started: the containers start once the sandbox has its networks.
     "${podman[@]}" kube play --network none --start=false --configmap "$state/kube/configmap.yaml" \
@@ -57,10 +58,11 @@ kube_up() {
     echo "$infra" > "$state/target"
     "${podman[@]}" start "$infra" >/dev/null
     "${podman[@]}" inspect --format '{{.State.Pid}}' "$infra" > "$state/pid"
+    # No IPv6 on the "VFs" (as in the lab's container): no autoconfiguration in the counters.
     in_fw sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     vfplumb attach "$name-in" "$infra" --name inside --mode direct >/dev/null
     vfplumb attach "$name-out" "$infra" --name outside --mode direct >/dev/null
-    kube_write_network_status "$state/kube/volumes/podinfo/network-status"
+    kube_write_network_status "$network_status"
     "${podman[@]}" pod start "$fw" >/dev/null
     kube_wait_ready
 }
