@@ -16,14 +16,10 @@ final class LabContainerTests: XCTestCase {
         XCTAssertEqual(inspect.output, "false none vfwall")
 
         let status = lab.podman("exec \(fw) cat /proc/1/status").output
-        func caps(_ field: String) -> UInt64? {
-            status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
-                .flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }
-        }
         // CAP_NET_ADMIN 12, CAP_NET_RAW 13, CAP_IPC_LOCK 14.
         let three: UInt64 = 1 << 12 | 1 << 13 | 1 << 14
-        XCTAssertEqual(caps("CapEff"), three, status)
-        XCTAssertEqual(caps("CapBnd"), three, "the bounding set: nothing else can ever be gained")
+        XCTAssertEqual(capabilities(status, "CapEff"), three, status)
+        XCTAssertEqual(capabilities(status, "CapBnd"), three, "the bounding set: nothing else can ever be gained")
         XCTAssertTrue(status.contains("Name:\tvfwall"), "PID 1 is vfwall itself")
         let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
         XCTAssertFalse(uid.contains("\t0\t"), "not root: \(uid)")

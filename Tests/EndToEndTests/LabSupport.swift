@@ -15,11 +15,17 @@ final class LabUnderTest {
         try requireTools(["podman", "runc", "debootstrap"], for: "the lab", installedBy: "scripts/install-deps --lab")
     }
 
-    init(mode: String, backend: String = "afpacket") throws {
+    /// `kube`: the pod of deploy/kubernetes's kernel-driver overlay under `podman kube play`
+    /// (`scripts/lab up --kube`; it needs kubectl to render the overlay).
+    init(mode: String, backend: String = "afpacket", kube: Bool = false) throws {
         try Self.requirements()
+        if kube {
+            try requireTools(
+                ["kubectl"], for: "rendering deploy/kubernetes", installedBy: "kubectl is not in Debian 12")
+        }
         sweepStaleLabs()
         name = TestNames.unique(separator: "x")  // at most 11 characters: vt + 7-digit pid + x + n
-        let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)")
+        let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)\(kube ? " --kube" : "")")
         guard r.status == 0 else {
             down()
             throw LabError("scripts/lab up failed (\(r.status)):\n\(r.output)")
@@ -40,6 +46,16 @@ final class LabUnderTest {
         Self.sh("scripts/lab exec --name \(name) \(ns) \(command)")
     }
 
+    /// Datagrams applications in the sink's namespace have read: its `Udp: InDatagrams`, which
+    /// the kernel counts in recvmsg (not on arrival). -1 when unreadable.
+    func datagramsRead() -> Int {
+        let udp = exec("dst", "cat /proc/net/snmp").output.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard udp.count == 2 else { return -1 }
+        let names = udp[0].split(separator: " "), values = udp[1].split(separator: " ")
+        guard let i = names.firstIndex(of: "InDatagrams"), i < values.count else { return -1 }
+        return Int(values[i]) ?? -1
+    }
+
     /// The firewall's `vfwall stats`, through `podman exec`.
     func stats() throws -> [String: Any] {
         let r = Self.sh("scripts/lab stats --name \(name)")
@@ -49,6 +65,12 @@ final class LabUnderTest {
             throw LabError("vfwall stats: \(r.output)")
         }
         return json
+    }
+
+    /// GET `path` from the firewall's metrics listener (127.0.0.1:9469 in its namespace):
+    /// status 0 on HTTP 200, 1 on another status, 2 when nothing answers; the body as output.
+    func http(_ path: String) -> (status: Int32, output: String) {
+        Self.sh("scripts/lab http --name \(name) \(path)")
     }
 
     func podman(_ args: String) -> (status: Int32, output: String) {
@@ -63,9 +85,12 @@ final class LabUnderTest {
         for link in ["\(name)-in", "\(name)-out"] where Self.sh("ip link show \(link)").status == 0 {
             found.append("link \(link)")
         }
-        if !podman("ps -a --filter name=^\(name)-fw$ --format {{.Names}}").output.isEmpty {
-            found.append("container \(name)-fw")
+        let containers = podman("ps -a --filter name=^\(name)- --format {{.Names}}").output
+        found += containers.split(separator: "\n").map { "container \($0)" }
+        if !podman("pod ps --filter name=^\(name)- --format {{.Name}}").output.isEmpty {
+            found.append("pod \(name)-fw")
         }
+        if podman("volume exists \(name)-config").status == 0 { found.append("volume \(name)-config") }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         found += mounts.split(separator: "\n").filter { $0.contains("/\(name)-") || $0.contains("vfwall-lab/\(name)") }
             .map { "mount \($0)" }
@@ -91,4 +116,10 @@ struct LabError: Error, CustomStringConvertible {
 /// A rule's hit count from `vfwall stats` JSON.
 func hits(_ stats: [String: Any], rule: String) -> Int? {
     (stats["rules"] as? [[String: Any]])?.first { $0["name"] as? String == rule }?["hits"] as? Int
+}
+
+/// A capability set (`CapEff`, `CapBnd`, ...) from a /proc/PID/status text.
+func capabilities(_ status: String, _ field: String) -> UInt64? {
+    status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+        .flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }
 }

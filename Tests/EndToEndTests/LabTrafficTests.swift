@@ -32,7 +32,7 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(lab.exec("src", "ping -c 3 -i 0.2 -W 2 10.199.0.2").status, 0, "ping source -> sink")
         XCTAssertEqual(lab.exec("dst", "ping -c 3 -i 0.2 -W 2 10.199.0.1").status, 0, "ping sink -> source")
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.0.2 80").output, "tcp 80 ok")
-        let readBefore = datagramsRead(lab)
+        let readBefore = lab.datagramsRead()
         lab.exec("src", "python3 scripts/lab.d/nettool.py udp 10.199.0.2 9000 20")
         // Blocked: rejected (the firewall's RST), dropped by the default, dropped by a rule.
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.0.2 23").output, "tcp 23 refused")
@@ -43,8 +43,8 @@ final class LabTrafficTests: XCTestCase {
 
         // The sink counts a datagram when it reads it: wait until its namespace says the 20 were
         // read (the 6666 ones never reach it) before asking for its counts.
-        waitUntil(timeout: 10, what: "the sink to read 20 datagrams") { datagramsRead(lab) >= readBefore + 20 }
-        XCTAssertEqual(datagramsRead(lab), readBefore + 20, "datagrams read in the sink's namespace")
+        waitUntil(timeout: 10, what: "the sink to read 20 datagrams") { lab.datagramsRead() >= readBefore + 20 }
+        XCTAssertEqual(lab.datagramsRead(), readBefore + 20, "datagrams read in the sink's namespace")
         server.signal(SIGTERM)
         let received = server.wait(timeout: 10).stdout
         XCTAssertTrue(received.contains("udp 9000 20"), received)
@@ -61,16 +61,6 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(hits(stats, rule: "drop-blocked-udp"), 20, "every datagram to 6666")
         let defaultHits = (stats["default"] as? [String: Any])?["hits"] as? Int ?? 0
         XCTAssertGreaterThanOrEqual(defaultHits, 2, "the SYN to 22 (and its retries), the sink's SYN to 80")
-    }
-
-    /// Datagrams applications in the sink's namespace have read: its `Udp: InDatagrams`, which
-    /// the kernel counts in recvmsg (not on arrival). -1 when unreadable.
-    private func datagramsRead(_ lab: LabUnderTest) -> Int {
-        let udp = lab.exec("dst", "cat /proc/net/snmp").output.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
-        guard udp.count == 2 else { return -1 }
-        let names = udp[0].split(separator: " "), values = udp[1].split(separator: " ")
-        guard let i = names.firstIndex(of: "InDatagrams"), i < values.count else { return -1 }
-        return Int(values[i]) ?? -1
     }
 
     /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).

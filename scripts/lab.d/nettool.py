@@ -7,8 +7,10 @@
   udp HOST PORT COUNT      send COUNT datagrams from one socket (one flow)
   hold PORT                bind a UDP port and never read it: load to it is dropped quietly
                            (no ICMP port unreachable flowing back through the firewall)
+  http URL                 GET URL (no proxy), print the answer's body; exit 0 on 200, 1 on
+                           another status, 2 when nothing answers
 """
-import selectors, signal, socket, sys
+import selectors, signal, socket, sys, urllib.error, urllib.request
 
 
 def serve(ports):
@@ -57,6 +59,19 @@ def udp(host, port, count):
     print("udp %d sent %d" % (port, count))
 
 
+def http(url):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=5) as answer:
+            sys.stdout.write(answer.read().decode())
+    except urllib.error.HTTPError as answer:
+        sys.stdout.write(answer.read().decode())
+        sys.exit(1)
+    except OSError as error:
+        print("http: %s: %s" % (url, error), file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
@@ -65,6 +80,8 @@ if __name__ == "__main__":
         tcp(args[0], int(args[1]))
     elif cmd == "udp":
         udp(args[0], int(args[1]), int(args[2]))
+    elif cmd == "http":
+        http(args[0])
     elif cmd == "hold":
         h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096); h.bind(("0.0.0.0", int(args[0])))

@@ -6,11 +6,17 @@ lab_up() {
     case "$backend" in afpacket|dpdk|afxdp|kernel|nft) ;; *) echo "lab: --backend afpacket|dpdk|afxdp|kernel|nft" >&2; exit 64 ;; esac
     [[ $(id -u) -eq 0 ]] || { echo "lab: needs root (namespaces, podman, vfplumb)" >&2; exit 1; }
     [[ ! -d "$state" ]] || { echo "lab: '$name' is already up ($state); scripts/lab down first" >&2; exit 1; }
+    if [[ $kube -eq 1 ]] && [[ "$mode $backend $config" != "direct afpacket configs/lab.yaml" ]]; then
+        echo "lab: --kube plays the kernel-driver overlay: its configuration, afpacket, direct" >&2
+        exit 64
+    fi
     local image; image="$(scripts/make-image-rootfs)"
     scripts/setup-podman
     mkdir -p "$state/etc"
     echo "$image/usr/local/bin" > "$state/bin"
-    echo "$mode $backend" > "$state/kind"
+    local kind="$mode $backend"
+    [[ $kube -eq 0 ]] || kind+=" kube"
+    echo "$kind" > "$state/kind"
     trap 'echo "lab: up failed; taking down what was made" >&2; lab_down >/dev/null 2>&1 || true' EXIT
 
     # The two hosts, each behind a veth whose host end stands in for a VF's netdev.
@@ -25,6 +31,12 @@ lab_up() {
     # Static neighbours: no ARP in the counters the tests compare.
     ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
     ip -n "$dst" neigh replace "$src_ip" lladdr "$src_mac" dev d0 nud permanent
+    if [[ $kube -eq 1 ]]; then
+        kube_up "$image"
+        trap - EXIT
+        echo "lab: $name up: pod $fw (podman kube play, $kube_overlay); $src ($src_ip) <-> $fw <-> $dst ($dst_ip)"
+        return 0
+    fi
 
     # The firewall's configuration: the shipped one, on this backend, its worker on the last core.
     sed -e "s/^\(  backend:\) [a-z]*/\1 ${backend/kernel/afpacket}/" -e "s/^\(  cores:\) .*/\1 [$(( $(nproc) - 1 ))]/" \
