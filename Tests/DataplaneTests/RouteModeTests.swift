@@ -49,7 +49,9 @@ final class RouteModeTests: XCTestCase {
         """
     }
 
-    static func arp(op: UInt8, to: [UInt8], senderMAC: [UInt8], senderIP: [UInt8], targetMAC: [UInt8], targetIP: [UInt8])
+    static func arp(
+        op: UInt8, to: [UInt8], senderMAC: [UInt8], senderIP: [UInt8], targetMAC: [UInt8], targetIP: [UInt8]
+    )
         -> [UInt8]
     {
         to + senderMAC + [0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, op] + senderMAC + senderIP + targetMAC + targetIP
@@ -104,8 +106,8 @@ final class RouteModeTests: XCTestCase {
         try engine.start()
         waitUntil(timeout: 20, what: "the engine to read its inputs") { engine.inputsExhausted }
         engine.stop()
-        let counters = try XCTUnwrap(engine.workers.first?.routerCounters)
-        let sinkEntry = engine.workers.first?.neighbours?.entry(port: 1, address: IPAddress(v4: 0x0AC7_0202), v6: false)
+        let routing = try XCTUnwrap(engine.statistics(fresh: false).routing, "vfwall stats has a routing part")
+        let json = engine.statistics(fresh: false).json()
         engine.close()
 
         let insideOut = try TinyPcap.read(scratch.path("inside-out.pcap"))
@@ -148,13 +150,18 @@ final class RouteModeTests: XCTestCase {
         var forwarded = Self.udp(ttl: 63, to: Self.sink, port: 53)
         forwarded.replaceSubrange(0..<12, with: Self.sinkMAC + Self.outsideMAC)
         XCTAssertEqual(outsideOut.last, forwarded)
-        XCTAssertEqual(sinkEntry?.state, .reachable, "the sink is known after its reply")
-        XCTAssertEqual(sinkEntry?.mac, 0x0276_666C_0002)
-        XCTAssertEqual(counters.value(.forwarded), 1)
-        XCTAssertEqual(counters.value(.neighbourMiss), 1)
-        XCTAssertEqual(counters.value(.ttlExceeded), 1)
-        XCTAssertEqual(counters.value(.noRoute), 1)
-        XCTAssertEqual(counters.value(.echoAnswered), 1)
-        XCTAssertEqual(counters.value(.neighbourAnswered), 1)
+        let sink = routing.neighbours.first { $0.address == "10.199.2.2" }
+        XCTAssertEqual(sink?.state, "reachable", "the sink is known after its reply: \(routing.neighbours)")
+        XCTAssertEqual(sink?.mac, "02:76:66:6c:00:02")
+        XCTAssertEqual(sink?.port, "outside")
+        let host = routing.neighbours.first { $0.address == "10.199.1.1" }
+        XCTAssertEqual(host?.state, "stale", "learned from its request")
+        XCTAssertEqual(routing.routes, ["10.199.1.0/24 connected inside", "10.199.2.0/24 connected outside"])
+        let expected: [String: UInt64] = [
+            "forwarded": 1, "neighbour_miss": 1, "ttl_exceeded": 1, "no_route": 1, "echo_answered": 1,
+            "neighbour_answered": 1, "neighbour_requested": 3, "icmp_sent": 3, "to_us_dropped": 0
+        ]
+        for (key, value) in expected { XCTAssertEqual(routing.counters[key], value, key) }
+        XCTAssertTrue(json.contains("\"routing\":{\"counters\":{"), json)
     }
 }

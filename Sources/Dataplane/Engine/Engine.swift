@@ -276,6 +276,9 @@ public final class Engine: @unchecked Sendable {
                     rejectReplies: w.rejectReplies.sent, heartbeat: control.heartbeat(of: w.index),
                     conntrack: tracking[w.index],
                     table: EngineStatistics.FlowTableFacts(w.pipeline.conntrack.table))
+            },
+            routing: plan.routing.map {
+                RoutingStatistics(plan: $0, portNames: plan.portNames, snapshots: control.routerSnapshots())
             })
     }
 }

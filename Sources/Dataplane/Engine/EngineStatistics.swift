@@ -58,6 +58,8 @@ public struct EngineStatistics {
     public var uptimeSeconds: Double
     public var ports: [Port]
     public var workers: [Worker]
+    /// Route mode: routes, the routers' counters, the neighbour tables; nil for a bridge.
+    public var routing: RoutingStatistics?
 
     /// All workers' pipeline counters added up (rule hits only from workers on the current policy).
     public var total: PipelineCounters {
@@ -76,7 +78,7 @@ extension EngineStatistics: Encodable {
     private enum Key: String, CodingKey {
         case config, backend, uptimeSeconds = "uptime_seconds", policyGeneration = "policy_generation", reloads
         case failedReloads = "failed_reloads", lastReloadError = "last_reload_error", ports, workers, totals
-        case rules, defaultRule = "default", reasons, conntrack
+        case rules, defaultRule = "default", reasons, conntrack, routing
     }
 
     private struct Totals: Encodable {
@@ -138,6 +140,7 @@ extension EngineStatistics: Encodable {
         var reasons: [String: UInt64] = [:]
         for r in Reason.allCases where r != .none { reasons[r.name] = t.count(r) }
         try o.encode(reasons, forKey: .reasons)
+        try o.encodeIfPresent(routing, forKey: .routing)
         let huge = workers.compactMap(\.table.hugePageBytes)
         try o.encode(
             Conntrack(

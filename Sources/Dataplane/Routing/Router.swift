@@ -148,7 +148,9 @@ final class Router {
             route(frame, l3: l3, v6: type == 0x86DD, index: i, ingress: ingress, now: now)
         }
         if toOther.acceptedCount > 0 {
-            let r = zeroCopy ? tx.send(taking: burst, toOther, queue: queue) : tx.send(copying: burst, toOther, queue: queue)
+            let r =
+                zeroCopy
+                ? tx.send(taking: burst, toOther, queue: queue) : tx.send(copying: burst, toOther, queue: queue)
             BurstForwarder.count(r, on: tx, queue: queue)
         }
         if hairpin.acceptedCount > 0 {

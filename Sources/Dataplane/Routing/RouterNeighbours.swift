@@ -93,7 +93,8 @@ extension Router {
             ? NeighbourFrames.writeSolicitation(
                 into: slot, ourMAC: f.mac, source: f.v6Source, target: address, knownMAC: knownMAC)
             : NeighbourFrames.writeARP(
-                into: slot, isRequest: true, ethernetDestination: knownMAC == 0 ? NeighbourFrames.broadcastMAC : knownMAC,
+                into: slot, isRequest: true,
+                ethernetDestination: knownMAC == 0 ? NeighbourFrames.broadcastMAC : knownMAC,
                 senderMAC: f.mac, senderIP: f.v4Source.v4, targetMAC: 0, targetIP: address.v4)
         out.pointee.commit(length: n, timestamp: now)
         counters.add(.neighbourRequested)
@@ -145,7 +146,9 @@ extension Router {
             let e = pending.entries[i]
             let answer = neighbours.resolve(port: e.egress, address: e.nextHop, v6: e.v6, now: now)
             if answer.request != .none {
-                solicit(e.nextHop, v6: e.v6, port: e.egress, knownMAC: answer.request == .unicast ? answer.mac : 0, now: now)
+                solicit(
+                    e.nextHop, v6: e.v6, port: e.egress, knownMAC: answer.request == .unicast ? answer.mac : 0, now: now
+                )
             }
             if answer.mac != 0 {
                 release(port: e.egress, address: e.nextHop, v6: e.v6, mac: answer.mac, now: now)

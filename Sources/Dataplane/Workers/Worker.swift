@@ -159,6 +159,7 @@ public final class Worker {
     func publishCounters(generation: UInt64) {
         control.publish(
             counters: pipeline.counters, flows: pipeline.conntrack.count,
-            conntrack: ConntrackCounters(pipeline.conntrack), worker: index, generation: generation)
+            conntrack: ConntrackCounters(pipeline.conntrack), router: router?.snapshot(now: monotonicNanoseconds()),
+            worker: index, generation: generation)
     }
 }

@@ -26,6 +26,7 @@ public final class WorkerControl: @unchecked Sendable {
         var snapshots: [Int: PipelineCounters] = [:]
         var flows: [Int: Int] = [:]
         var conntrack: [Int: ConntrackCounters] = [:]
+        var routers: [Int: RouterSnapshot] = [:]
         /// The snapshot generation each worker last answered.
         var answered: [Int: UInt64] = [:]
     }
@@ -100,6 +101,8 @@ public final class WorkerControl: @unchecked Sendable {
     public func flowCounts() -> [Int: Int] { mailbox.withLock { $0.flows } }
     /// The connection-tracking counters each worker published with its counters.
     public func conntrackCounters() -> [Int: ConntrackCounters] { mailbox.withLock { $0.conntrack } }
+    /// Route mode: what each worker's router published with its counters.
+    public func routerSnapshots() -> [Int: RouterSnapshot] { mailbox.withLock { $0.routers } }
 
     // MARK: worker side
 
@@ -124,11 +127,12 @@ public final class WorkerControl: @unchecked Sendable {
     }
 
     func publish(
-        counters: PipelineCounters, flows: Int, conntrack: ConntrackCounters? = nil, worker: Int,
-        generation: UInt64
+        counters: PipelineCounters, flows: Int, conntrack: ConntrackCounters? = nil, router: RouterSnapshot? = nil,
+        worker: Int, generation: UInt64
     ) {
         mailbox.withLock {
             $0.snapshots[worker] = counters
+            if let router { $0.routers[worker] = router }
             $0.flows[worker] = flows
             if let conntrack { $0.conntrack[worker] = conntrack }
             $0.answered[worker] = generation
