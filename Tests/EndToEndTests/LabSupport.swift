@@ -17,7 +17,8 @@ final class LabUnderTest {
 
     /// `kube`: the pod of deploy/kubernetes's kernel-driver overlay under `podman kube play`
     /// (`scripts/lab up --kube`; it needs kubectl to render the overlay).
-    init(mode: String, backend: String = "afpacket", kube: Bool = false) throws {
+    /// `topology`: bridged (one subnet) or routed (vfwall the gateway of two).
+    init(mode: String, backend: String = "afpacket", kube: Bool = false, topology: String = "bridged") throws {
         try Self.requirements()
         if kube {
             try requireTools(
@@ -25,7 +26,9 @@ final class LabUnderTest {
         }
         sweepStaleLabs()
         name = TestNames.unique(separator: "x")  // at most 11 characters: vt + 7-digit pid + x + n
-        let r = Self.sh("scripts/lab up --name \(name) --mode \(mode) --backend \(backend)\(kube ? " --kube" : "")")
+        let r = Self.sh(
+            "scripts/lab up --name \(name) --mode \(mode) --backend \(backend) --topology \(topology)"
+                + (kube ? " --kube" : ""))
         guard r.status == 0 else {
             down()
             throw LabError("scripts/lab up failed (\(r.status)):\n\(r.output)")
@@ -38,6 +41,23 @@ final class LabUnderTest {
         guard !isDown else { return }
         isDown = true
         _ = Self.sh("scripts/lab down --name \(name)")
+    }
+
+    /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).
+    func startServer() throws -> BackgroundProcess {
+        let command = [
+            "exec", "--name", name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22",
+            "9000", "6666"
+        ]
+        let server = try BackgroundProcess(repositoryRoot + "/scripts/lab", command, directory: repositoryRoot)
+        guard
+            waitUntil(
+                timeout: 20, what: "the sink server to say ready: \(server.stderrText)",
+                {
+                    server.stdoutText.hasPrefix("ready\n")
+                })
+        else { throw LabError("sink server: \(server.stdoutText)") }
+        return server
     }
 
     /// A command in the lab's source or sink namespace.

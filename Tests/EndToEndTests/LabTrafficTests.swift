@@ -25,7 +25,7 @@ final class LabTrafficTests: XCTestCase {
             lab.down()
             XCTAssertEqual(lab.leftovers(), [], "scripts/lab down left these behind")
         }
-        let server = try startServer(lab)
+        let server = try lab.startServer()
         defer { server.signal(SIGKILL) }
 
         // Allowed, both directions: echo requests each way, replies through conntrack.
@@ -61,22 +61,5 @@ final class LabTrafficTests: XCTestCase {
         XCTAssertEqual(hits(stats, rule: "drop-blocked-udp"), 20, "every datagram to 6666")
         let defaultHits = (stats["default"] as? [String: Any])?["hits"] as? Int ?? 0
         XCTAssertGreaterThanOrEqual(defaultHits, 2, "the SYN to 22 (and its retries), the sink's SYN to 80")
-    }
-
-    /// The sink's TCP echo and UDP counter on 80, 22, 9000, 6666 (22 is never reached).
-    private func startServer(_ lab: LabUnderTest) throws -> BackgroundProcess {
-        let command = [
-            "exec", "--name", lab.name, "dst", "python3", "scripts/lab.d/nettool.py", "serve", "80", "22",
-            "9000", "6666"
-        ]
-        let server = try BackgroundProcess(repositoryRoot + "/scripts/lab", command, directory: repositoryRoot)
-        guard
-            waitUntil(
-                timeout: 20, what: "the sink server to say ready: \(server.stderrText)",
-                {
-                    server.stdoutText.hasPrefix("ready\n")
-                })
-        else { throw LabError("sink server: \(server.stdoutText)") }
-        return server
     }
 }

@@ -4,6 +4,11 @@
 lab_up() {
     case "$mode" in direct|macvlan) ;; *) echo "lab: --mode direct|macvlan" >&2; exit 64 ;; esac
     case "$backend" in afpacket|dpdk|afxdp|kernel|nft) ;; *) echo "lab: --backend afpacket|dpdk|afxdp|kernel|nft" >&2; exit 64 ;; esac
+    case "$topology" in bridged|routed) ;; *) echo "lab: --topology bridged|routed" >&2; exit 64 ;; esac
+    if [[ $topology == routed ]] && [[ "$mode $kube" != "direct 0" || ( $backend != afpacket && $backend != dpdk ) ]]; then
+        echo "lab: --topology routed runs vfwall in route mode: --mode direct, --backend afpacket or dpdk" >&2
+        exit 64
+    fi
     [[ $(id -u) -eq 0 ]] || { echo "lab: needs root (namespaces, podman, vfplumb)" >&2; exit 1; }
     [[ ! -d "$state" ]] || { echo "lab: '$name' is already up ($state); scripts/lab down first" >&2; exit 1; }
     if [[ $kube -eq 1 ]] && [[ "$mode $backend $config" != "direct afpacket configs/lab.yaml" ]]; then
@@ -15,6 +20,7 @@ lab_up() {
     mkdir -p "$state/etc"
     echo "$image/usr/local/bin" > "$state/bin"
     local kind="$mode $backend"
+    [[ $topology == bridged ]] || kind+=" routed"
     [[ $kube -eq 0 ]] || kind+=" kube"
     echo "$kind" > "$state/kind"
     trap 'echo "lab: up failed; taking down what was made" >&2; lab_down >/dev/null 2>&1 || true' EXIT
@@ -28,9 +34,15 @@ lab_up() {
         ip -n "$ns" link set "$dev" address "$mac"
         ip -n "$ns" addr add "$ip/24" dev "$dev"
     done
-    # Static neighbours: no ARP in the counters the tests compare.
-    ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
-    ip -n "$dst" neigh replace "$src_ip" lladdr "$src_mac" dev d0 nud permanent
+    if [[ $topology == routed ]]; then
+        # Each host's gateway is vfwall: found by ARP, as on any routed link.
+        ip -n "$src" route add default via "$src_gw" dev s0
+        ip -n "$dst" route add default via "$dst_gw" dev d0
+    else
+        # Static neighbours: no ARP in the counters the tests compare.
+        ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
+        ip -n "$dst" neigh replace "$src_ip" lladdr "$src_mac" dev d0 nud permanent
+    fi
     if [[ $kube -eq 1 ]]; then
         kube_up "$image"
         trap - EXIT

@@ -64,8 +64,13 @@ extension RoutingStatistics: Encodable {}
 extension RouterCounters.Field {
     /// The counter's key in `vfwall stats`: its name in snake case.
     public var name: String {
-        String(describing: self).reduce(into: "") { out, c in
-            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        var out = ""
+        var previousWasLower = false
+        for c in String(describing: self) {
+            if c.isUppercase && previousWasLower { out += "_" }
+            out += c.lowercased()
+            previousWasLower = c.isLowercase
         }
+        return out
     }
 }
