@@ -37,8 +37,10 @@ extension Engine {
             let outcome = reload()
             log("reload (control socket): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
             return outcome.answer + "\n"
+        case let r where r.hasPrefix("set ") || r == "set":
+            return answerSet(r, log: log)
         default:
-            return "error: unknown request '\(request)' (stats, reload, health)\n"
+            return "error: unknown request '\(request)' (stats, reload, health, set)\n"
         }
     }
 
