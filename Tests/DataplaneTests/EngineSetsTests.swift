@@ -38,7 +38,9 @@ final class LockedPort: PacketPort {
 
     @discardableResult
     func inject(_ frames: [[UInt8]], queue: Int) -> Int { lock.withLock { _ in inner.inject(frames, queue: queue) } }
-    func pending() -> Int { lock.withLock { _ in (0..<inner.queueCount).map { inner.pendingReceive(queue: $0) }.reduce(0, +) } }
+    func pending() -> Int {
+        lock.withLock { _ in (0..<inner.queueCount).map { inner.pendingReceive(queue: $0) }.reduce(0, +) }
+    }
     func takeTransmitted(queue: Int) -> [[UInt8]] { lock.withLock { _ in inner.takeTransmitted(queue: queue) } }
 }
 

@@ -89,7 +89,8 @@ final class SetCommandTests: XCTestCase {
         }
         guard writer >= 0 else { return }
         _ = fcntl(writer, F_SETFL, 0)
-        let header = Self.le32(0xa1b2_c3d4) + [2, 0, 4, 0] + Self.le32(0) + Self.le32(0) + Self.le32(65535) + Self.le32(1)
+        let header =
+            Self.le32(0xa1b2_c3d4) + [2, 0, 4, 0] + Self.le32(0) + Self.le32(0) + Self.le32(65535) + Self.le32(1)
         XCTAssertEqual(write(writer, header, header.count), header.count)
         waitUntil(timeout: 20, what: "the first header read") {
             var unread: Int32 = 0

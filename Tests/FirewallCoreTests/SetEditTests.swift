@@ -33,7 +33,9 @@ final class SetEditTests: XCTestCase {
             case .proto:
                 let p = below(256)
                 let names = ["tcp": 6, "udp": 17, "gre": 47]
-                if below(4) == 0, let (name, n) = names.randomElement(using: &rng) { return (name, UInt128(n)...UInt128(n)) }
+                if below(4) == 0, let (name, n) = names.randomElement(using: &rng) {
+                    return (name, UInt128(n)...UInt128(n))
+                }
                 return ("\(p)", UInt128(p)...UInt128(p))
             }
         }

@@ -52,7 +52,8 @@ extension Engine {
         switch verb {
         case "list", "flush":
             guard body.isEmpty else { return .failure(.init(message: "set \(verb) takes no elements")) }
-            return .success(verb == "list" ? .list(name: name) : .edit(name: name, verb: verb, elements: "", source: nil))
+            return .success(
+                verb == "list" ? .list(name: name) : .edit(name: name, verb: verb, elements: "", source: nil))
         case "add", "del":
             return .success(.edit(name: name, verb: verb, elements: body, source: source))
         default:
@@ -80,7 +81,8 @@ extension Engine {
             } else {
                 var parsed = SetElements(old.type)
                 var bytes = Array(text.utf8)
-                if let p = bytes.withUnsafeMutableBufferPointer({ parsed.addLines(UnsafeBufferPointer($0), set: name) }) {
+                if let p = bytes.withUnsafeMutableBufferPointer({ parsed.addLines(UnsafeBufferPointer($0), set: name) })
+                {
                     let at = source.map { "\($0):\(p.line):\(p.column)" } ?? "element \(p.line)"
                     return "error: \(at): \(p.message); nothing changed"
                 }
@@ -119,7 +121,8 @@ extension Engine {
             switch set.type {
             case .ipv4, .ipv6:
                 for p in prefixes(covering: r, bits: set.type == .ipv4 ? 32 : 128) {
-                    let a = IPAddress(hi: UInt64(truncatingIfNeeded: p.start >> 64), lo: UInt64(truncatingIfNeeded: p.start))
+                    let a = IPAddress(
+                        hi: UInt64(truncatingIfNeeded: p.start >> 64), lo: UInt64(truncatingIfNeeded: p.start))
                     out += "\(a.text(v6: set.type == .ipv6))/\(p.length)\n"
                 }
             case .port, .proto:

@@ -34,7 +34,9 @@ extension NamedSet {
     ) {
         switch type {
         case .ipv4:
-            let v4 = ranges.map { UInt32(truncatingIfNeeded: $0.lowerBound)...UInt32(truncatingIfNeeded: $0.upperBound) }
+            let v4 = ranges.map {
+                UInt32(truncatingIfNeeded: $0.lowerBound)...UInt32(truncatingIfNeeded: $0.upperBound)
+            }
             self.init(name: name, v4Ranges: v4, keepsRuntimeChanges: keepsRuntimeChanges)
         case .ipv6:
             self.init(name: name, v6Ranges: ranges, keepsRuntimeChanges: keepsRuntimeChanges)
