@@ -187,7 +187,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertTrue(try ControlSocket.request("stats", path: service.path).contains("\"policy_generation\""))
         XCTAssertEqual(
             try ControlSocket.request("shutdown", path: service.path),
-            "error: unknown request 'shutdown' (stats, reload, health)\n")
+            "error: unknown request 'shutdown' (stats, reload, health, set)\n")
         let logged = lines.withLock { $0 }
         XCTAssertEqual(logged.count, 1)
         XCTAssertTrue(logged.first?.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")

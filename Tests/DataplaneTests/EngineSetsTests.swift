@@ -242,12 +242,15 @@ final class EngineSetsTests: XCTestCase {
         XCTAssertEqual(engine.statistics().policyGeneration, generation, "nothing was installed")
         XCTAssertEqual(engine.answer("set list pair"), "# set pair: ipv4, 1 ranges (merged)\n192.0.2.1/32\n")
 
+        weak var replaced = engine.policy.sets.first
+        XCTAssertNotNil(replaced)
         XCTAssertTrue(engine.answer("set add pair\n10.0.0.0/25\n10.0.0.128/26\n10.0.0.192").hasPrefix("ok:"))
         XCTAssertEqual(
             engine.answer("set list pair"),
             "# set pair: ipv4, 2 ranges (merged)\n10.0.0.0/25\n10.0.0.128/26\n10.0.0.192/32\n192.0.2.1/32\n")
         XCTAssertTrue(engine.answer("set add feed\n9\n100-200").hasPrefix("ok:"))
         XCTAssertEqual(engine.answer("set list feed"), "# set feed: port, 3 ranges (merged)\n7\n9\n100-200\n")
+        XCTAssertNil(replaced, "a replaced set is freed once every worker runs the new one")
 
         let json = try RunStats(engine.statistics().json())
         let sets = json.json["sets"] as? [[String: Any]] ?? []
@@ -264,5 +267,44 @@ final class EngineSetsTests: XCTestCase {
         XCTAssertEqual(engine.reload(), .applied(rules: 4, notes: []))
         XCTAssertEqual(engine.answer("set list pair"), "# set pair: ipv4, 1 ranges (merged)\n192.0.2.1/32\n")
         XCTAssertEqual(engine.answer("set list feed"), "# set feed: port, 3 ranges (merged)\n7\n9\n100-200\n")
+    }
+
+    /// `body=N` framing: a 3 MB body arrives whole; an announcement over the limit and a body
+    /// cut short are refused with their sizes.
+    func testTheSocketReadsAnnouncedBodiesAndRefusesOversizedOnes() throws {
+        let scratch = try ScratchDirectory("vrs-body")
+        defer { scratch.remove() }
+        let path = scratch.path("ctl.sock")
+        let socket = try ControlSocket(path: path) { "got \($0.utf8.count) bytes: \($0.prefix(12))\n" }
+        try socket.start()
+        defer { socket.stop() }
+        let body = [UInt8](repeating: 65, count: 3 << 20)
+        XCTAssertEqual(
+            try ControlSocket.request("set add x", body: body, path: path),
+            "got \(10 + (3 << 20)) bytes: set add x\nAA\n")
+        XCTAssertEqual(try ControlSocket.request("stats", path: path), "got 5 bytes: stats\n")
+
+        func raw(_ text: String) throws -> String {
+            let c = try ControlSocket.connect(path)
+            defer { close(c) }
+            ControlSocket.writeAll(c, text)
+            shutdown(c, Int32(SHUT_WR))
+            var out: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while case let n = read(c, &buffer, buffer.count), n > 0 { out += buffer[0..<n] }
+            return String(decoding: out, as: UTF8.self)
+        }
+        XCTAssertEqual(
+            try raw("set add x body=\(ControlSocket.maxBody + 1)\n"),
+            "error: the request body is \(ControlSocket.maxBody + 1) bytes; the control socket takes at most "
+                + "\(ControlSocket.maxBody)\n")
+        XCTAssertEqual(try raw("set add x body=10\nabc"), "error: the request body ended after 3 of 10 bytes\n")
+        XCTAssertEqual(try raw("set add x body=-1\n"), "error: bad body size '-1' (body=BYTES)\n")
+        XCTAssertThrowsError(
+            try ControlSocket.request(
+                "set add x", body: [UInt8](repeating: 0, count: ControlSocket.maxBody + 1), path: path)
+        ) { error in
+            XCTAssertTrue("\(error)".contains("the control socket takes at most \(ControlSocket.maxBody)"), "\(error)")
+        }
     }
 }
