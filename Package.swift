@@ -42,7 +42,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         // The metrics listener (Telemetry): the Prometheus text format and a small HTTP server.
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3")
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        // The engine's events (start, reloads, link changes, stalls, shutdown) as log records.
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2")
     ],
     targets: [
         // C and system modules: the only places that see C headers.
@@ -106,13 +108,19 @@ let package = Package(
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         // The engine (plan, ports, workers, reload, statistics) and replay: it takes a plan, a
         // policy and a policy source, and links neither YAML nor DPDK.
-        .target(name: "Dataplane", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CLinux"]),
+        .target(
+            name: "Dataplane",
+            dependencies: [
+                "Ports", "LinuxIO", "FirewallCore", "CLinux", .product(name: "Logging", package: "swift-log")
+            ]),
         // The metrics and health listener: /metrics (Prometheus text, read from the engine's
         // statistics on scrape), /healthz, /readyz over HTTP (swift-nio). Keeps NIO out of Dataplane.
+        // And the log output: readable lines or JSON lines on stderr (swift-log handlers).
         .target(
             name: "Telemetry",
             dependencies: [
                 "Dataplane", "FirewallCore", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
@@ -134,6 +142,7 @@ let package = Package(
                 "Dataplane", "EngineConfig", "Ports", "LinuxIO", "DPDKPorts", "FileBytes", "FirewallConfig",
                 "FirewallCore", "Workloads", "PolicyAnalysis", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
         .executableTarget(
@@ -152,13 +161,13 @@ let package = Package(
             name: "DataplaneTests",
             dependencies: [
                 "Dataplane", "EngineConfig", "Ports", "LinuxIO", "FileBytes",
-                "FirewallConfig", "Workloads", "TestSupport"
+                "FirewallConfig", "Workloads", "TestSupport", .product(name: "Logging", package: "swift-log")
             ]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
                 "Telemetry", "Dataplane", "EngineConfig", "FirewallConfig", "FirewallCore", "LinuxIO", "CLinux",
-                "TestSupport"
+                "TestSupport", .product(name: "Logging", package: "swift-log")
             ]),
         .testTarget(
             name: "DPDKPortsTests",

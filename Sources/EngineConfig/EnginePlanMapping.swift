@@ -8,6 +8,13 @@ extension EnginePlan {
     /// `environment` is where ports given by `from-env` or `network-status` are looked up.
     public static func make(_ c: Configuration, environment: PortEnvironment = .process) throws -> EnginePlan {
         let d = c.dataplane
+        // The routing pieces exist (FirewallCore/Routing) and the configuration is checked, but the
+        // workers do not route yet: refuse rather than bridge what the operator asked to route.
+        guard d.mode == .bridge else {
+            throw EngineError(
+                "\(c.file): dataplane.mode: route is checked by `vfwall check` but not run yet; "
+                    + "`vfwall run` bridges only (docs/dataplane.md#route-mode)")
+        }
         guard c.ports.count == 2 else {
             throw EngineError(
                 "\(c.file): vfwall run forwards between exactly two ports (inside and outside); the configuration "

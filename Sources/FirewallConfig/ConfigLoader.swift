@@ -6,7 +6,7 @@ import Yams
 /// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
 /// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
 public enum ConfigLoader {
-    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "sets", "rules"]
+    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "sets", "routes", "rules"]
     static let defaultPorts = ["inside", "outside"]
 
     /// Reads and validates `path`.
@@ -34,6 +34,8 @@ public enum ConfigLoader {
             throw yamlError(e, file: file)
         }
         var ports: [PortConfig] = defaultPorts.map { PortConfig(name: $0) }
+        var portKeys: [[String: Node]] = defaultPorts.map { _ in [:] }
+        var routesNode: Node?
         var dataplane = DataplaneConfig()
         var conntrack = ConntrackSettings()
         var rulesNode: Node?
@@ -41,7 +43,8 @@ public enum ConfigLoader {
         var sets: [NamedSet] = []
         for (key, _, v) in try r.mapping(root, "the configuration", allowed: topKeys) {
             switch key {
-            case "ports": ports = try readPorts(v, r)
+            case "ports": (ports, portKeys) = try readPorts(v, r)
+            case "routes": routesNode = v
             case "dataplane": dataplane = try readDataplane(v, r)
             case "conntrack": conntrack = try readConntrack(v, r)
             case "policy": policyNode = v
@@ -59,18 +62,26 @@ public enum ConfigLoader {
         var policy = Policy(portNames: ports.map(\.name), rules: try reader.rules(rn))
         policy.sets = sets
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
-        return Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
+        let routing = RoutingReader(r: r)
+        try routing.check(mode: dataplane.mode, ports: ports, keyNodes: portKeys, routes: routesNode)
+        var c = Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
+        c.routes = try routesNode.map { try routing.routes($0, ports: ports) } ?? []
+        return c
     }
 
-    static func readPorts(_ node: Node, _ r: NodeReader) throws -> [PortConfig] {
+    /// The ports, and for each the nodes of its keys (and of its name, as "name"), for checks
+    /// that look at several ports.
+    static func readPorts(_ node: Node, _ r: NodeReader) throws -> ([PortConfig], [[String: Node]]) {
         let entries = try r.namedMapping(node, "'ports'")
         guard !entries.isEmpty, entries.count <= 255 else {
             throw r.error(node, "'ports' names between 1 and 255 ports")
         }
-        return try entries.map { name, _, v in
+        var allKeys: [[String: Node]] = []
+        let ports = try entries.map { name, nameNode, v in
             var p = PortConfig(name: name)
+            var keyNodes: [String: Node] = ["name": nameNode]
+            defer { allKeys.append(keyNodes) }
             if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" { return p }
-            var keyNodes: [String: Node] = [:]
             for (key, keyNode, value) in try r.mapping(v, "port '\(name)'", allowed: PortConfig.keys) {
                 keyNodes[key] = keyNode
                 switch key {
@@ -80,18 +91,23 @@ public enum ConfigLoader {
                 case "tx-pcap": p.txPcap = try r.string(value, key)
                 case "from-env": p.source = try readFromEnv(value, r)
                 case "network-status": p.source = try readNetworkStatus(value, r)
+                case "addresses": p.addresses = try RoutingReader(r: r).addresses(value)
+                case "mac": p.mac = try RoutingReader(r: r).mac(value)
+                case "mtu": p.mtu = try r.int(value, key, in: 68...9216)
                 default: break
                 }
             }
             try checkPortKeys(p, keyNodes, r)
             return p
         }
+        return (ports, allKeys)
     }
 
     static func readDataplane(_ node: Node, _ r: NodeReader) throws -> DataplaneConfig {
         var d = DataplaneConfig()
         for (key, _, v) in try r.mapping(node, "'dataplane'", allowed: DataplaneConfig.keys) {
             switch key {
+            case "mode": d.mode = try r.word(v, key, DataplaneConfig.Mode.allCases.map { ($0.rawValue, $0) })
             case "backend": d.backend = try r.word(v, key, DataplaneConfig.Backend.allCases.map { ($0.rawValue, $0) })
             case "cores":
                 d.cores = try r.list(v).map { try r.int($0, key, in: 0...4095) }

@@ -8,8 +8,19 @@ public struct Configuration {
     public var dataplane: DataplaneConfig
     public var policy: Policy
     public var conntrack: ConntrackSettings
+    /// Route mode: the routes configured beside the connected prefixes of the ports' addresses.
+    public var routes: [Route] = []
 
     public var portNames: [String] { ports.map(\.name) }
+
+    /// What route mode runs on; nil in bridge mode.
+    public var routingPlan: RoutingPlan? {
+        guard dataplane.mode == .route else { return nil }
+        let interfaces = ports.enumerated().map { i, p in
+            RouterInterface(port: UInt8(i), mac: p.mac, addresses: p.addresses, mtu: p.mtu ?? 1500)
+        }
+        return RoutingPlan(interfaces: interfaces, routes: routes)
+    }
 }
 
 /// One port of the firewall and how to open it. Which fields matter depends on the backend.
@@ -24,6 +35,10 @@ public struct PortConfig: Equatable, Sendable {
     public var txPcap: String?
     /// Kubernetes: the device (`from-env`) or interface (`network-status`) found at plan time.
     public var source: PortSource?
+    /// Route mode: our addresses on the port, its MAC when not the one the port reports, its MTU.
+    public var addresses: [InterfaceAddress] = []
+    public var mac: UInt64?
+    public var mtu: Int?
 
     public init(
         name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil
@@ -35,12 +50,17 @@ public struct PortConfig: Equatable, Sendable {
         self.txPcap = txPcap
     }
 
-    static let keys = ["interface", "device", "rx-pcap", "tx-pcap", "from-env", "network-status", "comment"]
+    static let keys = [
+        "interface", "device", "rx-pcap", "tx-pcap", "from-env", "network-status", "addresses", "mac", "mtu", "comment"
+    ]
 }
 
 /// How the dataplane runs: backend, cores, burst size, EAL arguments.
 public struct DataplaneConfig: Equatable, Sendable {
     public enum Backend: String, Sendable, CaseIterable { case dpdk, afpacket, pcap, afXDP = "af_xdp" }
+    /// A transparent bridge between the ports, or an IP router with an address on each.
+    public enum Mode: String, Sendable, CaseIterable { case bridge, route }
+    public var mode: Mode = .bridge
     public var backend: Backend = .afpacket
     /// One worker per listed core, pinned to it.
     public var cores: [Int] = [0]
@@ -58,5 +78,5 @@ public struct DataplaneConfig: Equatable, Sendable {
 
     public init() {}
 
-    static let keys = ["backend", "cores", "burst", "eal", "control-socket", "stall-ms", "metrics", "comment"]
+    static let keys = ["mode", "backend", "cores", "burst", "eal", "control-socket", "stall-ms", "metrics", "comment"]
 }

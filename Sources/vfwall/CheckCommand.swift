@@ -35,7 +35,21 @@ struct CheckCommand: ParsableCommand {
         print(
             "dataplane: backend \(c.dataplane.backend.rawValue), cores "
                 + "\(c.dataplane.cores.map(String.init).joined(separator: ",")), burst \(c.dataplane.burst)"
+                + (c.dataplane.mode == .route ? ", mode route" : "")
         )
+        if let routing = c.routingPlan {
+            for i in routing.interfaces {
+                let mac = i.mac.map { ", mac \(macText($0))" } ?? ""
+                print(
+                    "  \(c.ports[Int(i.port)].name): \(i.addresses.map(\.description).joined(separator: ", "))"
+                        + "\(mac), mtu \(i.mtu)")
+            }
+            print("routes: \(routing.routes.count) (and the connected prefixes)")
+            for r in routing.routes {
+                let via = r.nextHop.map { "via \($0.text(v6: r.prefix.isV6))" } ?? "on the link"
+                print("  \(r.prefix) \(via), port \(c.ports[Int(r.port)].name)")
+            }
+        }
         print(
             "policy: default \(p.defaultAction), invalid \(p.invalidAction), arp \(p.arpAction), non-ip "
                 + "\(p.nonIPAction), fragments \(p.fragments.rawValue), tracked \(p.tracked.rawValue)"

@@ -111,7 +111,7 @@ struct GenCommand: ParsableCommand {
             }
         }
         if !reflect {
-            guard let m = dstMAC, parseMAC(m) != nil else {
+            guard let m = dstMAC, macBytes(m) != nil else {
                 throw ValidationError("--dst-mac aa:bb:cc:dd:ee:ff is needed")
             }
             guard genIPv4(srcIP) != nil, genIPv4(dstIP) != nil else {
@@ -155,7 +155,7 @@ struct GenCommand: ParsableCommand {
 
     /// The xdp engine when asked for (or, with auto, when it loads); else AF_PACKET.
     func makeSender() throws -> LoadSender {
-        let dst = parseMAC(dstMAC!)!
+        let dst = macBytes(dstMAC!)!
         let srcMAC = interfaceMAC(interface) ?? [0x02, 0, 0, 0, 0, 1]
         let flow = GenFrames.Flow(
             dstMAC: dst, srcMAC: srcMAC, srcIP: genIPv4(srcIP)!, dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
@@ -187,7 +187,7 @@ struct GenCommand: ParsableCommand {
         }
         let size = mix!.parts[0].size
         let flow = GenFrames.Flow(
-            dstMAC: parseMAC(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
+            dstMAC: macBytes(dstMAC!)!, srcMAC: gen.sourceMAC, srcIP: genIPv4(srcIP)!,
             dstIP: genIPv4(dstIP)!, sport: sport, dport: dport)
         let r = gen.measureLatency(flow, size: size, rate: rate ?? 1000, seconds: seconds)
         let us = r.rttNanos.sorted().map { Double($0) / 1000 }
@@ -242,7 +242,7 @@ struct LoadSender {
 /// The interface's MAC from sysfs (the calling network namespace's view).
 func interfaceMAC(_ name: String) -> [UInt8]? {
     guard let address = try? readWholeFile("/sys/class/net/\(name)/address") else { return nil }
-    return parseMAC(String(decoding: address, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    return macBytes(String(decoding: address, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 private func genIPv4(_ s: String) -> UInt32? {

@@ -93,7 +93,7 @@ struct ReplayCommand: ParsableCommand {
                 "--compare goes with --changed, --verdicts and --show, not --explain, --accepted or --dropped")
         }
         for m in ingressMAC
-        where m.split(separator: "=").count != 2 || parseMAC(String(m.split(separator: "=")[0])) == nil {
+        where m.split(separator: "=").count != 2 || macBytes(String(m.split(separator: "=")[0])) == nil {
             throw ValidationError("--ingress-mac expects MAC=PORT like 02:00:00:00:00:fe=outside, got '\(m)'")
         }
     }
@@ -108,7 +108,7 @@ struct ReplayCommand: ParsableCommand {
         if let name = ingress { o.ingress = try port(name, c) }
         for m in ingressMAC {
             let parts = m.split(separator: "=").map(String.init)
-            o.ingressByMAC.append((parseMAC(parts[0])!, try port(parts[1], c)))
+            o.ingressByMAC.append((macBytes(parts[0])!, try port(parts[1], c)))
         }
         if let newPath = compare { return try runCompare(c, try loadConfiguration(newPath), o) }
         if let n = explain { return try runExplain(c, o, frame: n) }
@@ -176,11 +176,8 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// "02:00:00:00:00:fe" -> six bytes (two hex digits each); nil for anything else.
-/// The one MAC parser: `replay --ingress-mac`, `gen --dst-mac` and sysfs addresses.
-func parseMAC(_ s: String) -> [UInt8]? {
-    let parts = s.split(separator: ":")
-    guard parts.count == 6 else { return nil }
-    let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
-    return bytes.count == 6 ? bytes : nil
+/// "02:00:00:00:00:fe" -> six bytes, through FirewallCore's one MAC parser (`parseMAC`):
+/// `replay --ingress-mac`, `gen --dst-mac` and sysfs addresses.
+func macBytes(_ s: String) -> [UInt8]? {
+    parseMAC(s).map { mac in (0..<6).map { UInt8(truncatingIfNeeded: mac >> (40 - 8 * UInt64($0))) } }
 }

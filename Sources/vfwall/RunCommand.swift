@@ -3,6 +3,7 @@ import Dataplane
 import EngineConfig
 import DPDKPorts
 import FirewallConfig
+import Logging
 import Telemetry
 #if canImport(Glibc)
     import Glibc
@@ -28,6 +29,11 @@ struct RunCommand: ParsableCommand {
             With dataplane.metrics.listen set (HOST:PORT or a Unix socket path), Prometheus metrics are \
             served at /metrics and health at /healthz and /readyz (docs/operations.md). With the pcap \
             backend the run ends by itself once every input file is exhausted.
+
+            Log records go to stderr, readable by default or one JSON object a line with \
+            --log-format json: the start (ports, cores, backend, policy size), each reload (accepted or \
+            refused, with the error's position), port link changes, stalled workers, full conntrack \
+            tables (at most one record in 10 s) and the shutdown with the final counters.
 
             On a terminal, one status line a second shows packets per second in, out and dropped per \
             port, and the tracked flows (--no-status turns it off; it is off when stdout is not a \
@@ -59,6 +65,12 @@ struct RunCommand: ParsableCommand {
             """)
     var busyPoll = false
 
+    @Option(name: .customLong("log-format"), help: "Log records on stderr: text (readable lines) or json (JSON lines).")
+    var logFormat: LogFormat = .text
+
+    @Option(name: .customLong("log-level"), help: "The least level logged: debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
     func validate() throws {
         guard linkWait >= 0 && linkWait <= 120 else {
             throw ValidationError("--link-wait must be between 0 and 120 seconds")
@@ -67,15 +79,16 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         ControlSignals.block()  // before any thread exists: every thread inherits the mask
+        LogOutput.bootstrap(format: logFormat, level: logLevel)
+        let logger = Logger(label: "vfwall")
         let c = try loadConfiguration(config)
         var plan: EnginePlan
         do { plan = try EnginePlan.make(c) } catch { try fail("\(error)") }
         if busyPoll { plan.idleSleepMicroseconds = 0 }
 
         // The socket first: a second vfwall on the same socket is refused before it touches a port.
-        let log = { (line: String) in printError("vfwall: \(line)") }
         let service: ControlService
-        do { service = try ControlService(path: plan.controlSocket, log: log) } catch { try fail("\(error)") }
+        do { service = try ControlService(path: plan.controlSocket, logger: logger) } catch { try fail("\(error)") }
         let metrics: MetricsService?
         do { metrics = try c.dataplane.metricsListen.map { try MetricsService(endpoint: .init($0)) } } catch {
             service.stop()
@@ -101,43 +114,37 @@ struct RunCommand: ParsableCommand {
             metrics?.stop()
             try fail("\(error)")
         }
-        for w in engine.warnings { log("warning: \(w)") }
-        log(
-            "running (\(describe(engine))); control socket \(service.path)"
-                + (metrics.map { "; metrics on \($0.scrapeLocation)" } ?? ""))
+        for w in engine.warnings { logger.warning("\(w)", metadata: ["event": "start-warning"]) }
+        let (started, facts) = RunEvents.start(engine, controlSocket: service.path, metrics: metrics?.scrapeLocation)
+        logger.info(started, metadata: facts)
 
         let status = StatusLine(enabled: !noStatus && isatty(1) == 1)
-        let end = engine.supervise(tick: { status.update(engine, seconds: $0) }, log: log)
+        let end = engine.supervise(tick: { status.update(engine, seconds: $0) }, logger: logger)
         status.finish()
         service.stop()
         metrics?.stop()
         if case .stalled = end {
             // No join: a stuck worker might never return. Exiting releases its queues to nobody,
             // so nothing passes unfiltered; a supervisor (the container's restart policy) restarts us.
-            log("\(end.description); exiting with status 3")
+            logger.critical("\(end.description); exiting with status 3", metadata: ["event": "exit", "status": "3"])
             Glibc.exit(3)
         }
         engine.stop()
-        log("stopping (\(end.description)); workers drained")
-        print(RunReport.render(engine.statistics(fresh: false)))
+        let final = engine.statistics(fresh: false)
+        let (stopping, counters) = RunEvents.shutdown(final, end: end)
+        logger.info(stopping, metadata: counters)
+        print(RunReport.render(final))
         engine.close()
     }
 
-    func describe(_ e: Engine) -> String {
-        let ports = zip(e.ports, e.plan.ports).map { port, plan -> String in
-            switch plan {
-            case let .dpdk(_, device, _, _): return "\(port.name) = \(device)"
-            case let .afpacket(_, iface): return "\(port.name) = \(iface)"
-            case let .pcap(_, i, o): return "\(port.name) = \(i ?? "-") -> \(o ?? "-")"
-            }
-        }
-        return
-            "\(e.plan.backend.rawValue): \(ports.joined(separator: ", ")); \(e.workers.count) worker(s) on cores "
-            + "\(e.plan.cpus.map(String.init).joined(separator: ","))"
-    }
-
+    /// A run that cannot start says why as the command's error output, and as a record too when
+    /// a collector reads JSON lines.
     func fail(_ message: String) throws -> Never {
-        printError("vfwall run: \(message)")
+        if logFormat == .json {
+            Logger(label: "vfwall").error("vfwall run: \(message)", metadata: ["event": "start-failed"])
+        } else {
+            printError("vfwall run: \(message)")
+        }
         throw ExitCode(1)
     }
 }
@@ -150,3 +157,7 @@ extension MetricsService.Endpoint {
         }
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

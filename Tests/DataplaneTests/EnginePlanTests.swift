@@ -19,6 +19,15 @@ final class EnginePlanTests: XCTestCase {
         } catch { return "\(error)" }
     }
 
+    /// Route mode is checked but not run yet: `vfwall run` refuses it rather than bridging.
+    func testRouteModeIsRefusedBeforeAnythingOpens() {
+        let refused = refusal(
+            "  inside: {interface: a, addresses: [10.1.0.1/24]}\n  outside: {interface: b, addresses: [10.2.0.1/24]}",
+            "  mode: route")
+        XCTAssertTrue(
+            refused.hasPrefix("t.yaml: dataplane.mode: route is checked by `vfwall check` but not run"), refused)
+    }
+
     func testAFPacketPortsAndOneQueuePerCore() throws {
         let p = try plan(
             "  inside: {interface: a}\n  outside: {interface: b}",

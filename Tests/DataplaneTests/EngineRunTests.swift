@@ -174,10 +174,8 @@ final class EngineRunTests: XCTestCase {
         let scratch = try ScratchDirectory("engine-service")
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
-        let lines = PThreadLock<[String]>([])
-        let service = try ControlService(path: scratch.path("service.sock")) { line in
-            lines.withLock { $0.append(line) }
-        }
+        let logs = LogRecords()
+        let service = try ControlService(path: scratch.path("service.sock"), logger: logs.logger)
         defer { service.stop() }
 
         let engine = try Engine.open(c)
@@ -188,9 +186,11 @@ final class EngineRunTests: XCTestCase {
         XCTAssertEqual(
             try ControlSocket.request("shutdown", path: service.path),
             "error: unknown request 'shutdown' (stats, reload, health, set)\n")
-        let logged = lines.withLock { $0 }
+        let logged = logs.all
         XCTAssertEqual(logged.count, 1)
-        XCTAssertTrue(logged.first?.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")
+        XCTAssertTrue(logged.first?.message.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")
+        XCTAssertEqual(logged.first?.event, "reload")
+        XCTAssertEqual(logged.first?.metadata["outcome"].map { "\($0)" }, "accepted")
 
         try engine.start()
         XCTAssertEqual(engine.supervise(), RunEnd.inputsExhausted)

@@ -168,7 +168,8 @@ final class RunLabTests: XCTestCase {
         let allow = Self.config("afpacket", socket: socket, prefix: lab.prefix)
         let config = try scratch.write("fw.yaml", allow)
         _ = try lab.start([Self.python, tool, "serve-udp", "5000", received], in: lab.server)
-        let fw = try lab.startProduct("vfwall", ["run", "--config", config, "--no-status"], in: lab.firewall)
+        let fw = try lab.startProduct(
+            "vfwall", ["run", "--config", config, "--no-status", "--log-format", "json"], in: lab.firewall)
         waitUntil(timeout: 20, what: "vfwall to come up: \(fw.stderrText)") {
             (try? ControlSocket.request("stats", path: socket)) != nil
         }
@@ -225,8 +226,34 @@ final class RunLabTests: XCTestCase {
         fw.signal(SIGTERM)
         let r = fw.wait(timeout: 20)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("reload (SIGHUP): ok"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("reload (control socket): error:"), r.stderr)
+        try checkReloadLog(r.stderr, brokenLine: "\(broken):\(Self.line(of: "dport: 5000", in: allow)):")
+    }
+
+    /// The JSON log of that run: one object a line, the reloads with their trigger and outcome, the
+    /// refused one with the broken file's position, and the shutdown with counters.
+    func checkReloadLog(_ stderr: String, brokenLine: String) throws {
+        let records = try stderr.split(separator: "\n").map { line -> [String: Any] in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return try XCTUnwrap(object, "not a JSON object: \(line)")
+        }
+        func text(_ r: [String: Any], _ key: String) -> String { r[key] as? String ?? "" }
+        let reloads = records.filter { text($0, "event") == "reload" }.map {
+            "\(text($0, "trigger")) \(text($0, "outcome"))"
+        }
+        XCTAssertEqual(reloads, ["control socket accepted", "control socket refused", "SIGHUP accepted"], stderr)
+        let refused = records.first { text($0, "outcome") == "refused" }
+        XCTAssertTrue(text(refused ?? [:], "position").hasPrefix(brokenLine), stderr)
+        XCTAssertEqual(text(refused ?? [:], "level"), "error")
+        XCTAssertEqual(records.first.map { text($0, "event") }, "start")
+        let shutdown = try XCTUnwrap(records.last)
+        XCTAssertEqual(text(shutdown, "event"), "shutdown")
+        XCTAssertEqual(text(shutdown, "reason"), "SIGTERM")
+        XCTAssertGreaterThan(shutdown["frames"] as? Int ?? 0, 100, "the final counters: \(shutdown)")
+    }
+
+    /// The 1-based line of the first line of `text` containing `needle`.
+    static func line(of needle: String, in text: String) -> Int {
+        (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(needle) } ?? -1) + 1
     }
 
     /// A tiny TCP/UDP tool in Python (python3 is a build dependency): `serve-tcp PORT`,

@@ -129,7 +129,7 @@ final class MetricsScrapeTests: XCTestCase {
         let scratch = try ScratchDirectory("telemetry-health")
         defer { scratch.remove() }
         let c = try pcapConfiguration(scratch)
-        let service = try ControlService(path: scratch.path("ctl.sock")) { _ in }
+        let service = try ControlService(path: scratch.path("ctl.sock"))
         defer { service.stop() }
         let engine = try Engine.open(c)
         defer { engine.close() }

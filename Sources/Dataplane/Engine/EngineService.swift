@@ -1,5 +1,6 @@
 import Glibc
 import LinuxIO
+import Logging
 
 /// Why a supervised run ended.
 public enum RunEnd: Equatable, Sendable {
@@ -23,11 +24,14 @@ public enum RunEnd: Equatable, Sendable {
 }
 
 extension Engine {
+    /// A logger that drops everything (tests, and callers that log nothing).
+    public static let silent = Logger(label: "vfwall", factory: { _ in SwiftLogNoOpLogHandler() })
+
     /// The control protocol: one request word, one answer ("ok: ..." / "error: ..." or JSON).
     /// `stats`: the counters as JSON; `health`: live and ready, or why not (`EngineHealth`);
     /// `reload`: re-read the policy source, answered once every worker runs the new policy (or
-    /// naming the ones that did not). `log` hears of reloads.
-    public func answer(_ request: String, log: (String) -> Void = { _ in }) -> String {
+    /// naming the ones that did not). `logger` hears of reloads.
+    public func answer(_ request: String, logger: Logger = Engine.silent) -> String {
         switch request {
         case "stats":
             return statistics().json() + "\n"
@@ -35,10 +39,10 @@ extension Engine {
             return health().answer + "\n"
         case "reload":
             let outcome = reload()
-            log("reload (control socket): \(outcome.answer.split(separator: "\n").joined(separator: "; "))")
+            outcome.log(trigger: "control socket", to: logger)
             return outcome.answer + "\n"
         case let r where r.hasPrefix("set ") || r == "set":
-            return answerSet(r, log: log)
+            return answerSet(r, logger: logger)
         default:
             return "error: unknown request '\(request)' (stats, reload, health, set)\n"
         }
@@ -46,12 +50,14 @@ extension Engine {
 
     /// The control loop of a started engine, on the calling thread, until a stop signal, the end
     /// of its input files, or a stalled worker: SIGHUP reloads; once a second `tick` gets the
-    /// seconds since the last one (a status line) and the stall watch looks at the workers.
+    /// seconds since the last one (a status line), the stall watch looks at the workers and
+    /// `EventWatch` at the links and conntrack tables; `logger` hears of all of it.
     /// Call `ControlSignals.block()` before any thread starts. Fail closed on a stall: a stuck
     /// worker forwards nothing already; the caller says so and exits rather than quietly
     /// black-holing its share of the flows (a supervisor restarts it).
-    public func supervise(tick: (Double) -> Void = { _ in }, log: (String) -> Void = { _ in }) -> RunEnd {
+    public func supervise(tick: (Double) -> Void = { _ in }, logger: Logger = Engine.silent) -> RunEnd {
         var lastTick = monotonicNanoseconds()
+        var events = EventWatch(links: ports.map { $0.linkState() })
         let limit = plan.stallMilliseconds
         let watch =
             limit > 0
@@ -61,7 +67,7 @@ extension Engine {
             switch ControlSignals.next(timeoutMs: 100) {
             case let .stop(n)?: return .signal(n)
             case .reload?:
-                log("reload (SIGHUP): \(reload().answer.split(separator: "\n").joined(separator: "; "))")
+                reload().log(trigger: "SIGHUP", to: logger)
             case nil: break
             }
             if inputsExhausted { return .inputsExhausted }
@@ -69,9 +75,18 @@ extension Engine {
             guard now - lastTick >= 1_000_000_000 else { continue }
             tick(Double(now - lastTick) / 1e9)
             lastTick = now
+            look(&events, now: now, logger: logger)
             let stalled = watch?.stalled(now: now) ?? []
             if !stalled.isEmpty {
-                return .stalled(workers: stalled, cores: stalled.map { plan.cpus[$0] }, milliseconds: limit)
+                let end = RunEnd.stalled(workers: stalled, cores: stalled.map { plan.cpus[$0] }, milliseconds: limit)
+                logger.critical(
+                    "\(end.description)",
+                    metadata: [
+                        "event": "stall", "workers": .array(stalled.map { .stringConvertible($0) }),
+                        "cores": .array(stalled.map { .stringConvertible(plan.cpus[$0]) }),
+                        "limit_ms": .stringConvertible(limit)
+                    ])
+                return end
             }
         }
     }
@@ -85,12 +100,12 @@ public final class ControlService: @unchecked Sendable {
 
     public var path: String { socket.path }
 
-    public init(path: String, log: @escaping (String) -> Void) throws {
+    public init(path: String, logger: Logger = Engine.silent) throws {
         let slot = EngineSlot()
         self.slot = slot
         socket = try ControlSocket(path: path) { request in
             guard let engine = slot.engine else { return "error: not running yet\n" }
-            return engine.answer(request, log: log)
+            return engine.answer(request, logger: logger)
         }
     }
 

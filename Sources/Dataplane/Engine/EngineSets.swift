@@ -1,5 +1,6 @@
 import FirewallCore
 import LinuxIO
+import Logging
 
 /// Named sets changed while running (`vfwall set add|del|list|flush`), without a reload: the
 /// command builds the changed set anew (the other sets are shared), a policy that refers to it,
@@ -15,7 +16,7 @@ extension Engine {
     /// Answers `set VERB NAME [source=LABEL]` and, after a newline, the elements one a line
     /// (the control socket's request body; set-file syntax). `source` names the elements' file
     /// in error positions (FILE:LINE:COLUMN); without it a position is the element's number.
-    public func answerSet(_ request: String, log: (String) -> Void = { _ in }) -> String {
+    public func answerSet(_ request: String, logger: Logger = Engine.silent) -> String {
         let parsed: SetRequest
         switch Self.parseSetRequest(request) {
         case .success(let r): parsed = r
@@ -27,7 +28,15 @@ extension Engine {
             return Self.listing(set)
         case let .edit(name, verb, text, source):
             let answer = editSet(name, verb: verb, elements: text, source: source)
-            log("set \(verb) \(name) (control socket): \(answer)")
+            let accepted = answer.hasPrefix("ok")
+            let metadata: Logger.Metadata = [
+                "event": "set", "verb": "\(verb)", "set": "\(name)", "outcome": accepted ? "accepted" : "refused"
+            ]
+            if accepted {
+                logger.info("set \(verb) \(name) (control socket): \(answer)", metadata: metadata)
+            } else {
+                logger.error("set \(verb) \(name) (control socket): \(answer)", metadata: metadata)
+            }
             return answer + "\n"
         }
     }

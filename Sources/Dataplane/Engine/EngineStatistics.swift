@@ -94,9 +94,20 @@ extension EngineStatistics: Encodable {
         let flows, maxFlows, tableBytes: Int
         let tableBacking: String
         let tableHugePageBytes: Int?  // left out when unknown
+        let counts: ConntrackCounts
         enum CodingKeys: String, CodingKey {
             case flows, maxFlows = "max_flows", tableBytes = "table_bytes", tableBacking = "table_backing"
             case tableHugePageBytes = "table_huge_page_bytes"
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var o = encoder.container(keyedBy: CodingKeys.self)
+            try o.encode(flows, forKey: .flows)
+            try o.encode(maxFlows, forKey: .maxFlows)
+            try o.encode(tableBytes, forKey: .tableBytes)
+            try o.encode(tableBacking, forKey: .tableBacking)
+            try o.encodeIfPresent(tableHugePageBytes, forKey: .tableHugePageBytes)
+            try counts.encode(to: encoder)
         }
     }
 
@@ -134,7 +145,8 @@ extension EngineStatistics: Encodable {
                 flows: flows, maxFlows: workers.reduce(0) { $0 + $1.table.maxFlows },
                 tableBytes: workers.reduce(0) { $0 + $1.table.bytes },
                 tableBacking: workers.first?.table.backing ?? "none",
-                tableHugePageBytes: huge.isEmpty ? nil : huge.reduce(0, +)), forKey: .conntrack)
+                tableHugePageBytes: huge.isEmpty ? nil : huge.reduce(0, +),
+                counts: ConntrackCounts(workers.compactMap(\.conntrack))), forKey: .conntrack)
     }
 }
 
@@ -161,6 +173,7 @@ extension EngineStatistics.Worker: Encodable {
     private enum Key: String, CodingKey {
         case index, cpu, queue, policyGeneration = "policy_generation", frames, accepted, dropped, rejected
         case acceptedByConntrack = "accepted_by_conntrack", rejectReplies = "reject_replies", flows
+        case loopTurns = "loop_turns", conntrack
     }
 
     /// A worker that has not published yet counts zeros.
@@ -177,5 +190,20 @@ extension EngineStatistics.Worker: Encodable {
         try o.encode(counters?.conntrackAccepted ?? 0, forKey: .acceptedByConntrack)
         try o.encode(rejectReplies, forKey: .rejectReplies)
         try o.encode(flows, forKey: .flows)
+        try o.encode(heartbeat, forKey: .loopTurns)
+        try o.encode(ConntrackCounts(conntrack.map { [$0] } ?? []), forKey: .conntrack)
+    }
+}
+
+/// Flows created, expired, early-dropped and refused, summed over workers (keys beside others').
+private struct ConntrackCounts: Encodable {
+    let created, expired, earlyDropped, refused: UInt64
+    enum CodingKeys: String, CodingKey { case created, expired, earlyDropped = "early_dropped", refused }
+
+    init(_ counters: [ConntrackCounters]) {
+        created = counters.reduce(0) { $0 + $1.created }
+        expired = counters.reduce(0) { $0 + $1.expired }
+        earlyDropped = counters.reduce(0) { $0 + $1.earlyDropped }
+        refused = counters.reduce(0) { $0 + $1.refused }
     }
 }

@@ -1,0 +1,111 @@
+import FirewallCore
+import XCTest
+
+@testable import FirewallConfig
+
+/// Route mode's configuration: addresses, MAC, MTU and routes, and every refusal with its position.
+final class RoutingConfigTests: XCTestCase {
+    static let routed = """
+        ports:
+          inside:
+            interface: vfr-in
+            addresses: [10.199.1.254/24, "fd00:1::fe/64"]
+          outside:
+            interface: vfr-out
+            addresses: [10.199.2.254/24]
+            mac: 02:76:66:6c:00:20
+            mtu: 9000
+        dataplane:
+          mode: route
+        routes:
+          - to: default
+            via: 10.199.2.1
+          - to: 192.0.2.0/24
+            port: inside
+          - to: "2001:db8::/32"
+            via: "fd00:1::1"
+        rules: []
+
+        """
+
+    func load(_ yaml: String) throws -> Configuration { try ConfigLoader.parse(yaml: yaml, file: "r.yaml") }
+
+    func error(_ yaml: String) -> String? {
+        do {
+            _ = try load(yaml)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testARoutedConfigurationGivesInterfacesConnectedPrefixesAndRoutes() throws {
+        let c = try load(Self.routed)
+        let plan = try XCTUnwrap(c.routingPlan)
+        XCTAssertEqual(plan.interfaces.map(\.port), [0, 1])
+        XCTAssertEqual(plan.interfaces[0].addresses.map(\.description), ["10.199.1.254/24", "fd00:1::fe/64"])
+        XCTAssertNil(plan.interfaces[0].mac)
+        XCTAssertEqual(plan.interfaces[1].mac, 0x0276_666C_0020)
+        XCTAssertEqual(plan.interfaces.map(\.mtu), [1500, 9000])
+        XCTAssertEqual(
+            plan.routes.map(\.description),
+            ["0.0.0.0/0 via 10.199.2.1 port 1", "192.0.2.0/24 connected port 0", "2001:db8::/32 via fd00:1::1 port 0"])
+        let table = RouteTable(plan.forwardingRoutes)
+        let route = { (text: String) -> String in
+            let (a, v6) = IPAddress.parse(Substring(text))!
+            let i = table.lookup(a, v6: v6)
+            return i < 0 ? "none" : table.routes[Int(i)].description
+        }
+        XCTAssertEqual(route("10.199.1.7"), "10.199.1.0/24 connected port 0")
+        XCTAssertEqual(route("10.199.2.1"), "10.199.2.0/24 connected port 1")
+        XCTAssertEqual(route("8.8.8.8"), "0.0.0.0/0 via 10.199.2.1 port 1")
+        XCTAssertEqual(route("2001:db8::5"), "2001:db8::/32 via fd00:1::1 port 0")
+        XCTAssertEqual(route("2001:db9::5"), "none", "no IPv6 default route")
+        XCTAssertEqual(plan.owner(of: IPAddress.parse("10.199.2.254")!.0, v6: false), 1)
+        let bridged = """
+            dataplane: {mode: bridge}
+            rules: []
+            """
+        XCTAssertNil(try load(bridged).routingPlan, "bridge mode has no routing plan")
+    }
+
+    func testBridgeModeTakesNoAddressesOrRoutes() {
+        let bridge = Self.routed.replacingOccurrences(of: "mode: route", with: "mode: bridge")
+        XCTAssertEqual(error(bridge), "r.yaml:4:5: port 'inside' gives 'addresses', which needs dataplane.mode: route")
+        let noAddresses = """
+            dataplane: {mode: bridge}
+            routes: []
+            rules: []
+            """
+        XCTAssertEqual(error(noAddresses), "r.yaml:2:9: 'routes' needs dataplane.mode: route (a bridge does not route)")
+    }
+
+    func testEachMistakeIsRefusedWhereItStands() {
+        let cases: [(String, String, String)] = [
+            ("addresses: [10.199.1.254/24, \"fd00:1::fe/64\"]", "addresses: [10.199.1.254]",
+             "r.yaml:4:17: 'addresses' expects ADDRESS/LENGTH such as 10.199.1.254/24, got '10.199.1.254'"),
+            ("mac: 02:76:66:6c:00:20", "mac: 03:76:66:6c:00:20",
+             "r.yaml:8:10: 'mac' must be a unicast address, got '03:76:66:6c:00:20'"),
+            ("mac: 02:76:66:6c:00:20", "mac: 02:76:66:6c:00",
+             "r.yaml:8:10: 'mac' expects a MAC address such as 02:76:66:6c:00:10, got '02:76:66:6c:00'"),
+            ("mtu: 9000", "mtu: 20", "r.yaml:9:10: 'mtu' expects a whole number from 68 to 9216, got '20'"),
+            ("via: 10.199.2.1", "via: 10.199.3.1", "r.yaml:14:10: 'via' 10.199.3.1 is on no port's connected prefix"),
+            ("to: 192.0.2.0/24", "to: 192.0.2.0", "r.yaml:15:9: 'to' expects a prefix such as 192.0.2.0/24 or default, got '192.0.2.0'"),
+            ("    port: inside", "    port: dmz", "r.yaml:16:11: no port named 'dmz' (ports: inside, outside)"),
+            ("to: \"2001:db8::/32\"", "to: 0.0.0.0/0", "r.yaml:17:9: a route to 0.0.0.0/0 is given twice (first on line 13)"),
+            ("addresses: [10.199.2.254/24]", "addresses: [10.199.1.9/16]",
+             "r.yaml:7:5: 10.199.0.0/16 on 'outside' overlaps 10.199.1.0/24 on 'inside': a prefix is on one link"),
+            ("addresses: [10.199.2.254/24]", "addresses: [10.199.1.254/25]",
+             "r.yaml:7:5: 10.199.1.254 is an address of 'inside' and of 'outside'")
+        ]
+        for (from, to, expected) in cases {
+            let text = Self.routed.replacingOccurrences(of: from, with: to)
+            XCTAssertNotEqual(text, Self.routed, "the case changes the file: \(from)")
+            XCTAssertEqual(error(text), expected, "\(from) -> \(to)")
+        }
+        let v6Small = Self.routed.replacingOccurrences(of: "interface: vfr-in\n", with: "interface: vfr-in\n    mtu: 1200\n")
+        XCTAssertEqual(error(v6Small), "r.yaml:4:5: port 'inside' has an IPv6 address: its 'mtu' must be at least 1280")
+        let bare = Self.routed.replacingOccurrences(of: "    addresses: [10.199.2.254/24]\n", with: "")
+        XCTAssertEqual(error(bare), "r.yaml:5:3: port 'outside' needs 'addresses' in route mode (its own, such as 10.199.1.254/24)")
+    }
+}
