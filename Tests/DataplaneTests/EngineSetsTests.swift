@@ -7,6 +7,7 @@ import Glibc
 @testable import LinuxIO
 @testable import Ports
 import TestSupport
+import Workloads
 import XCTest
 
 /// A memory port that frames may be injected into (and taken from) while a worker runs it:
@@ -267,6 +268,29 @@ final class EngineSetsTests: XCTestCase {
         XCTAssertEqual(engine.reload(), .applied(rules: 4, notes: []))
         XCTAssertEqual(engine.answer("set list pair"), "# set pair: ipv4, 1 ranges (merged)\n192.0.2.1/32\n")
         XCTAssertEqual(engine.answer("set list feed"), "# set feed: port, 3 ranges (merged)\n7\n9\n100-200\n")
+    }
+
+    func testListingCoversEachRangeWithTheFewestPrefixes() {
+        func text(_ r: ClosedRange<UInt128>, _ bits: Int) -> [String] {
+            Engine.prefixes(covering: r, bits: bits).map { "\(String($0.start, radix: 16))/\($0.length)" }
+        }
+        XCTAssertEqual(text(0...0xFFFF_FFFF, 32), ["0/0"])
+        XCTAssertEqual(text(0...UInt128.max, 128), ["0/0"])
+        XCTAssertEqual(text(7...9, 32), ["7/32", "8/31"])
+        XCTAssertEqual(text(0xC000_0201...0xC000_02FE, 32).count, 14)
+        var rng = SplitMix64(seed: 0x11_57ED)
+        for _ in 0..<200 {
+            let a = UInt128(rng.next() % 100_000), b = a + UInt128(rng.next() % 5000)
+            let blocks = Engine.prefixes(covering: a...b, bits: 32)
+            var next = a
+            for p in blocks {
+                XCTAssertEqual(p.start, next, "contiguous, in order")
+                let size = UInt128(1) << UInt128(32 - p.length)
+                XCTAssertEqual(p.start % size, 0, "aligned")
+                next = p.start + size
+            }
+            XCTAssertEqual(next, b + 1, "exactly the range")
+        }
     }
 
     /// `body=N` framing: a 3 MB body arrives whole; an announcement over the limit and a body

@@ -89,13 +89,11 @@ extension Engine {
                 edit = .flush
             } else {
                 var parsed = SetElements(old.type)
-                var bytes = Array(text.utf8)
-                if let p = bytes.withUnsafeMutableBufferPointer({ parsed.addLines(UnsafeBufferPointer($0), set: name) })
-                {
+                let problem = Array(text.utf8).withUnsafeBufferPointer { parsed.addLines($0, set: name) }
+                if let p = problem {
                     let at = source.map { "\($0):\(p.line):\(p.column)" } ?? "element \(p.line)"
                     return "error: \(at): \(p.message); nothing changed"
                 }
-                bytes = []
                 guard parsed.count > 0 else { return "error: set \(verb) \(name): no elements given" }
                 edit = verb == "add" ? .add(parsed) : .delete(parsed)
             }
@@ -143,13 +141,14 @@ extension Engine {
 
     /// The fewest prefixes whose union is exactly `range`, in order.
     static func prefixes(covering range: ClosedRange<UInt128>, bits: Int) -> [(start: UInt128, length: Int)] {
+        // Every IPv6 address: the one block whose size (2^128) a UInt128 cannot hold.
+        if bits == 128 && range == 0...UInt128.max { return [(0, 0)] }
         var out: [(start: UInt128, length: Int)] = []
         var lo = range.lowerBound
         while true {
             // The largest block aligned at lo that stays inside the range.
             var size = lo == 0 ? bits : min(bits, lo.trailingZeroBitCount)
             while size > 0 && (size >= 128 || lo + ((1 << UInt128(size)) - 1) > range.upperBound) { size -= 1 }
-            if size == 128 { return [(0, 0)] }
             out.append((lo, bits - size))
             let last = lo + ((1 << UInt128(size)) - 1)
             if last >= range.upperBound { return out }
