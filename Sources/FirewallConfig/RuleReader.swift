@@ -13,10 +13,7 @@ struct RuleReader {
         "icmp-type", "icmp-code", "tcp-flags", "state", "comment"
     ]
 
-    static let protocols: [(String, UInt8)] = [
-        ("icmp", 1), ("tcp", 6), ("udp", 17), ("gre", 47), ("esp", 50),
-        ("ah", 51), ("icmpv6", 58), ("sctp", 132)
-    ]
+    static let protocols = SetElements.protocolNames
     static let icmpTypes: [(String, UInt8)] = [
         ("echo-reply", 0), ("destination-unreachable", 3), ("redirect", 5),
         ("echo-request", 8), ("time-exceeded", 11), ("parameter-problem", 12)

@@ -9,9 +9,8 @@ struct SetReader {
     /// The folder `file:` paths are relative to (the configuration file's).
     let folder: String
 
-    static let keys = ["type", "elements", "file", "comment"]
-    /// More elements than this is refused: the tables index points with 32-bit offsets.
-    static let maxElements = 1 << 24
+    static let keys = ["type", "elements", "file", "keep-runtime", "comment"]
+    static let maxElements = SetElements.maxElements
 
     init(r: NodeReader) {
         self.r = r
@@ -31,11 +30,13 @@ struct SetReader {
     func set(_ name: String, _ node: Node) throws -> NamedSet {
         var type: SetType?
         var elements: Node?, file: Node?
+        var keepsRuntime = false
         for (key, _, v) in try r.mapping(node, "set '\(name)'", allowed: SetReader.keys) {
             switch key {
             case "type": type = try r.word(v, key, SetType.allCases.map { ($0.rawValue, $0) })
             case "elements": elements = v
             case "file": file = v
+            case "keep-runtime": keepsRuntime = try r.bool(v, key)
             default: break
             }
         }
@@ -52,10 +53,11 @@ struct SetReader {
                 let s = try r.scalar(n, "elements", expects: SetElements.expects(type))
                 if let problem = parsed.add(Substring(s)) { throw r.error(n, "set '\(name)': \(problem)") }
             }
-            return parsed.build(name)
+            return parsed.build(name, keepsRuntimeChanges: keepsRuntime)
         case (nil, let f?):
             let path = try r.string(f, "file")
-            return try readFile(path.hasPrefix("/") ? path : folder + "/" + path, name, type, at: f)
+            let parsed = try readFile(path.hasPrefix("/") ? path : folder + "/" + path, name, type, at: f)
+            return parsed.build(name, keepsRuntimeChanges: keepsRuntime)
         default:
             throw r.error(node, "set '\(name)' needs exactly one of 'elements' (a list) and 'file' (a path)")
         }
@@ -63,7 +65,7 @@ struct SetReader {
 
     /// One element a line; `#` starts a comment; blank lines are skipped. A bad line is refused
     /// with the set file's path, line and column.
-    func readFile(_ path: String, _ name: String, _ type: SetType, at node: Node) throws -> NamedSet {
+    func readFile(_ path: String, _ name: String, _ type: SetType, at node: Node) throws -> SetElements {
         let bytes: [UInt8]
         do {
             bytes = try SetReader.readBytes(path)
@@ -71,37 +73,14 @@ struct SetReader {
             throw r.error(node, "cannot read the file of set '\(name)', \(path): \(error)")
         }
         var parsed = SetElements(type)
-        var line = 1, start = 0
-        try bytes.withUnsafeBufferPointer { all in
-            while start < all.count {
-                var end = start
-                while end < all.count && all[end] != UInt8(ascii: "\n") { end += 1 }
-                var a = start, b = end
-                if let hash = all[a..<b].firstIndex(of: UInt8(ascii: "#")) { b = hash }
-                while a < b && SetReader.isSpace(all[a]) { a += 1 }
-                while b > a && SetReader.isSpace(all[b - 1]) { b -= 1 }
-                if a < b {
-                    guard parsed.count < SetReader.maxElements else {
-                        throw ConfigError(
-                            file: path, line: line, column: a - start + 1,
-                            message: "set '\(name)' has more than \(SetReader.maxElements) elements")
-                    }
-                    if let problem = parsed.add(UnsafeBufferPointer(rebasing: all[a..<b])) {
-                        throw ConfigError(
-                            file: path, line: line, column: a - start + 1, message: "set '\(name)': \(problem)")
-                    }
-                }
-                line += 1
-                start = end + 1
-            }
+        if let problem = bytes.withUnsafeBufferPointer({ parsed.addLines($0, set: name) }) {
+            throw ConfigError(file: path, line: problem.line, column: problem.column, message: problem.message)
         }
         guard parsed.count > 0 else {
             throw r.error(node, "the file of set '\(name)', \(path), has no elements (only blank lines or comments)")
         }
-        return parsed.build(name)
+        return parsed
     }
-
-    static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 }
 
     static func readBytes(_ path: String) throws -> [UInt8] {
         let fd = try FileDescriptor.open(FilePath(path), .readOnly)
@@ -114,108 +93,5 @@ struct SetReader {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes
-    }
-}
-
-/// Elements of one set as they are read, kept compact (a million IPv4 prefixes: 8 MB).
-struct SetElements {
-    let type: SetType
-    var v4: [ClosedRange<UInt32>] = []
-    var v6: [ClosedRange<UInt128>] = []
-    var ports: [PortRange] = []
-    var protocols: [UInt8] = []
-
-    init(_ type: SetType) { self.type = type }
-
-    var count: Int { v4.count + v6.count + ports.count + protocols.count }
-
-    static func expects(_ t: SetType) -> String {
-        switch t {
-        case .ipv4: return "an IPv4 address or prefix like 192.0.2.0/24"
-        case .ipv6: return "an IPv6 address or prefix like 2001:db8::/32"
-        case .port: return "a port or a range like 8000-8080"
-        case .proto: return "a protocol name (\(RuleReader.protocols.map(\.0).joined(separator: ", "))) or number"
-        }
-    }
-
-    /// Adds one element from a file line; returns what is wrong with it, or nil.
-    mutating func add(_ text: UnsafeBufferPointer<UInt8>) -> String? {
-        if type == .ipv4, let range = SetElements.fastV4(text) {
-            v4.append(range)
-            return nil
-        }
-        return add(Substring(String(decoding: text, as: UTF8.self)))
-    }
-
-    /// Adds one element; returns what is wrong with it, or nil.
-    mutating func add(_ s: Substring) -> String? {
-        let bad = "expected \(SetElements.expects(type)), got '\(s)'"
-        switch type {
-        case .ipv4, .ipv6:
-            guard let p = IPPrefix.parse(String(s)) else { return bad }
-            guard p.isV6 == (type == .ipv6) else {
-                return "'\(s)' is not an \(type == .ipv6 ? "IPv6" : "IPv4") address"
-            }
-            if p.isV6 { v6.append(NamedSet.v6Range(p)) } else { v4.append(NamedSet.v4Range(p)) }
-        case .port:
-            let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-            let nums = parts.map { UInt16($0.trimmingSpaces) }
-            guard (1...2).contains(parts.count), let lo = nums.first ?? nil, let hi = nums.last ?? nil else {
-                return bad
-            }
-            guard lo <= hi else { return "range '\(s)' is empty: its start is above its end" }
-            ports.append(PortRange(lo, hi))
-        case .proto:
-            if let hit = RuleReader.protocols.first(where: { $0.0 == s }) {
-                protocols.append(hit.1)
-            } else if let n = UInt8(s) {
-                protocols.append(n)
-            } else {
-                return bad
-            }
-        }
-        return nil
-    }
-
-    /// "a.b.c.d" or "a.b.c.d/len" straight from bytes (no String per line: a million-line file
-    /// is read in a fraction of a second); nil sends the text to the general parser, which
-    /// accepts the same and explains a refusal.
-    static func fastV4(_ t: UnsafeBufferPointer<UInt8>) -> ClosedRange<UInt32>? {
-        var i = 0, value: UInt32 = 0
-        for part in 0..<4 {
-            if part > 0 {
-                guard i < t.count, t[i] == UInt8(ascii: ".") else { return nil }
-                i += 1
-            }
-            var n: UInt32 = 0, digits = 0
-            while i < t.count, t[i] >= 48, t[i] <= 57, digits < 3 {
-                n = n * 10 + UInt32(t[i] - 48)
-                digits += 1
-                i += 1
-            }
-            guard digits > 0, n <= 255 else { return nil }
-            value = value << 8 | n
-        }
-        var length: UInt32 = 32
-        if i < t.count {
-            guard t[i] == UInt8(ascii: "/"), i + 1 < t.count, t.count - i - 1 <= 2 else { return nil }
-            length = 0
-            for c in t[(i + 1)...] {
-                guard c >= 48, c <= 57 else { return nil }
-                length = length * 10 + UInt32(c - 48)
-            }
-            guard length <= 32 else { return nil }
-        }
-        let host: UInt32 = length == 32 ? 0 : UInt32.max >> length
-        return (value & ~host)...(value | host)
-    }
-
-    func build(_ name: String) -> NamedSet {
-        switch type {
-        case .ipv4: return NamedSet(name: name, v4Ranges: v4)
-        case .ipv6: return NamedSet(name: name, v6Ranges: v6)
-        case .port: return NamedSet(name: name, ports: ports)
-        case .proto: return NamedSet(name: name, protocols: protocols)
-        }
     }
 }

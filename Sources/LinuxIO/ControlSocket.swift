@@ -6,6 +6,9 @@ import SystemPackage
 /// The control socket of a running vfwall: a Unix stream socket, owner-only (mode 0600), that
 /// answers one request per connection. The client writes one line (`stats` or `reload`) and
 /// reads the answer until the server closes: the statistics as JSON, or `ok ...` / `error: ...`.
+/// A request line whose last word is `body=N` is followed by N bytes (at most `maxBody`: the
+/// elements of `set add`); the handler then gets the line without that word, a newline, and
+/// the body.
 ///
 /// The server runs on a thread of its own and handles one connection at a time; the handler
 /// runs on that thread (off the fast path). A client that says nothing is dropped after 2 s.
@@ -112,8 +115,10 @@ public final class ControlSocket {
                 return  // shut down
             }
             Self.setTimeout(c, seconds: 2)
-            if let request = Self.readLine(c) {
-                Self.writeAll(c, handler(request))
+            switch Self.readRequest(c) {
+            case .request(let request): Self.writeAll(c, handler(request))
+            case .refused(let why): Self.writeAll(c, "error: \(why)\n")
+            case .none: break
             }
             close(c)
         }
@@ -121,12 +126,20 @@ public final class ControlSocket {
 
     // MARK: client
 
-    /// Sends `request` to the vfwall listening at `path` and returns its answer.
-    public static func request(_ request: String, path: String, timeoutSeconds: Int = 10) throws -> String {
+    /// Sends `request` (one line; with `body`, announced as `body=N` and sent after it) to the
+    /// vfwall listening at `path` and returns its answer.
+    public static func request(
+        _ request: String, body: [UInt8]? = nil, path: String, timeoutSeconds: Int = 10
+    ) throws -> String {
+        if let body, body.count > maxBody {
+            throw ControlSocketError(
+                "the request is \(body.count) bytes; the control socket takes at most \(maxBody) (split it)")
+        }
         let c = try connect(path)
         defer { close(c) }
         setTimeout(c, seconds: timeoutSeconds)
-        writeAll(c, request + "\n")
+        writeAll(c, request + (body.map { " body=\($0.count)" } ?? "") + "\n")
+        if let body { writeAll(c, body) }
         shutdown(c, Int32(SHUT_WR))
         let out: [UInt8]
         do { out = try readToEnd(FileDescriptor(rawValue: c), limit: maxAnswer + 1) } catch {
@@ -141,6 +154,10 @@ public final class ControlSocket {
 
     /// The longest answer `request` takes.
     static let maxAnswer = 64 << 20
+    /// The longest request body the server reads (a 1,000,000-prefix set file is about 16 MB).
+    public static let maxBody = 64 << 20
+    /// The longest request line.
+    static let maxLine = 4096
 
     static func connect(_ path: String) throws -> Int32 {
         let c = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -195,27 +212,55 @@ public final class ControlSocket {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// The first line the peer sends (up to 4 KiB, or until it closes its side), trimmed.
-    static func readLine(_ fd: Int32) -> String? {
+    enum Received: Equatable {
+        case request(String)
+        case refused(String)
+    }
+
+    /// The request the peer sends: its first line (up to 4 KiB, or until it closes its side),
+    /// trimmed, and the body that line announces. nil when the peer sent nothing.
+    static func readRequest(_ fd: Int32) -> Received? {
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        while bytes.count < 4096 && !bytes.contains(10) {
-            let n = read(fd, &buffer, buffer.count)
-            if n > 0 && n <= buffer.count {
-                bytes += buffer[0..<n]
-                continue
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        func readMore() -> Bool {
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n > 0 && n <= buffer.count {
+                    bytes += buffer[0..<n]
+                    return true
+                }
+                if n < 0 && errno == EINTR { continue }
+                return false
             }
-            if n < 0 && errno == EINTR { continue }
-            break
         }
+        while bytes.count < maxLine && !bytes.contains(10) && readMore() {}
         guard !bytes.isEmpty else { return nil }
-        let line = bytes.split(separator: 10, omittingEmptySubsequences: false).first ?? []
-        return String(decoding: line, as: UTF8.self).trimmed(" \t\r")
+        let end = bytes.firstIndex(of: 10) ?? bytes.count
+        var line = String(decoding: bytes[..<end], as: UTF8.self).trimmed(" \t\r")
+        guard let space = line.lastIndex(of: " "), line[space...].hasPrefix(" body=") else { return .request(line) }
+        let digits = line[line.index(space, offsetBy: 6)...]
+        guard let size = Int(digits), size >= 0, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            return .refused("bad body size '\(digits)' (body=BYTES)")
+        }
+        guard size <= maxBody else {
+            return .refused("the request body is \(size) bytes; the control socket takes at most \(maxBody)")
+        }
+        line = String(line[..<space])
+        let start = min(end + 1, bytes.count)
+        bytes.removeSubrange(0..<start)
+        bytes.reserveCapacity(size)
+        while bytes.count < size && readMore() {}
+        guard bytes.count >= size else {
+            return .refused("the request body ended after \(bytes.count) of \(size) bytes")
+        }
+        return .request(line + "\n" + String(decoding: bytes[0..<size], as: UTF8.self))
     }
 
     /// Writes with MSG_NOSIGNAL: a peer that hung up must not raise SIGPIPE in the firewall.
-    static func writeAll(_ fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
+    static func writeAll(_ fd: Int32, _ text: String) { writeAll(fd, Array(text.utf8)) }
+
+    static func writeAll(_ fd: Int32, _ data: [UInt8]) {
+        var bytes = data
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes {

@@ -16,7 +16,7 @@ struct VFWall: ParsableCommand {
             """,
         subcommands: [
             CheckCommand.self, ReplayCommand.self, RunCommand.self, StatsCommand.self, ReloadCommand.self,
-            HealthCommand.self,
+            HealthCommand.self, SetCommand.self,
             BenchPipelineCommand.self, ClassBenchCommand.self, GenCommand.self
         ])
 }

@@ -185,7 +185,7 @@ final class EngineRunTests: XCTestCase {
         XCTAssertTrue(try ControlSocket.request("stats", path: service.path).contains("\"policy_generation\""))
         XCTAssertEqual(
             try ControlSocket.request("shutdown", path: service.path),
-            "error: unknown request 'shutdown' (stats, reload, health)\n")
+            "error: unknown request 'shutdown' (stats, reload, health, set)\n")
         let logged = logs.all
         XCTAssertEqual(logged.count, 1)
         XCTAssertTrue(logged.first?.message.hasPrefix("reload (control socket): ok: ") ?? false, "\(logged)")

@@ -167,6 +167,18 @@ final class SetConfigTests: XCTestCase {
             "c.yaml:3:11: 'type' expects one of ipv4, ipv6, port, proto, got 'mac'")
     }
 
+    /// `keep-runtime` (a reload keeps what `vfwall set add` added) is a set's own choice, off by default.
+    func testKeepRuntimeIsReadPerSet() throws {
+        try write("block.txt", "192.0.2.0/24\n")
+        let c = try load(
+            "sets:\n  feed:\n    type: ipv4\n    file: block.txt\n    keep-runtime: true\n"
+                + "  web:\n    type: port\n    elements: [80]\nrules: []")
+        XCTAssertEqual(c.policy.sets.map(\.keepsRuntimeChanges), [true, false])
+        XCTAssertEqual(
+            error("sets:\n  s:\n    type: port\n    elements: [1]\n    keep-runtime: maybe\nrules: []"),
+            "c.yaml:5:19: 'keep-runtime' expects true or false, got 'maybe'")
+    }
+
     /// 100,000 random prefixes from a file, checked on sampled addresses against the prefixes
     /// themselves (each address looked up at all 33 lengths in a hash set of the prefixes).
     func testHundredThousandPrefixFile() throws {

@@ -37,7 +37,7 @@ public final class Engine: @unchecked Sendable {
     let state: PThreadLock<ControlState>
     /// Held for a whole reload, so two (SIGHUP and the socket) cannot interleave their
     /// publish and their record of the policy in force.
-    private let reloading = PThreadLock<Int>(0)
+    let reloading = PThreadLock<Int>(0)
     private(set) var running = false
 
     struct ControlState {
@@ -204,7 +204,8 @@ public final class Engine: @unchecked Sendable {
         reloading.withLock { _ in apply(new, policy, ackTimeoutMs: ackTimeoutMs) }
     }
 
-    private func apply(_ new: EnginePlan, _ policy: Policy, ackTimeoutMs: Int) -> ReloadOutcome {
+    private func apply(_ new: EnginePlan, _ read: Policy, ackTimeoutMs: Int) -> ReloadOutcome {
+        let policy = read.keepingRuntimeSets(of: self.policy)
         let old = plan
         guard new.portNames == old.portNames else {
             let change = "\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))"

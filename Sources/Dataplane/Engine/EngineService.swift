@@ -41,8 +41,10 @@ extension Engine {
             let outcome = reload()
             outcome.log(trigger: "control socket", to: logger)
             return outcome.answer + "\n"
+        case let r where r.hasPrefix("set ") || r == "set":
+            return answerSet(r, logger: logger)
         default:
-            return "error: unknown request '\(request)' (stats, reload, health)\n"
+            return "error: unknown request '\(request)' (stats, reload, health, set)\n"
         }
     }
 

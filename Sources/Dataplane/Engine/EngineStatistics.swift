@@ -78,7 +78,7 @@ extension EngineStatistics: Encodable {
     private enum Key: String, CodingKey {
         case config, backend, uptimeSeconds = "uptime_seconds", policyGeneration = "policy_generation", reloads
         case failedReloads = "failed_reloads", lastReloadError = "last_reload_error", ports, workers, totals
-        case rules, defaultRule = "default", reasons, conntrack, routing
+        case rules, defaultRule = "default", reasons, conntrack, sets, routing
     }
 
     private struct Totals: Encodable {
@@ -137,6 +137,7 @@ extension EngineStatistics: Encodable {
         try o.encode(
             RuleHits(index: nil, name: nil, action: "\(policy.defaultAction)", hits: t.defaultHits),
             forKey: .defaultRule)
+        try o.encode(SetFacts.all(policy, t), forKey: .sets)
         var reasons: [String: UInt64] = [:]
         for r in Reason.allCases where r != .none { reasons[r.name] = t.count(r) }
         try o.encode(reasons, forKey: .reasons)

@@ -102,12 +102,13 @@ public final class Pipeline {
     public var counters: PipelineCounters { tally.snapshot() }
 
     /// Swaps in a new policy between bursts. Flows stay; per-rule hit counters restart because
-    /// rule indexes change meaning, and remembered first-fragment verdicts are forgotten (their
-    /// later fragments drop: a verdict of the old policy must not outlive it).
+    /// rule indexes change meaning (unless only a set changed: `keepsRuleCounters`), and
+    /// remembered first-fragment verdicts are forgotten (their later fragments drop: a verdict
+    /// of the old policy must not outlive it).
     public func install(_ p: CompiledPolicy) {
         policy = p
         generation &+= 1
-        tally.resetRules(p.ruleCount)
+        if !p.keepsRuleCounters || p.ruleCount != tally.ruleSlots { tally.resetRules(p.ruleCount) }
         fragments.forgetAll()
     }
 

@@ -11,11 +11,15 @@ public final class CompiledPolicy {
     public let testsTCPFlags: Bool
     /// The policy's settings as plain scalars, read once per burst by the pipeline.
     public let settings: PolicySettings
+    /// Whether workers keep their per-rule hit counters when they install this policy: it has
+    /// the rules of the one before, in the same order (only a set they test changed).
+    public let keepsRuleCounters: Bool
 
     /// Builds the policy's classifier: the compiled one unless another is given (the linear-scan
     /// `ReferenceClassifier` is the oracle tests compare it with).
-    public init(_ policy: Policy, classifier: (any Classifier)? = nil) {
+    public init(_ policy: Policy, classifier: (any Classifier)? = nil, keepsRuleCounters: Bool = false) {
         self.policy = policy
+        self.keepsRuleCounters = keepsRuleCounters
         self.classifier = classifier ?? BitVectorClassifier(rules: policy.rules)
         testsTCPFlags = policy.rules.contains { $0.match.tcpFlags != nil }
         settings = PolicySettings(policy, testsTCPFlags: testsTCPFlags)

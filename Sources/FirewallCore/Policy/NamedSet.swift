@@ -46,21 +46,26 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
     public let elementCount: Int
     /// Disjoint ranges the elements merge into.
     public let rangeCount: Int
+    /// Whether a reload keeps the elements this set gained while running (`keep-runtime: true`):
+    /// the reloaded set is then the file's elements plus the running set's.
+    public let keepsRuntimeChanges: Bool
     let table: SetTable
 
     /// IPv4 address ranges (a prefix is one range). Any order; overlaps are merged.
-    public init(name: String, v4Ranges: [ClosedRange<UInt32>]) {
+    public init(name: String, v4Ranges: [ClosedRange<UInt32>], keepsRuntimeChanges: Bool = false) {
         self.name = name
         type = .ipv4
+        self.keepsRuntimeChanges = keepsRuntimeChanges
         elementCount = v4Ranges.count
         table = .v4(IPv4SetTable(v4Ranges))
         rangeCount = table.rangeCount
     }
 
     /// IPv6 address ranges. Any order; overlaps are merged.
-    public init(name: String, v6Ranges: [ClosedRange<UInt128>]) {
+    public init(name: String, v6Ranges: [ClosedRange<UInt128>], keepsRuntimeChanges: Bool = false) {
         self.name = name
         type = .ipv6
+        self.keepsRuntimeChanges = keepsRuntimeChanges
         elementCount = v6Ranges.count
         table = .v6(IPv6SetTable(v6Ranges))
         rangeCount = table.rangeCount
@@ -76,17 +81,19 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    public init(name: String, ports: [PortRange]) {
+    public init(name: String, ports: [PortRange], keepsRuntimeChanges: Bool = false) {
         self.name = name
         type = .port
+        self.keepsRuntimeChanges = keepsRuntimeChanges
         elementCount = ports.count
         table = .bits(BitmapSetTable(ports.map { Int($0.lo)...Int($0.hi) }, keys: 65536))
         rangeCount = table.rangeCount
     }
 
-    public init(name: String, protocols: [UInt8]) {
+    public init(name: String, protocols: [UInt8], keepsRuntimeChanges: Bool = false) {
         self.name = name
         type = .proto
+        self.keepsRuntimeChanges = keepsRuntimeChanges
         elementCount = protocols.count
         table = .bits(BitmapSetTable(protocols.map { Int($0)...Int($0) }, keys: 256))
         rangeCount = table.rangeCount
