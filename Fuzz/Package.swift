@@ -44,6 +44,9 @@ let package = Package(
             ]),
         // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).
         .target(name: "CaptureReplay", dependencies: ["FirewallCore", "Ports", "LinuxIO"]),
+        // The router of the root's Dataplane (route mode), its files symlinked, and the fuzzer's
+        // state beside them (the router is internal to its module).
+        .target(name: "RouterPath", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux", "FuzzSupport"]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
         // One frame: parse, conntrack, both classifiers (they must agree), reject reply.
@@ -53,6 +56,8 @@ let package = Package(
         // The configuration loader on arbitrary bytes: an error, never a crash.
         .executableTarget(name: "fuzz-config", dependencies: ["FirewallConfig", "FirewallCore", "FuzzSupport"]),
         // Whole capture files (pcap, pcapng) through the reader and Replay: frames or a PcapError.
+        // Route mode's ARP, ND, ICMP-error and queue paths on arbitrary frames from either port.
+        .executableTarget(name: "fuzz-router", dependencies: ["RouterPath", "FuzzSupport"]),
         .executableTarget(
             name: "fuzz-capture",
             dependencies: ["CaptureReplay", "LinuxIO", "FirewallConfig", "FirewallCore", "FuzzSupport"])

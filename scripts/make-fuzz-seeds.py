@@ -77,6 +77,46 @@ broken = [
 for b in broken:
     write("fuzz-config", b.encode())
 
+# fuzz-router: mode byte (bit 0 ingress, bit 1 accepted, bits 2-3: also idle or announce), frame.
+# The router of RouterFuzz: inside 10.199.1.254/24 fd00:1::fe/64 (MAC ...:10), outside
+# 10.199.2.254/24 fd00:2::fe/64 (MAC ...:20); hosts 10.199.1.1 and 10.199.2.2.
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+def mac(last): return bytes([2, 0x76, 0x66, 0x6C, 0, last])
+def ip4(src, dst, proto, payload, ttl=64, df=True):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0x4000 if df else 0, ttl, proto, 0, bytes(src), bytes(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+def arp(op, smac, sip, tmac, tip, to):
+    return to + smac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + smac + bytes(sip) + tmac + bytes(tip) + bytes(18)
+udp = struct.pack("!HHHH", 4000, 53, 12, 0) + b"abcd"
+echo = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"ping"
+echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
+host, sink = [10, 199, 1, 1], [10, 199, 2, 2]
+to_in = mac(0x10) + mac(1) + b"\x08\x00"
+router_seeds = [
+    bytes([0]) + arp(1, mac(1), host, bytes(6), [10, 199, 1, 254], b"\xff" * 6),
+    bytes([1]) + arp(2, mac(2), [10, 199, 2, 1], mac(0x20), [10, 199, 2, 254], mac(0x20)),
+    bytes([2]) + to_in + ip4(host, sink, 17, udp),
+    bytes([2]) + to_in + ip4(host, [8, 8, 8, 8], 17, udp),
+    bytes([2]) + to_in + ip4(host, sink, 17, udp, ttl=1),
+    bytes([2]) + to_in + ip4(host, [10, 199, 1, 254], 1, echo),
+    bytes([2]) + to_in + ip4(host, sink, 17, udp + bytes(1300)),
+    bytes([6]) + to_in + ip4(host, [10, 199, 2, 99], 17, udp),
+    bytes([10]) + to_in + ip4(host, [192, 0, 2, 7], 17, udp, df=False),
+]
+# An IPv6 neighbour solicitation for fd00:1::fe from fd00:1::1, hop limit 255.
+ours6, host6 = bytes.fromhex("fd000001" + "0" * 20 + "00fe"), bytes.fromhex("fd000001" + "0" * 23 + "1")
+ns = struct.pack("!BBHI", 135, 0, 0, 0) + ours6 + bytes([1, 1]) + mac(1)
+pseudo = host6 + bytes.fromhex("ff0200000000000000000001ff0000fe") + struct.pack("!I", len(ns)) + bytes([0, 0, 0, 58])
+ns = ns[:2] + struct.pack("!H", csum(pseudo + ns)) + ns[4:]
+ip6 = struct.pack("!IHBB", 0x60000000, len(ns), 58, 255) + host6 + bytes.fromhex("ff0200000000000000000001ff0000fe")
+router_seeds.append(bytes([0]) + bytes.fromhex("3333ff0000fe") + mac(1) + b"\x86\xdd" + ip6 + ns)
+for seed in router_seeds:
+    write("fuzz-router", seed)
+
 # fuzz-capture: whole capture files, from their own script.
 subprocess.run([sys.executable, os.path.join(root, "scripts", "make-capture-seeds.py")],
                check=True, stdout=subprocess.DEVNULL)
