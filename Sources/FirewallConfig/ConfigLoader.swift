@@ -6,7 +6,7 @@ import Yams
 /// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
 /// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
 public enum ConfigLoader {
-    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "sets", "rules"]
+    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "classifier", "sets", "rules"]
     static let defaultPorts = ["inside", "outside"]
 
     /// Reads and validates `path`.
@@ -36,6 +36,8 @@ public enum ConfigLoader {
         var ports: [PortConfig] = defaultPorts.map { PortConfig(name: $0) }
         var dataplane = DataplaneConfig()
         var conntrack = ConntrackSettings()
+        var classifier = ClassifierConfig()
+        var classifierNode: Node?
         var rulesNode: Node?
         var policyNode: Node?
         var sets: [NamedSet] = []
@@ -44,6 +46,9 @@ public enum ConfigLoader {
             case "ports": ports = try readPorts(v, r)
             case "dataplane": dataplane = try readDataplane(v, r)
             case "conntrack": conntrack = try readConntrack(v, r)
+            case "classifier":
+                classifier = try readClassifier(v, r)
+                classifierNode = v
             case "policy": policyNode = v
             case "sets": sets = try SetReader(r: r).sets(v)
             default: rulesNode = v
@@ -59,7 +64,10 @@ public enum ConfigLoader {
         var policy = Policy(portNames: ports.map(\.name), rules: try reader.rules(rn))
         policy.sets = sets
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
-        return Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
+        try checkClassifierMemory(policy, classifier, at: classifierNode ?? rn, r)
+        return Configuration(
+            file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack, classifier: classifier
+        )
     }
 
     static func readPorts(_ node: Node, _ r: NodeReader) throws -> [PortConfig] {

@@ -8,6 +8,7 @@ public struct Configuration {
     public var dataplane: DataplaneConfig
     public var policy: Policy
     public var conntrack: ConntrackSettings
+    public var classifier = ClassifierConfig()
 
     public var portNames: [String] { ports.map(\.name) }
 }

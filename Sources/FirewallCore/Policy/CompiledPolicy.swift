@@ -12,11 +12,11 @@ public final class CompiledPolicy {
     /// The policy's settings as plain scalars, read once per burst by the pipeline.
     public let settings: PolicySettings
 
-    /// Builds the policy's classifier: the compiled one unless another is given (the linear-scan
-    /// `ReferenceClassifier` is the oracle tests compare it with).
+    /// Builds the policy's classifier: the compiled one `CompiledClassifier` picks unless another
+    /// is given (the linear-scan `ReferenceClassifier` is the oracle tests compare it with).
     public init(_ policy: Policy, classifier: (any Classifier)? = nil) {
         self.policy = policy
-        self.classifier = classifier ?? BitVectorClassifier(rules: policy.rules)
+        self.classifier = classifier ?? CompiledClassifier.make(policy.rules.map(\.match))
         testsTCPFlags = policy.rules.contains { $0.match.tcpFlags != nil }
         settings = PolicySettings(policy, testsTCPFlags: testsTCPFlags)
         actions = .allocate(capacity: max(1, policy.rules.count))
