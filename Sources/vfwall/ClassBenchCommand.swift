@@ -111,6 +111,10 @@ struct ClassBenchCommand: ParsableCommand {
         case .compiled:
             let plan = CompiledClassifier.plan(matches)
             let c = CompiledClassifier.make(matches, plan: plan)
+            switch plan.kind {
+            case .bitsets: print("compiled-as: bitsets")
+            case .chunked(let per): print("compiled-as: chunks of \(per) rules")
+            }
             print("estimated-bytes: \(plan.estimatedBytes)")
             return (c, (c as? BitVectorClassifier)?.memoryBytes ?? (c as? ChunkedClassifier)?.memoryBytes ?? 0)
         case .bitsets:

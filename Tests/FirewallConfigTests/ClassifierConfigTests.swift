@@ -50,7 +50,8 @@ final class ClassifierConfigTests: XCTestCase {
         let yaml = "classifier: {max-memory: 64KiB}\n" + rules
         guard case .failure(let e) = parse(yaml) else { return XCTFail("accepted a policy over the limit") }
         let estimate = CompiledClassifier.plan(
-            try parse(rules).get().policy.rules.map(\.match)).estimatedBytes
+            try parse(rules).get().policy.rules.map(\.match)
+        ).estimatedBytes
         XCTAssertGreaterThan(estimate, 64 << 10)
         XCTAssertEqual(
             e.description,

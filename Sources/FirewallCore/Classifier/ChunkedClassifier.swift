@@ -181,8 +181,8 @@ public final class ChunkedClassifier: Classifier {
                 c[4 * p] == skipped
                 ? -1
                 : m.pointee.ipVersion == 4
-                ? chunk.v4.firstMatch(c[4 * p], c[4 * p + 1], c[4 * p + 2], c[4 * p + 3], chunk.checks, m)
-                : chunk.v6.firstMatch(c[4 * p], c[4 * p + 1], c[4 * p + 2], c[4 * p + 3], chunk.checks, m)
+                    ? chunk.v4.firstMatch(c[4 * p], c[4 * p + 1], c[4 * p + 2], c[4 * p + 3], chunk.checks, m)
+                    : chunk.v6.firstMatch(c[4 * p], c[4 * p + 1], c[4 * p + 2], c[4 * p + 3], chunk.checks, m)
             if r >= 0 {
                 results[i] = r &+ chunk.first
             } else {

@@ -47,7 +47,8 @@ public enum CompiledClassifier {
             let slice = matches[first..<min(matches.count, first + rulesPerChunk)]
             let words = (slice.count + 63) / 64
             for v6 in [false, true] {
-                total += familyEstimate(FamilyIndex<IPv4ClassTable>.fieldRanges(slice, v6: v6), rules: slice.count,
+                total += familyEstimate(
+                    FamilyIndex<IPv4ClassTable>.fieldRanges(slice, v6: v6), rules: slice.count,
                     words: words, v6: v6, foldBudget: foldBudget)
             }
             total += slice.count * (MemoryLayout<RuleCheck>.stride + 8) + words * 8
