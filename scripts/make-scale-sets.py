@@ -13,6 +13,7 @@ Writes NAME.rules and NAME.trace for:
   destination and source port (X.Y = i mod 65536, N = 1024 + i * 7919 mod 60000), as a policy
   `src: 10.X.Y.0/24, proto: tcp, dport: N, action: accept` would be. The trace: 20,000 headers
   drawn from random rules (seed 1), one in ten turned into a miss (destination port below 1024).
+  Also as a configuration, synthetic-50k.yaml and synthetic-200k.yaml (for `vfwall check`).
 
 Traces of the concatenations are the sets' traces, moved like their rules; the last column
 (the generating rule) is offset to the rule's place in the concatenation.
@@ -75,6 +76,12 @@ def synthetic(out, name, count):
         dst = rng.randrange(1 << 32)
         trace.append(f"{src}\t{dst}\t{rng.randrange(1024, 65536)}\t{port}\t6\t0\t{i}")
     write(out, name, rules, trace)
+    with open(os.path.join(out, name + ".yaml"), "w") as f:
+        f.write("# Written by scripts/make-scale-sets.py.\nrules:\n")
+        for i in range(count):
+            x, y = (i >> 8) & 255, i & 255
+            port = 1024 + (i * 7919) % 60000
+            f.write(f"  - {{src: 10.{x}.{y}.0/24, proto: tcp, dport: {port}, action: accept}}\n")
 
 
 def write(out, name, rules, trace):

@@ -13,7 +13,9 @@ final class ClassifierLimitReloadTests: XCTestCase {
         defer { scratch.remove() }
         let text = try pcapDefaultConfigurationText(scratch)
         XCTAssertTrue(text.contains("max-memory: 1GiB"))
-        func limited(_ size: String) -> String { text.replacingOccurrences(of: "max-memory: 1GiB", with: "max-memory: \(size)") }
+        func limited(_ size: String) -> String {
+            text.replacingOccurrences(of: "max-memory: 1GiB", with: "max-memory: \(size)")
+        }
         let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("pcap.yaml", text))
         let engine = try Engine.open(c)
         defer { engine.close() }
