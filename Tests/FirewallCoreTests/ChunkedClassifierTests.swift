@@ -51,6 +51,26 @@ final class ChunkedClassifierTests: XCTestCase {
         }
     }
 
+    /// More than 64 chunks, so a prefilter bit stands for two chunks; scattered IPv4 prefixes
+    /// (most chunks ruled out per packet) mixed with wildcard rules.
+    func testManyChunksShareAPrefilterBit() {
+        var g = RandomPolicy(seed: 77)
+        let rules: [RuleMatch] = (0..<4600).map { i in
+            var m = g.rule()
+            if i % 50 != 0 { m.sources = [g.prefix(v6: false)] }
+            return m
+        }
+        let chunked = ChunkedClassifier(matches: rules, chunkRules: 64)
+        XCTAssertEqual(chunked.prefilter.groupSize, 2)
+        let reference = ReferenceClassifier(matches: rules)
+        var metas = (0..<300).map { _ in g.header(near: g.pick(rules)) }
+        let got = classifyAll(chunked, metas)
+        for i in 0..<metas.count {
+            let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
+            if got[i] != want { return XCTFail("header \(i): chunked \(got[i]), reference \(want)\n\(metas[i])") }
+        }
+    }
+
     func testClassBenchSetsAgreeWithFlatScan() throws {
         let sets = ["acl1_1k", "fw1_1k", "ipc1_1k", "acl1_8k", "fw1_8k", "ipc1_8k"]
         for set in sets {

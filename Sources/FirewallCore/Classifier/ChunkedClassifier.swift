@@ -13,14 +13,8 @@ public final class ChunkedClassifier: Classifier {
         let v6: FamilyIndex<IPv6ClassTable>
         let checks: RuleChecks
         let first: Int32
-        /// IPv4 prefilter: bit t of the first 1,024 words says some rule of the chunk may match a
-        /// source whose top 16 bits are t; the next 1,024 words, the same for the destination.
-        /// A chunk of scattered prefixes is skipped after two loads, not searched.
-        let top16: UnsafeMutablePointer<UInt64>
 
-        var bytes: Int { v4.bytes + v6.bytes + checks.bytes + Chunk.filterWords * 8 }
-
-        static let filterWords = 2 * 1024
+        var bytes: Int { v4.bytes + v6.bytes + checks.bytes }
 
         init(_ rules: [RuleMatch], first: Int) {
             let words = (rules.count + 63) / 64
@@ -28,46 +22,18 @@ public final class ChunkedClassifier: Classifier {
             v6 = FamilyIndex(rules, v6: true, words: words, foldBudget: ChunkedClassifier.foldBudget)
             checks = RuleChecks(rules, words: words)
             self.first = Int32(first)
-            top16 = .allocate(capacity: Chunk.filterWords)
-            top16.initialize(repeating: 0, count: Chunk.filterWords)
-            for m in rules where m.ipVersion != 6 {
-                Chunk.mark(top16, m.sources, anyKey: m.sources.isEmpty || m.sets.contains { $0.field == .source })
-                Chunk.mark(
-                    top16 + 1024, m.destinations,
-                    anyKey: m.destinations.isEmpty || m.sets.contains { $0.field == .destination })
-            }
-        }
-
-        /// Sets the bits of the /16s a rule's prefixes touch (all of them for a rule that takes any
-        /// address, or whose address test is a set).
-        static func mark(_ bits: UnsafeMutablePointer<UInt64>, _ prefixes: [IPPrefix], anyKey: Bool) {
-            if anyKey {
-                bits.update(repeating: ~0, count: 1024)
-                return
-            }
-            for p in prefixes where !p.isV6 {
-                let r = KeyRange(p)
-                for t in Int(r.lo.lo >> 16)...Int(r.hi.lo >> 16) { bits[t >> 6] |= 1 << UInt64(t & 63) }
-            }
-        }
-
-        /// Whether some rule of the chunk may match this IPv4 packet's addresses.
-        @inline(__always) func mayMatch(_ m: UnsafePointer<PacketMeta>) -> Bool {
-            let s = Int(truncatingIfNeeded: m.pointee.src.lo >> 16) & 0xFFFF
-            let d = Int(truncatingIfNeeded: m.pointee.dst.lo >> 16) & 0xFFFF
-            return top16[s >> 6] & (1 << UInt64(s & 63)) != 0 && top16[1024 + (d >> 6)] & (1 << UInt64(d & 63)) != 0
         }
 
         func deallocate() {
             v4.deallocate()
             v6.deallocate()
             checks.deallocate()
-            top16.deallocate()
         }
     }
 
     let chunks: UnsafeMutablePointer<Chunk>
     let chunkCount: Int
+    let prefilter: ChunkPrefilter
     /// For the odd packet that is neither IPv4 nor IPv6 (the pipeline does not classify those).
     let reference: ReferenceClassifier
     /// The sets the rules test: kept alive here, their tables read through the chunks' checks.
@@ -103,7 +69,8 @@ public final class ChunkedClassifier: Classifier {
             bytes += chunk.bytes
             (chunks + k).initialize(to: chunk)
         }
-        memoryBytes = bytes + MemoryLayout<Chunk>.stride * chunkCount
+        prefilter = ChunkPrefilter(matches, chunkRules: per, chunkCount: chunkCount)
+        memoryBytes = bytes + MemoryLayout<Chunk>.stride * chunkCount + prefilter.bytes
         reference = ReferenceClassifier(matches: matches)
         sets = matches.flatMap { $0.sets.map(\.set) }
     }
@@ -111,6 +78,7 @@ public final class ChunkedClassifier: Classifier {
     public convenience init(rules: [Rule]) { self.init(matches: rules.map(\.match)) }
 
     deinit {
+        prefilter.deallocate()
         for k in 0..<chunkCount { chunks[k].deallocate() }
         chunks.deinitialize(count: chunkCount)
         chunks.deallocate()
@@ -124,50 +92,62 @@ public final class ChunkedClassifier: Classifier {
 
     public func classifyBurst(_ metas: UnsafePointer<PacketMeta>, count: Int, results: UnsafeMutablePointer<Int32>) {
         let chunks = self.chunks, chunkCount = self.chunkCount, block = ChunkedClassifier.block
-        // Per block: the packets still unmatched (indices into `metas`), then 4 classes each.
+        let prefilter = self.prefilter
+        // Per block: the packets still unmatched (indices into `metas`), 4 classes each, and the
+        // chunk groups each may match.
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 5 * block) { scratch in
-            let pending = scratch.baseAddress!, cls = pending + block
-            var start = 0
-            while start < count {
-                let n = min(block, count - start)
-                var pendingCount = 0
-                for i in start..<start + n {
-                    let version = metas[i].ipVersion
-                    if version == 4 || version == 6 {
-                        results[i] = -1
-                        pending[pendingCount] = UInt32(truncatingIfNeeded: i)
-                        pendingCount += 1
-                    } else {
-                        results[i] = reference.classify(metas + i)
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { groupScratch in
+                let pending = scratch.baseAddress!, cls = pending + block, groups = groupScratch.baseAddress!
+                var start = 0
+                while start < count {
+                    let n = min(block, count - start)
+                    var pendingCount = 0
+                    for i in start..<start + n {
+                        let version = metas[i].ipVersion
+                        if version == 4 || version == 6 {
+                            results[i] = -1
+                            pending[pendingCount] = UInt32(truncatingIfNeeded: i)
+                            groups[pendingCount] = version == 4 ? prefilter.groups(metas + i) : ~0
+                            pendingCount += 1
+                        } else {
+                            results[i] = reference.classify(metas + i)
+                        }
                     }
+                    var k = 0
+                    while k < chunkCount && pendingCount > 0 {
+                        let group: UInt64 = 1 << UInt64(truncatingIfNeeded: k / prefilter.groupSize)
+                        var wanted: UInt64 = 0
+                        for p in 0..<pendingCount { wanted |= groups[p] }
+                        if wanted & group != 0 {
+                            pendingCount = Self.search(
+                                chunks[k], group, metas, pending, groups, pendingCount, cls, results)
+                        }
+                        k += 1
+                    }
+                    start += n
                 }
-                var k = 0
-                while k < chunkCount && pendingCount > 0 {
-                    pendingCount = Self.search(chunks[k], metas, pending, pendingCount, cls, results)
-                    k += 1
-                }
-                start += n
             }
         }
     }
 
     /// Looks the pending packets up in one chunk: all class lookups first, then the scans.
     /// Matched packets get their result; the rest stay pending, in order. Returns how many remain.
-    /// A packet the prefilter rules out gets the source class `skipped`, which no class is.
+    /// A packet the prefilter rules out (its groups lack `group`) gets the source class `skipped`,
+    /// which no class is.
     @inline(__always)
     static func search(
-        _ chunk: Chunk, _ metas: UnsafePointer<PacketMeta>, _ pending: UnsafeMutablePointer<UInt32>,
-        _ pendingCount: Int, _ c: UnsafeMutablePointer<UInt32>, _ results: UnsafeMutablePointer<Int32>
+        _ chunk: Chunk, _ group: UInt64, _ metas: UnsafePointer<PacketMeta>, _ pending: UnsafeMutablePointer<UInt32>,
+        _ groups: UnsafeMutablePointer<UInt64>, _ pendingCount: Int, _ c: UnsafeMutablePointer<UInt32>,
+        _ results: UnsafeMutablePointer<Int32>
     ) -> Int {
         let skipped = ChunkedClassifier.skipped
         for p in 0..<pendingCount {
-            let m = metas + Int(pending[p])
-            let v4 = m.pointee.ipVersion == 4
-            if v4 && !chunk.mayMatch(m) {
+            if groups[p] & group == 0 {
                 c[4 * p] = skipped
                 continue
             }
-            let t = v4 ? chunk.v4.classes(m) : chunk.v6.classes(m)
+            let m = metas + Int(pending[p])
+            let t = m.pointee.ipVersion == 4 ? chunk.v4.classes(m) : chunk.v6.classes(m)
             c[4 * p] = t.0
             c[4 * p + 1] = t.1
             c[4 * p + 2] = t.2
@@ -187,6 +167,7 @@ public final class ChunkedClassifier: Classifier {
                 results[i] = r &+ chunk.first
             } else {
                 pending[kept] = pending[p]
+                groups[kept] = groups[p]
                 kept += 1
             }
         }

@@ -24,7 +24,9 @@ public enum CompiledClassifier {
         let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyIndex<IPv4ClassTable>.foldBudget)
         if single <= singleIndexBudget { return Plan(kind: .bitsets, estimatedBytes: single) }
         let per = ChunkedClassifier.defaultChunkRules
-        let chunked = estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget)
+        let chunked =
+            estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget)
+            + 2 * ChunkPrefilter.slots * 8
         return Plan(kind: .chunked(rulesPerChunk: per), estimatedBytes: chunked)
     }
 
