@@ -159,6 +159,7 @@ struct RuleReader {
     func portRange(_ node: Node, _ key: String) throws -> PortRange {
         let expects = "a port, a range 1000-2000 or a list"
         let s = try r.scalar(node, key, expects: expects)
+        if let port = UInt16(s) { return PortRange(port, port) }  // the common case, without splitting
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         let nums = parts.map { UInt16($0.trimmingSpaces) }
         guard (1...2).contains(parts.count), nums.allSatisfy({ $0 != nil }) else {
