@@ -6,7 +6,7 @@ import Yams
 /// Reads a YAML configuration into a `Configuration`, refusing anything it does not understand
 /// with file:line:column. Nothing is opened or started here: a bad file changes nothing.
 public enum ConfigLoader {
-    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "sets", "routes", "rules"]
+    static let topKeys = ["ports", "dataplane", "policy", "conntrack", "classifier", "sets", "routes", "rules"]
     static let defaultPorts = ["inside", "outside"]
 
     /// Reads and validates `path`.
@@ -25,7 +25,7 @@ public enum ConfigLoader {
         let r = NodeReader(file: file)
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: yaml) else {
+            guard let n = try Yams.compose(yaml: yaml, Resolver.basic) else {
                 throw ConfigError(
                     file: file, line: 1, column: 1, message: "the configuration is empty; it needs at least 'rules'")
             }
@@ -38,6 +38,8 @@ public enum ConfigLoader {
         var routesNode: Node?
         var dataplane = DataplaneConfig()
         var conntrack = ConntrackSettings()
+        var classifier = ClassifierConfig()
+        var classifierNode: Node?
         var rulesNode: Node?
         var policyNode: Node?
         var sets: [NamedSet] = []
@@ -47,6 +49,9 @@ public enum ConfigLoader {
             case "routes": routesNode = v
             case "dataplane": dataplane = try readDataplane(v, r)
             case "conntrack": conntrack = try readConntrack(v, r)
+            case "classifier":
+                classifier = try readClassifier(v, r)
+                classifierNode = v
             case "policy": policyNode = v
             case "sets": sets = try SetReader(r: r).sets(v)
             default: rulesNode = v
@@ -62,9 +67,12 @@ public enum ConfigLoader {
         var policy = Policy(portNames: ports.map(\.name), rules: try reader.rules(rn))
         policy.sets = sets
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
+        try checkClassifierMemory(policy, classifier, at: classifierNode ?? rn, r)
         let routing = RoutingReader(r: r)
         try routing.check(mode: dataplane.mode, ports: ports, keyNodes: portKeys, routes: routesNode)
-        var c = Configuration(file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack)
+        var c = Configuration(
+            file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack, classifier: classifier
+        )
         c.routes = try routesNode.map { try routing.routes($0, ports: ports) } ?? []
         return c
     }

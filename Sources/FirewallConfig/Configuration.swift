@@ -10,6 +10,7 @@ public struct Configuration {
     public var conntrack: ConntrackSettings
     /// Route mode: the routes configured beside the connected prefixes of the ports' addresses.
     public var routes: [Route] = []
+    public var classifier = ClassifierConfig()
 
     public var portNames: [String] { ports.map(\.name) }
 

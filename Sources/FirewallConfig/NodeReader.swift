@@ -14,14 +14,17 @@ struct NodeReader {
     {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of keys to values") }
         var out: [(String, Node, Node)] = []
-        var seen = Set<String>()
+        out.reserveCapacity(map.count)
         for (k, v) in map {
             guard case .scalar(let s) = k else { throw error(k, "keys of \(what) must be plain words") }
             guard allowed.contains(s.string) else {
                 throw error(
                     k, "'\(s.string)' is not a key of \(what); expected one of: \(allowed.joined(separator: ", "))")
             }
-            guard seen.insert(s.string).inserted else { throw error(k, "'\(s.string)' appears twice in \(what)") }
+            // At most `allowed.count` keys: a scan, not a set built per mapping (one per rule).
+            guard !out.contains(where: { $0.0 == s.string }) else {
+                throw error(k, "'\(s.string)' appears twice in \(what)")
+            }
             out.append((s.string, k, v))
         }
         return out

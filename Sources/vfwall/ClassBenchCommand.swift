@@ -26,7 +26,7 @@ struct ClassBenchCommand: ParsableCommand {
             """)
 
     enum Engine: String, ExpressibleByArgument, CaseIterable {
-        case reference, compiled
+        case reference, compiled, bitsets, chunked
         case rteAcl = "rte-acl"
     }
 
@@ -36,7 +36,11 @@ struct ClassBenchCommand: ParsableCommand {
     @Argument(help: "The ClassBench trace file.")
     var trace: String
 
-    @Option(help: "The classifier: reference (linear scan), compiled (bit-vector) or rte-acl (DPDK).")
+    @Option(
+        help: """
+            The classifier: reference (linear scan), compiled (bit-vector, one index or chunks, chosen by \
+            size), bitsets (one index), chunked (indexes of --chunk-rules rules) or rte-acl (DPDK).
+            """)
     var classifier: Engine = .compiled
 
     @Flag(help: "Print build time, memory and lookups per second instead of the matches.")
@@ -44,6 +48,9 @@ struct ClassBenchCommand: ParsableCommand {
 
     @Option(help: "Headers per classifyBurst call.")
     var burst = 32
+
+    @Option(help: "Rules per chunk of the chunked classifier.")
+    var chunkRules = ChunkedClassifier.defaultChunkRules
 
     @Option(help: "With --bench: measure for at least this many seconds.")
     var seconds = 1.0
@@ -102,7 +109,19 @@ struct ClassBenchCommand: ParsableCommand {
         case .reference:
             return (ReferenceClassifier(matches: matches), matches.count * MemoryLayout<RuleMatch>.stride)
         case .compiled:
+            let plan = CompiledClassifier.plan(matches)
+            let c = CompiledClassifier.make(matches, plan: plan)
+            switch plan.kind {
+            case .bitsets: print("compiled-as: bitsets")
+            case .chunked(let per): print("compiled-as: chunks of \(per) rules")
+            }
+            print("estimated-bytes: \(plan.estimatedBytes)")
+            return (c, (c as? BitVectorClassifier)?.memoryBytes ?? (c as? ChunkedClassifier)?.memoryBytes ?? 0)
+        case .bitsets:
             let c = BitVectorClassifier(matches: matches)
+            return (c, c.memoryBytes)
+        case .chunked:
+            let c = ChunkedClassifier(matches: matches, chunkRules: chunkRules)
             return (c, c.memoryBytes)
         case .rteAcl:
             do {

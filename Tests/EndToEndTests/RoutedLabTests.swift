@@ -27,7 +27,9 @@ final class RoutedLabTests: XCTestCase {
         XCTAssertTrue(ping.output.contains("ttl=63"), ping.output)
         XCTAssertEqual(lab.exec("dst", "ping -c 2 -i 0.2 -W 2 10.199.1.1").status, 0, "ping sink -> source")
         let trace = lab.exec("src", "traceroute -I -n -m 3 -q 1 -w 2 10.199.2.2").output
-        let hops = trace.split(separator: "\n").dropFirst().map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        let hops = trace.split(separator: "\n").dropFirst().map {
+            $0.split(separator: " ").prefix(2).joined(separator: " ")
+        }
         XCTAssertEqual(hops, ["1 10.199.1.254", "2 10.199.2.2"], trace)
         let expiring = lab.exec("src", "ping -c 1 -t 1 -W 2 10.199.2.2").output
         XCTAssertTrue(expiring.contains("From 10.199.1.254 icmp_seq=1 Time to live exceeded"), expiring)

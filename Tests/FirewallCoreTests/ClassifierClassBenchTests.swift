@@ -17,7 +17,9 @@ final class ClassifierClassBenchTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("data/classbench")
     }
 
-    func load(_ set: String) throws -> ([RuleMatch], [ClassBench.TraceEntry]) {
+    func load(_ set: String) throws -> ([RuleMatch], [ClassBench.TraceEntry]) { try Self.load(set) }
+
+    static func load(_ set: String) throws -> ([RuleMatch], [ClassBench.TraceEntry]) {
         let dir = Self.dataDirectory
         let rules = try ClassBench.parseRules(
             String(contentsOf: dir.appendingPathComponent("\(set).rules"), encoding: .utf8))

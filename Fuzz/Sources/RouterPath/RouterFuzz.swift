@@ -13,8 +13,12 @@ public enum RouterFuzz {
         func address(_ text: String) -> InterfaceAddress { InterfaceAddress.parse(text)! }
         let plan = RoutingPlan(
             interfaces: [
-                RouterInterface(port: 0, mac: ourMACs[0], addresses: [address("10.199.1.254/24"), address("fd00:1::fe/64")], mtu: 1280),
-                RouterInterface(port: 1, mac: ourMACs[1], addresses: [address("10.199.2.254/24"), address("fd00:2::fe/64")], mtu: 1500)
+                RouterInterface(
+                    port: 0, mac: ourMACs[0], addresses: [address("10.199.1.254/24"), address("fd00:1::fe/64")],
+                    mtu: 1280),
+                RouterInterface(
+                    port: 1, mac: ourMACs[1], addresses: [address("10.199.2.254/24"), address("fd00:2::fe/64")],
+                    mtu: 1500)
             ],
             routes: [
                 Route(prefix: IPPrefix.parse("0.0.0.0/0")!, nextHop: IPAddress.parse("10.199.2.1")!.0, port: 1),

@@ -96,10 +96,8 @@ public final class Engine: @unchecked Sendable {
         startedAt = monotonicNanoseconds()
     }
 
-    /// The policy in its fast form: the compiled (bit-vector) classifier, shared by all workers.
-    static func compile(_ policy: Policy) -> CompiledPolicy {
-        CompiledPolicy(policy, classifier: BitVectorClassifier(rules: policy.rules))
-    }
+    /// The policy in its fast form: the compiled classifier, shared by all workers.
+    static func compile(_ policy: Policy) -> CompiledPolicy { CompiledPolicy(policy) }
 
     /// The policy in force.
     public var policy: Policy { state.withLock { $0.policy } }

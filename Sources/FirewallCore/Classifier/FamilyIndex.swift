@@ -27,10 +27,12 @@ struct FamilyIndex<Address: AddressClassTable> {
     /// Port keys 0...65535, and 65536 for "this packet has no ports" (only port-less rules match).
     static var noPorts: Int { 65536 }
 
-    init(_ rules: [RuleMatch], v6: Bool, words: Int, foldBudget: Int = FamilyIndex.foldBudget) {
+    /// Each rule's ranges in the five indexed fields of one family: nil for any key, empty for a
+    /// rule of the other family (in no class). Small positive sets are cut in like the rule's own
+    /// list (RuleChecks skips them).
+    static func fieldRanges(_ rules: ArraySlice<RuleMatch>, v6: Bool) -> FieldRanges {
         let family: UInt8 = v6 ? 6 : 4
-        var srcR: [[KeyRange]?] = [], dstR: [[KeyRange]?] = [], protoR: [[KeyRange]?] = []
-        var sportR: [[KeyRange]?] = [], dportR: [[KeyRange]?] = []
+        var f = FieldRanges()
         func prefixes(_ list: [IPPrefix]) -> [KeyRange]? {
             list.isEmpty ? nil : list.filter { $0.isV6 == v6 }.map(KeyRange.init)
         }
@@ -39,32 +41,36 @@ struct FamilyIndex<Address: AddressClassTable> {
         }
         for m in rules {
             if let v = m.ipVersion, v != family {
-                // Not in this family: in no class of any field.
-                srcR.append([])
-                dstR.append([])
-                protoR.append([])
-                sportR.append([])
-                dportR.append([])
+                f.src.append([])
+                f.dst.append([])
+                f.proto.append([])
+                f.sport.append([])
+                f.dport.append([])
                 continue
             }
-            srcR.append(prefixes(m.sources))
-            dstR.append(prefixes(m.destinations))
-            protoR.append(m.protocols.isEmpty ? nil : m.protocols.map { KeyRange(UInt64($0), UInt64($0)) })
-            sportR.append(ports(m.sourcePorts))
-            dportR.append(ports(m.destinationPorts))
-            // Small positive sets are cut in like the rule's own list (RuleChecks skips them).
+            f.src.append(prefixes(m.sources))
+            f.dst.append(prefixes(m.destinations))
+            f.proto.append(m.protocols.isEmpty ? nil : m.protocols.map { KeyRange(UInt64($0), UInt64($0)) })
+            f.sport.append(ports(m.sourcePorts))
+            f.dport.append(ports(m.destinationPorts))
             for s in m.sets where s.folds(into: m) {
                 let keys = s.set.ranges.map { KeyRange(IPAddress($0.lowerBound), IPAddress($0.upperBound)) }
-                let last = srcR.count - 1
+                let last = f.src.count - 1
                 switch s.field {
-                case .source: srcR[last] = (s.set.type == .ipv6) == v6 ? keys : []
-                case .destination: dstR[last] = (s.set.type == .ipv6) == v6 ? keys : []
-                case .proto: protoR[last] = keys
-                case .sourcePort: sportR[last] = keys
-                case .destinationPort: dportR[last] = keys
+                case .source: f.src[last] = (s.set.type == .ipv6) == v6 ? keys : []
+                case .destination: f.dst[last] = (s.set.type == .ipv6) == v6 ? keys : []
+                case .proto: f.proto[last] = keys
+                case .sourcePort: f.sport[last] = keys
+                case .destinationPort: f.dport[last] = keys
                 }
             }
         }
+        return f
+    }
+
+    init(_ rules: [RuleMatch], v6: Bool, words: Int, foldBudget: Int = FamilyIndex.foldBudget) {
+        let f = FamilyIndex.fieldRanges(rules[...], v6: v6)
+        let srcR = f.src, dstR = f.dst, protoR = f.proto, sportR = f.sport, dportR = f.dport
         let maxAddress = v6 ? IPAddress(hi: .max, lo: .max) : IPAddress(hi: 0, lo: 0xFFFF_FFFF)
         let maxPort = IPAddress(hi: 0, lo: UInt64(FamilyIndex.noPorts))
 
@@ -175,4 +181,13 @@ struct FamilyIndex<Address: AddressClassTable> {
         l4Bits.deallocate()
         dportBits?.deallocate()
     }
+}
+
+/// The five indexed fields' ranges of each rule (see `FamilyIndex.fieldRanges`).
+struct FieldRanges {
+    var src: [[KeyRange]?] = []
+    var dst: [[KeyRange]?] = []
+    var proto: [[KeyRange]?] = []
+    var sport: [[KeyRange]?] = []
+    var dport: [[KeyRange]?] = []
 }

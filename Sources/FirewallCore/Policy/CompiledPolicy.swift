@@ -15,12 +15,12 @@ public final class CompiledPolicy {
     /// the rules of the one before, in the same order (only a set they test changed).
     public let keepsRuleCounters: Bool
 
-    /// Builds the policy's classifier: the compiled one unless another is given (the linear-scan
-    /// `ReferenceClassifier` is the oracle tests compare it with).
+    /// Builds the policy's classifier: the compiled one `CompiledClassifier` picks unless another
+    /// is given (the linear-scan `ReferenceClassifier` is the oracle tests compare it with).
     public init(_ policy: Policy, classifier: (any Classifier)? = nil, keepsRuleCounters: Bool = false) {
         self.policy = policy
         self.keepsRuleCounters = keepsRuleCounters
-        self.classifier = classifier ?? BitVectorClassifier(rules: policy.rules)
+        self.classifier = classifier ?? CompiledClassifier.make(policy.rules.map(\.match))
         testsTCPFlags = policy.rules.contains { $0.match.tcpFlags != nil }
         settings = PolicySettings(policy, testsTCPFlags: testsTCPFlags)
         actions = .allocate(capacity: max(1, policy.rules.count))

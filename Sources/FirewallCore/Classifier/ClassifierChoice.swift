@@ -1,0 +1,133 @@
+/// Picks the compiled classifier for a policy by size and shape, and estimates its memory before
+/// anything is built, so a policy too large for the machine is refused instead of built.
+///
+/// One bit-vector index while its estimated size stays under `singleIndexBudget` (small and mid
+/// policies, and large ones whose fields have few distinct values), else `ChunkedClassifier`.
+public enum CompiledClassifier {
+    public enum Kind: Equatable, Sendable {
+        case bitsets
+        case chunked(rulesPerChunk: Int)
+    }
+
+    /// What would be built and about how many bytes its lookup structures would take.
+    public struct Plan: Equatable, Sendable {
+        public let kind: Kind
+        public let estimatedBytes: Int
+    }
+
+    /// Largest estimated size (bytes) for which one bit-vector index is kept: past it, the bitsets'
+    /// classes x rules cost more memory and cache than the chunks' repeated lookups.
+    public static let singleIndexBudget = 48 << 20
+
+    public static func plan(_ matches: [RuleMatch]) -> Plan {
+        let whole = max(1, matches.count)
+        let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyIndex<IPv4ClassTable>.foldBudget)
+        if single <= singleIndexBudget { return Plan(kind: .bitsets, estimatedBytes: single) }
+        let per = ChunkedClassifier.defaultChunkRules
+        let chunked =
+            estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget)
+            + 2 * ChunkPrefilter.slots * 8
+        return Plan(kind: .chunked(rulesPerChunk: per), estimatedBytes: chunked)
+    }
+
+    /// The classifier `plan` picks.
+    public static func make(_ matches: [RuleMatch]) -> any Classifier { make(matches, plan: plan(matches)) }
+
+    public static func make(_ matches: [RuleMatch], plan: Plan) -> any Classifier {
+        switch plan.kind {
+        case .bitsets: return BitVectorClassifier(matches: matches)
+        case .chunked(let per): return ChunkedClassifier(matches: matches, chunkRules: per)
+        }
+    }
+
+    /// Bytes of the lookup structures of bit-vector indexes over chunks of `rulesPerChunk` rules,
+    /// from the distinct range boundaries of each field (an upper bound on its classes).
+    static func estimate(_ matches: [RuleMatch], rulesPerChunk: Int, foldBudget: Int) -> Int {
+        var total = 0
+        var first = 0
+        while first < matches.count {
+            let slice = matches[first..<min(matches.count, first + rulesPerChunk)]
+            let words = (slice.count + 63) / 64
+            for v6 in [false, true] {
+                total += familyEstimate(
+                    FamilyIndex<IPv4ClassTable>.fieldRanges(slice, v6: v6), rules: slice.count,
+                    words: words, v6: v6, foldBudget: foldBudget)
+            }
+            total += slice.count * (MemoryLayout<RuleCheck>.stride + 8) + words * 8
+            first += rulesPerChunk
+        }
+        return total
+    }
+
+    static func familyEstimate(_ f: FieldRanges, rules: Int, words: Int, v6: Bool, foldBudget: Int) -> Int {
+        let stride = words + (words + 63) / 64
+        let src = intervals(f.src), dst = intervals(f.dst)
+        let proto = intervals(f.proto), sport = intervals(f.sport), dport = intervals(f.dport)
+        // Classes are distinct rule sets: at most one per interval, and a cross product's rarely
+        // more than one per rule edge.
+        let classCap = 2 * rules + 1
+        let ps = min(proto * sport, classCap)
+        var classes = src + dst, tables = proto * sport * 4
+        if ps * dport * words <= foldBudget {
+            classes += min(ps * dport, classCap)
+            tables += ps * dport * 4
+        } else {
+            classes += ps + dport
+        }
+        // Address tables: IPv4 a 256 KiB first level and a 64-byte node per cut slot; IPv6 20
+        // bytes an interval. Port tables: a 1 KiB block per 256 keys cut.
+        let addressTables = v6 ? 20 * (src + dst) : 2 * (1 << 18) + 64 * (src + dst)
+        let portTables = 2 * 4 * 257 + 1024 * (min(257, sport) + min(257, dport)) + 1024
+        return classes * stride * 8 + tables + addressTables + portTables
+    }
+
+    /// Elementary intervals of one field: its distinct range starts and ends, plus one.
+    static func intervals(_ ranges: [[KeyRange]?]) -> Int {
+        var points: [IPAddress] = []
+        for list in ranges {
+            for r in list ?? [] {
+                points.append(r.lo)
+                points.append(r.hi.successor)
+            }
+        }
+        points.sort()
+        var distinct = 0
+        var last: IPAddress?
+        for p in points where p != last {
+            distinct += 1
+            last = p
+        }
+        return distinct + 1
+    }
+}
+
+/// A policy whose classifier would take more memory than `classifier.max-memory` allows.
+public struct ClassifierMemoryError: Error, CustomStringConvertible, Equatable {
+    public let estimatedBytes: Int
+    public let limitBytes: Int
+    public let rules: Int
+
+    public init(estimatedBytes: Int, limitBytes: Int, rules: Int) {
+        self.estimatedBytes = estimatedBytes
+        self.limitBytes = limitBytes
+        self.rules = rules
+    }
+
+    public var description: String {
+        "the classifier for \(rules) rules would take about \(formatBytes(estimatedBytes)), over "
+            + "classifier.max-memory (\(formatBytes(limitBytes)))"
+    }
+}
+
+/// Bytes in the largest binary unit that keeps a whole part (e.g. "1.5 GiB", "640 KiB").
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var unit = 0, scaled = Double(bytes)
+    while scaled >= 1024 && unit < units.count - 1 {
+        scaled /= 1024
+        unit += 1
+    }
+    if unit == 0 { return "\(bytes) B" }
+    let tenths = Int((scaled * 10).rounded())
+    return tenths % 10 == 0 ? "\(tenths / 10) \(units[unit])" : "\(tenths / 10).\(tenths % 10) \(units[unit])"
+}
