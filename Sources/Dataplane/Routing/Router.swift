@@ -191,6 +191,13 @@ final class Router {
             toUs(frame, l3: l3, v6: v6, ingress: ingress, now: now)
             return
         }
+        // A packet from one of our own addresses never arrives from outside (Linux: a martian).
+        let source =
+            v6 ? IPAddress(hi: base.be64(l3 &+ 8), lo: base.be64(l3 &+ 16)) : IPAddress(v4: base.be32(l3 &+ 12))
+        if isOurs(source, v6: v6) {
+            counters.add(.martianSource)
+            return
+        }
         let found = table.lookup(destination, v6: v6)
         guard found >= 0 else {
             icmpError(.netUnreachable, about: frame, ingress: ingress, now: now, count: .noRoute)

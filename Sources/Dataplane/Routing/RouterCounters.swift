@@ -30,6 +30,8 @@ public struct RouterCounters {
         case echoAnswered
         /// Other packets to our addresses: dropped.
         case toUsDropped
+        /// Packets claiming one of our addresses as their source: dropped.
+        case martianSource
         /// Accepted frames that are not IP (routing has nothing to do with them): dropped.
         case notIP
         /// ICMP errors and echo replies sent, and those the rate limit held back.
