@@ -33,59 +33,42 @@ public enum LogOutput {
     }
 
     public static func handler(label: String, format: LogFormat, level: Logger.Level, sink: LogSink) -> LogHandler {
-        switch format {
-        case .text: return TextLogHandler(label: label, level: level, sink: sink)
-        case .json: return JSONLogHandler(label: label, level: level, sink: sink)
+        LineLogHandler(label: label, format: format, level: level, sink: sink)
+    }
+}
+
+/// vfwall's log lines, in either format:
+///
+/// - text: "vfwall: MESSAGE", with the level in front from warning up ("vfwall: error: ..."):
+///   the messages are whole sentences; the metadata is for the JSON form;
+/// - json: one object a line: `time` (UTC, ISO 8601 with milliseconds), `level`, `label`,
+///   `message`, and the record's metadata as keys of their own (`event` names what happened:
+///   start, reload, link, stall, conntrack-full, shutdown; docs/operations.md lists each one's keys).
+public struct LineLogHandler: LogHandler {
+    public let label: String
+    public let format: LogFormat
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    let sink: LogSink
+
+    public init(label: String, format: LogFormat, level: Logger.Level, sink: LogSink) {
+        self.label = label
+        self.format = format
+        logLevel = level
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        guard format == .json else {
+            let level = event.level >= .warning ? "\(event.level): " : ""
+            sink.write("\(label): \(level)\(event.message)")
+            return
         }
-    }
-}
-
-/// "vfwall: MESSAGE", with the level in front from warning up ("vfwall: error: ..."): the
-/// messages are whole sentences; the metadata is for the JSON form.
-public struct TextLogHandler: LogHandler {
-    public let label: String
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    let sink: LogSink
-
-    public init(label: String, level: Logger.Level, sink: LogSink) {
-        self.label = label
-        logLevel = level
-        self.sink = sink
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        let level = event.level >= .warning ? "\(event.level): " : ""
-        sink.write("\(label): \(level)\(event.message)")
-    }
-}
-
-/// One JSON object a line: `time` (UTC, ISO 8601 with milliseconds), `level`, `label`,
-/// `message`, and the record's metadata as keys of their own (`event` names what happened:
-/// start, reload, link, stall, conntrack-full, shutdown; docs/operations.md lists each one's keys).
-public struct JSONLogHandler: LogHandler {
-    public let label: String
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    let sink: LogSink
-
-    public init(label: String, level: Logger.Level, sink: LogSink) {
-        self.label = label
-        logLevel = level
-        self.sink = sink
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
         var object: [String: JSONLogValue] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = JSONLogValue(value)

@@ -137,15 +137,7 @@ public final class NeighbourTable: @unchecked Sendable {
         e.used = now
         switch e.state {
         case .incomplete:
-            guard now >= e.nextRequest else { return NeighbourAnswer(mac: 0, request: .none, failed: false) }
-            guard e.requests < settings.multicastSolicits else {
-                e.state = .failed
-                e.since = now
-                return NeighbourAnswer(mac: 0, request: .none, failed: true)
-            }
-            e.requests += 1
-            e.nextRequest = now &+ settings.retransmitNanoseconds
-            return NeighbourAnswer(mac: 0, request: .broadcast, failed: false)
+            return askAgain(&e, limit: settings.multicastSolicits, request: .broadcast, now: now)
         case .failed:
             guard now &- e.since >= settings.failedHoldNanoseconds else {
                 return NeighbourAnswer(mac: 0, request: .none, failed: true)
@@ -175,16 +167,23 @@ public final class NeighbourTable: @unchecked Sendable {
             e.nextRequest = now &+ settings.retransmitNanoseconds
             return NeighbourAnswer(mac: e.mac, request: .unicast, failed: false)
         case .probe:
-            guard now >= e.nextRequest else { return NeighbourAnswer(mac: e.mac, request: .none, failed: false) }
-            guard e.requests < settings.unicastSolicits else {
-                e.state = .failed
-                e.since = now
-                return NeighbourAnswer(mac: 0, request: .none, failed: true)
-            }
-            e.requests += 1
-            e.nextRequest = now &+ settings.retransmitNanoseconds
-            return NeighbourAnswer(mac: e.mac, request: .unicast, failed: false)
+            return askAgain(&e, limit: settings.unicastSolicits, request: .unicast, now: now)
         }
+    }
+
+    /// INCOMPLETE or PROBE: another request once the last one's time is up, FAILED after `limit`.
+    private func askAgain(_ e: inout Entry, limit: Int, request: NeighbourAnswer.Request, now: UInt64)
+        -> NeighbourAnswer
+    {
+        guard now >= e.nextRequest else { return NeighbourAnswer(mac: e.mac, request: .none, failed: false) }
+        guard e.requests < limit else {
+            e.state = .failed
+            e.since = now
+            return NeighbourAnswer(mac: 0, request: .none, failed: true)
+        }
+        e.requests += 1
+        e.nextRequest = now &+ settings.retransmitNanoseconds
+        return NeighbourAnswer(mac: e.mac, request: request, failed: false)
     }
 
     /// A reply to our request (ARP reply, solicited NA): the neighbour is REACHABLE at `mac`.
