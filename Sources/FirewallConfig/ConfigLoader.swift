@@ -102,6 +102,7 @@ public enum ConfigLoader {
                 case "addresses": p.addresses = try RoutingReader(r: r).addresses(value)
                 case "mac": p.mac = try RoutingReader(r: r).mac(value)
                 case "mtu": p.mtu = try r.int(value, key, in: 68...9216)
+                case "neighbours": p.neighbours = try RoutingReader(r: r).neighbours(value)
                 default: break
                 }
             }

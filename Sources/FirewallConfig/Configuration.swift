@@ -18,7 +18,8 @@ public struct Configuration {
     public var routingPlan: RoutingPlan? {
         guard dataplane.mode == .route else { return nil }
         let interfaces = ports.enumerated().map { i, p in
-            RouterInterface(port: UInt8(i), mac: p.mac, addresses: p.addresses, mtu: p.mtu ?? 1500)
+            RouterInterface(
+                port: UInt8(i), mac: p.mac, addresses: p.addresses, mtu: p.mtu ?? 1500, neighbours: p.neighbours)
         }
         return RoutingPlan(interfaces: interfaces, routes: routes)
     }
@@ -40,6 +41,8 @@ public struct PortConfig: Equatable, Sendable {
     public var addresses: [InterfaceAddress] = []
     public var mac: UInt64?
     public var mtu: Int?
+    /// Route mode: neighbours on the port's link given with their MAC, never asked for.
+    public var neighbours: [StaticNeighbour] = []
 
     public init(
         name: String, interface: String? = nil, device: String? = nil, rxPcap: String? = nil, txPcap: String? = nil
@@ -52,7 +55,8 @@ public struct PortConfig: Equatable, Sendable {
     }
 
     static let keys = [
-        "interface", "device", "rx-pcap", "tx-pcap", "from-env", "network-status", "addresses", "mac", "mtu", "comment"
+        "interface", "device", "rx-pcap", "tx-pcap", "from-env", "network-status", "addresses", "mac", "mtu",
+        "neighbours", "comment"
     ]
 }
 

@@ -30,6 +30,16 @@ struct RoutingReader {
         return mac
     }
 
+    /// `neighbours: {10.199.2.2: 02:76:66:6c:00:02}`: addresses on the port's link and their MACs.
+    func neighbours(_ node: Node) throws -> [StaticNeighbour] {
+        try r.namedMapping(node, "'neighbours'").map { text, keyNode, value in
+            guard let (address, v6) = IPAddress.parse(Substring(text)) else {
+                throw r.error(keyNode, "'neighbours' maps addresses to MACs; '\(text)' is not an address")
+            }
+            return StaticNeighbour(address: address, isV6: v6, mac: try mac(value))
+        }
+    }
+
     /// `routes: [{to: 0.0.0.0/0, via: 10.199.2.1}, {to: 192.0.2.0/24, port: outside}]`: `via` a
     /// gateway on a connected prefix (the port follows from it), or `port` alone for a prefix
     /// on that port's link. `to: default` is 0.0.0.0/0 (or ::/0 with an IPv6 `via`).
@@ -106,7 +116,7 @@ struct RoutingReader {
     func check(mode: DataplaneConfig.Mode, ports: [PortConfig], keyNodes: [[String: Node]], routes: Node?) throws {
         if mode == .bridge {
             for (i, keys) in keyNodes.enumerated() {
-                for key in ["addresses", "mac", "mtu"] where keys[key] != nil {
+                for key in ["addresses", "mac", "mtu", "neighbours"] where keys[key] != nil {
                     throw r.error(
                         keys[key], "port '\(ports[i].name)' gives '\(key)', which needs dataplane.mode: route")
                 }
@@ -123,6 +133,11 @@ struct RoutingReader {
             if p.addresses.contains(where: \.isV6), let mtu = p.mtu, mtu < 1280 {
                 throw r.error(
                     keyNodes[i]["mtu"], "port '\(p.name)' has an IPv6 address: its 'mtu' must be at least 1280")
+            }
+            for n in p.neighbours where !p.addresses.contains(where: { $0.prefix.contains(n.address, v6: n.isV6) }) {
+                throw r.error(
+                    keyNodes[i]["neighbours"],
+                    "neighbour \(n.address.text(v6: n.isV6)) of '\(p.name)' is on none of its connected prefixes")
             }
             for a in p.addresses {
                 if let other = owner[a.address] {

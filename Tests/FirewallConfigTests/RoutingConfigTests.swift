@@ -128,3 +128,21 @@ final class RoutingConfigTests: XCTestCase {
         )
     }
 }
+
+extension RoutingConfigTests {
+    func testStaticNeighboursAreOnTheirPortsLink() throws {
+        let with = Self.routed.replacingOccurrences(
+            of: "    mtu: 9000\n", with: "    mtu: 9000\n    neighbours: {10.199.2.1: 02:76:66:6c:00:99}\n")
+        let plan = try XCTUnwrap(try load(with).routingPlan)
+        XCTAssertEqual(
+            plan.interfaces[1].neighbours,
+            [StaticNeighbour(address: IPAddress(v4: 0x0AC7_0201), isV6: false, mac: 0x0276_666C_0099)])
+        let offLink = Self.routed.replacingOccurrences(
+            of: "    mtu: 9000\n", with: "    mtu: 9000\n    neighbours: {10.199.1.1: 02:76:66:6c:00:99}\n")
+        XCTAssertEqual(
+            error(offLink), "r.yaml:10:5: neighbour 10.199.1.1 of 'outside' is on none of its connected prefixes")
+        let badKey = Self.routed.replacingOccurrences(
+            of: "    mtu: 9000\n", with: "    mtu: 9000\n    neighbours: {gateway: 02:76:66:6c:00:99}\n")
+        XCTAssertEqual(error(badKey), "r.yaml:10:18: 'neighbours' maps addresses to MACs; 'gateway' is not an address")
+    }
+}

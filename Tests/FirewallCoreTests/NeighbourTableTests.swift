@@ -99,3 +99,18 @@ final class NeighbourTableTests: XCTestCase {
         }
     }
 }
+
+extension NeighbourTableTests {
+    func testAPermanentNeighbourIsUsedAsGivenAndNeverReplacedOrForgotten() {
+        let t = NeighbourTable(maxEntries: 8)
+        XCTAssertTrue(t.setPermanent(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0099, now: 0))
+        XCTAssertEqual(
+            t.resolve(port: 1, address: gateway, v6: false, now: 1000 * Self.s),
+            NeighbourAnswer(mac: 0x0200_0000_0099, request: .none, failed: false))
+        t.learn(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0001, now: 1)
+        XCTAssertFalse(t.confirm(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0002, now: 2))
+        XCTAssertEqual(t.expire(now: 10_000 * Self.s), 0)
+        XCTAssertEqual(t.entry(port: 1, address: gateway, v6: false)?.mac, 0x0200_0000_0099)
+        XCTAssertEqual(t.entry(port: 1, address: gateway, v6: false)?.state, .permanent)
+    }
+}

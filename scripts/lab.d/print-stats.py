@@ -16,3 +16,9 @@ for p in s.get("ports", []):
 reasons = {k: v for k, v in s.get("reasons", {}).items() if v}
 if reasons:
     print("  drop reasons: " + ", ".join("%s %d" % kv for kv in sorted(reasons.items())))
+routing = s.get("routing")
+if routing:
+    counted = {k: v for k, v in routing.get("counters", {}).items() if v}
+    print("  router: " + ", ".join("%s %d" % kv for kv in sorted(counted.items())))
+    for n in routing.get("neighbours", []):
+        print("  neighbour %-15s %-17s %-10s on %s" % (n["address"], n["mac"] or "-", n["state"], n["port"]))

@@ -71,6 +71,11 @@ final class Router {
             ownPorts[k] = port
         }
         neighbours = NeighbourTable(maxEntries: neighbourEntries)
+        for i in plan.interfaces {
+            for n in i.neighbours {
+                neighbours.setPermanent(port: i.port, address: n.address, v6: n.isV6, mac: n.mac, now: 0)
+            }
+        }
         outputs = .allocate(capacity: Self.ports)
         for p in 0..<Self.ports { (outputs + p).initialize(to: ControlOutput(slots: burst)) }
         pending = PendingFrames(capacity: queueSlots)
@@ -143,6 +148,12 @@ final class Router {
             }
             guard type == 0x0800 || type == 0x86DD else {
                 counters.add(.notIP)
+                continue
+            }
+            // Only what is sent to us is routed: frames for other hosts (a promiscuous port sees
+            // them) and broadcast or multicast IP are not a router's to forward.
+            guard HopRewrite.mac(base, at: 0) == facts[Int(ingress)].mac else {
+                counters.add(.notOurMAC)
                 continue
             }
             route(frame, l3: l3, v6: type == 0x86DD, index: i, ingress: ingress, now: now)

@@ -34,6 +34,8 @@ public struct RouterCounters {
         case martianSource
         /// Accepted frames that are not IP (routing has nothing to do with them): dropped.
         case notIP
+        /// Accepted IP frames not addressed to our MAC (for another host, broadcast, multicast).
+        case notOurMAC
         /// ICMP errors and echo replies sent, and those the rate limit held back.
         case icmpSent, icmpRateLimited
         /// Control frames (replies, requests, queued packets) a full TX ring refused.

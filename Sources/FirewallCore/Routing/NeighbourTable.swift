@@ -22,6 +22,8 @@ public struct NeighbourSettings: Equatable, Sendable {
 /// The states of RFC 4861 7.3.2 (and Linux's ARP, which uses the same machine).
 public enum NeighbourState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case incomplete, reachable, stale, delay, probe, failed
+    /// Configured (Linux's `nud permanent`): used as given, never asked, never replaced.
+    case permanent
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum NeighbourState: UInt8, Sendable, CaseIterable, CustomStringConvertib
         case .delay: "delay"
         case .probe: "probe"
         case .failed: "failed"
+        case .permanent: "permanent"
         }
     }
 }
@@ -168,6 +171,8 @@ public final class NeighbourTable: @unchecked Sendable {
             return NeighbourAnswer(mac: e.mac, request: .unicast, failed: false)
         case .probe:
             return askAgain(&e, limit: settings.unicastSolicits, request: .unicast, now: now)
+        case .permanent:
+            return NeighbourAnswer(mac: e.mac, request: .none, failed: false)
         }
     }
 
@@ -190,7 +195,7 @@ public final class NeighbourTable: @unchecked Sendable {
     /// Replies nobody asked for are ignored, as Linux does with arp_accept off.
     @discardableResult
     public func confirm(port: UInt8, address: IPAddress, v6: Bool, mac: UInt64, now: UInt64) -> Bool {
-        guard let i = find(port, address, v6: v6) else { return false }
+        guard let i = find(port, address, v6: v6), slots[i]!.state != .permanent else { return false }
         slots[i]!.mac = mac
         slots[i]!.state = .reachable
         slots[i]!.since = now
@@ -202,7 +207,7 @@ public final class NeighbourTable: @unchecked Sendable {
     public func learn(port: UInt8, address: IPAddress, v6: Bool, mac: UInt64, now: UInt64) {
         if let i = find(port, address, v6: v6) {
             let e = slots[i]!
-            guard e.state == .incomplete || e.state == .failed || e.mac != mac else { return }
+            guard e.state != .permanent, e.state == .incomplete || e.state == .failed || e.mac != mac else { return }
             slots[i]!.mac = mac
             slots[i]!.state = .stale
             slots[i]!.since = now
@@ -212,6 +217,20 @@ public final class NeighbourTable: @unchecked Sendable {
             Entry(
                 port: port, v6: v6, address: address, mac: mac, state: .stale, since: now, used: now, nextRequest: 0,
                 requests: 0), now: now)
+    }
+
+    /// A configured neighbour: PERMANENT, in place of whatever was known. False when the table
+    /// is full of entries that may not give way.
+    @discardableResult
+    public func setPermanent(port: UInt8, address: IPAddress, v6: Bool, mac: UInt64, now: UInt64) -> Bool {
+        let entry = Entry(
+            port: port, v6: v6, address: address, mac: mac, state: .permanent, since: now, used: now, nextRequest: 0,
+            requests: 0)
+        if let i = find(port, address, v6: v6) {
+            slots[i] = entry
+            return true
+        }
+        return insert(entry, now: now)
     }
 
     /// Forgets STALE entries unused for `staleForgetNanoseconds` and FAILED ones past their

@@ -25,18 +25,37 @@ public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One port of a router: its MAC (nil: the one the port reports), its addresses, its MTU.
+/// A neighbour given in the configuration (Linux's `ip neigh add ... nud permanent`).
+public struct StaticNeighbour: Equatable, Sendable {
+    public var address: IPAddress
+    public var isV6: Bool
+    public var mac: UInt64
+
+    public init(address: IPAddress, isV6: Bool, mac: UInt64) {
+        self.address = address
+        self.isV6 = isV6
+        self.mac = mac
+    }
+}
+
+/// One port of a router: its MAC (nil: the one the port reports), its addresses, its MTU, and
+/// the neighbours configured on its link.
 public struct RouterInterface: Equatable, Sendable {
     public var port: UInt8
     public var mac: UInt64?
     public var addresses: [InterfaceAddress]
     public var mtu: Int
+    public var neighbours: [StaticNeighbour]
 
-    public init(port: UInt8, mac: UInt64? = nil, addresses: [InterfaceAddress], mtu: Int = 1500) {
+    public init(
+        port: UInt8, mac: UInt64? = nil, addresses: [InterfaceAddress], mtu: Int = 1500,
+        neighbours: [StaticNeighbour] = []
+    ) {
         self.port = port
         self.mac = mac
         self.addresses = addresses
         self.mtu = mtu
+        self.neighbours = neighbours
     }
 
     /// Our first address of a family on this port (the source of what we send), if any.
