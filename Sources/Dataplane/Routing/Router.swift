@@ -44,6 +44,9 @@ final class Router {
     var hairpin: BurstSplit
     let meta: UnsafeMutablePointer<PacketMeta>
     var sender: BurstForwarder
+    /// The last next hop resolved in this burst (a burst's packets mostly share one): the clock
+    /// does not move within a burst, so its answer stands until a neighbour message changes it.
+    var lastHop = (valid: false, port: UInt8(0), v6: false, address: IPAddress.zero, mac: UInt64(0))
 
     /// `macs`: each port's MAC as the port reports it (the plan's override wins).
     init(plan: RoutingPlan, macs: [UInt64], burst: Int, neighbourEntries: Int = 1024, queueSlots: Int = 64) {
@@ -120,6 +123,7 @@ final class Router {
         let now = monotonicNanoseconds()
         toOther.acceptedCount = 0
         hairpin.acceptedCount = 0
+        lastHop.valid = false
         var refused = 0
         let ingress = UInt8(truncatingIfNeeded: rxIndex)
         for i in 0..<burst.count {
@@ -157,6 +161,9 @@ final class Router {
                 continue
             }
             route(frame, l3: l3, v6: type == 0x86DD, index: i, ingress: ingress, now: now)
+        }
+        if toOther.acceptedCount &+ hairpin.acceptedCount > 0 {
+            counters.add(.forwarded, toOther.acceptedCount &+ hairpin.acceptedCount)
         }
         if toOther.acceptedCount > 0 {
             let r =
@@ -231,28 +238,37 @@ final class Router {
             return
         }
         let nextHop = r.hasNextHop ? r.nextHop : destination
+        if lastHop.valid && lastHop.address == nextHop && lastHop.port == r.port && lastHop.v6 == v6 {
+            send(base, l3: l3, v6: v6, index: i, egress: egress, ingress: ingress, mac: lastHop.mac)
+            return
+        }
         let answer = neighbours.resolve(port: r.port, address: nextHop, v6: v6, now: now)
         if answer.request != .none {
             solicit(nextHop, v6: v6, port: r.port, knownMAC: answer.request == .unicast ? answer.mac : 0, now: now)
         }
         if answer.mac != 0 {
-            _ = HopRewrite.forward(
-                UnsafeMutableRawPointer(mutating: base), l3: l3, v6: v6, nextHopMAC: answer.mac,
-                egressMAC: facts[egress].mac)
-            counters.add(.forwarded)
-            if egress == Int(ingress) {
-                hairpin.accepted[hairpin.acceptedCount] = Int32(truncatingIfNeeded: i)
-                hairpin.acceptedCount &+= 1
-            } else {
-                toOther.accepted[toOther.acceptedCount] = Int32(truncatingIfNeeded: i)
-                toOther.acceptedCount &+= 1
-            }
+            if answer.request == .none { lastHop = (true, r.port, v6, nextHop, answer.mac) }
+            send(base, l3: l3, v6: v6, index: i, egress: egress, ingress: ingress, mac: answer.mac)
         } else if answer.failed {
             icmpError(.hostUnreachable, about: frame, ingress: ingress, now: now, count: .neighbourFailed)
         } else if pending.add(frame, l3: l3, ingress: ingress, egress: r.port, nextHop: nextHop, v6: v6, now: now) {
             counters.add(.neighbourMiss)
         } else {
             counters.add(.queueFull)
+        }
+    }
+
+    /// Rewrites frame `i` for its next hop (TTL checked before) and marks it for its egress port.
+    @inline(__always)
+    func send(_ base: UnsafeRawPointer, l3: Int, v6: Bool, index i: Int, egress: Int, ingress: UInt8, mac: UInt64) {
+        _ = HopRewrite.forward(
+            UnsafeMutableRawPointer(mutating: base), l3: l3, v6: v6, nextHopMAC: mac, egressMAC: facts[egress].mac)
+        if egress == Int(ingress) {
+            hairpin.accepted[hairpin.acceptedCount] = Int32(truncatingIfNeeded: i)
+            hairpin.acceptedCount &+= 1
+        } else {
+            toOther.accepted[toOther.acceptedCount] = Int32(truncatingIfNeeded: i)
+            toOther.acceptedCount &+= 1
         }
     }
 
