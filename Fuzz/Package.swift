@@ -42,8 +42,9 @@ let package = Package(
                 "Ports", "FirewallCore", "FileBytes", "CPcap", "CLinux",
                 .product(name: "SystemPackage", package: "swift-system")
             ]),
-        // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK).
-        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "Ports", "LinuxIO"]),
+        // The replay files of the root's Dataplane (symlinked one by one: the rest links DPDK), and the
+        // router files WorkerPass names.
+        .target(name: "CaptureReplay", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux"]),
         // The router of the root's Dataplane (route mode), its files symlinked, and the fuzzer's
         // state beside them (the router is internal to its module).
         .target(name: "RouterPath", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux", "FuzzSupport"]),
