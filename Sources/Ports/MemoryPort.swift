@@ -1,3 +1,4 @@
+import CLinux
 import FirewallCore
 
 /// A port in memory, for tests and benchmarks of the run loop: frames are injected into its
@@ -5,8 +6,9 @@ import FirewallCore
 /// ports' (fixed slot rings, copies into preallocated bytes), so it can stand in for one when
 /// measuring the pipeline. `inject` and `takeTransmitted` are the slow, test-side half.
 ///
-/// Not thread-safe beyond the port contract: queue `q` (both its RX and TX side, and the test
-/// code that injects into or drains it) is used by one thread at a time.
+/// Each queue's RX ring has one producer (`inject`) and one consumer (the worker), and each TX
+/// ring one producer (the worker) and one consumer (`takeTransmitted`): a test may inject and
+/// drain while a worker runs, one thread on each side of a ring.
 public final class MemoryPort: PacketPort {
     public let name: String
     public let queueCount: Int
@@ -89,7 +91,7 @@ public final class MemoryPort: PacketPort {
     }
 
     /// Frames waiting to be received on `queue`.
-    public func pendingReceive(queue: Int = 0) -> Int { rx[queue].count - rx[queue].lent }
+    public func pendingReceive(queue: Int = 0) -> Int { rx[queue].waiting }
 
     // MARK: fast path
 
@@ -137,6 +139,10 @@ public final class MemoryPort: PacketPort {
 
 /// A fixed ring of fixed-size frame slots: `push` at the tail, `lend` from the head (the lent
 /// slots stay readable), `returnLent` gives the lent slots back.
+///
+/// One producer and one consumer may use it from two threads (a test injecting while a worker
+/// receives): each side writes only its own cursor, with release, and reads the other's with
+/// acquire, so a slot is filled before it is seen and read before it is reused.
 struct SlotRing {
     struct Slot {
         let bytes: UnsafeMutableRawPointer
@@ -149,12 +155,12 @@ struct SlotRing {
     let storage: UnsafeMutableRawPointer
     let lengths: UnsafeMutablePointer<Int32>
     let times: UnsafeMutablePointer<UInt64>
-    var head = 0
-    /// Frames in the ring, lent ones included.
-    var count = 0
-    /// Frames from `head` that are lent out.
-    var lent = 0
-    var lastTime: UInt64 = 0
+    /// The producer's line: frames pushed since the start, the last timestamp pushed.
+    private let producer: UnsafeMutablePointer<UInt64>
+    /// The consumer's line: frames given back since the start, frames received (lent or given
+    /// back) since the start.
+    private let consumer: UnsafeMutablePointer<UInt64>
+    private static let lineWords = 8
 
     init(slots: Int, slotSize: Int) {
         self.slots = slots
@@ -164,45 +170,80 @@ struct SlotRing {
         lengths.initialize(repeating: 0, count: slots)
         times = .allocate(capacity: slots)
         times.initialize(repeating: 0, count: slots)
+        producer = .allocate(capacity: Self.lineWords)
+        producer.initialize(repeating: 0, count: Self.lineWords)
+        consumer = .allocate(capacity: Self.lineWords)
+        consumer.initialize(repeating: 0, count: Self.lineWords)
     }
 
     func deallocate() {
         storage.deallocate()
         lengths.deallocate()
         times.deallocate()
+        producer.deallocate()
+        consumer.deallocate()
     }
 
+    private var pushed: UInt64 { clinux_load_acquire(producer) }
+    private var givenBack: UInt64 { clinux_load_acquire(consumer) }
+    private var received: UInt64 { clinux_load_acquire(consumer + 1) }
+
+    /// Producer side: the timestamp of the last frame pushed.
+    var lastTime: UInt64 { producer[1] }
+
+    /// Frames in the ring, lent ones included.
+    var count: Int { Int(pushed &- givenBack) }
+
+    /// Frames not received yet. (Received first: both only grow, so a reader on another thread
+    /// may see too many for a moment, never too few.)
+    var waiting: Int {
+        let received = self.received
+        return Int(pushed &- received)
+    }
+
+    /// Producer side.
     @inline(__always)
-    mutating func push(_ frame: UnsafeRawBufferPointer, time: UInt64) -> Bool {
-        guard count < slots, frame.count <= slotSize else { return false }
-        let index = (head &+ count) % slots
+    func push(_ frame: UnsafeRawBufferPointer, time: UInt64) -> Bool {
+        let tail = producer[0]
+        guard Int(tail &- givenBack) < slots, frame.count <= slotSize else { return false }
+        let index = Int(tail % UInt64(slots))
         if let base = frame.baseAddress { (storage + index &* slotSize).copyMemory(from: base, byteCount: frame.count) }
         lengths[index] = Int32(frame.count)
         times[index] = time
-        lastTime = time
-        count &+= 1
+        producer[1] = time
+        clinux_store_release(producer, tail &+ 1)
         return true
     }
 
+    /// Consumer side: the next frame not received yet, which stays readable until given back.
     @inline(__always)
-    mutating func lend() -> Slot? {
-        guard lent < count else { return nil }
-        let index = (head &+ lent) % slots
-        lent &+= 1
+    func lend() -> Slot? {
+        let next = consumer[1]
+        guard next < pushed else { return nil }
+        let index = Int(next % UInt64(slots))
+        clinux_store_release(consumer + 1, next &+ 1)
         return Slot(bytes: storage + index &* slotSize, length: lengths[index], time: times[index])
     }
 
+    /// Consumer side: gives back every frame lent.
     @inline(__always)
-    mutating func returnLent() { pop(lent) }
-
-    mutating func pop(_ n: Int) {
-        head = (head &+ n) % slots
-        count &-= n
-        lent = Swift.max(0, lent &- n)
+    func returnLent() {
+        let received = consumer[1]
+        if consumer[0] != received { clinux_store_release(consumer, received) }
     }
 
+    /// Consumer side: gives back the `n` oldest frames.
+    func pop(_ n: Int) {
+        let head = consumer[0] &+ UInt64(n)
+        clinux_store_release(consumer, head)
+        if consumer[1] < head { clinux_store_release(consumer + 1, head) }
+    }
+
+    /// Consumer side: the oldest frame, if any.
     func peek() -> UnsafeRawBufferPointer? {
-        guard count > 0 else { return nil }
-        return UnsafeRawBufferPointer(start: storage + head &* slotSize, count: Int(lengths[head]))
+        let head = consumer[0]
+        guard head < pushed else { return nil }
+        let index = Int(head % UInt64(slots))
+        return UnsafeRawBufferPointer(start: storage + index &* slotSize, count: Int(lengths[index]))
     }
 }

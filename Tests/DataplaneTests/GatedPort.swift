@@ -9,9 +9,7 @@ import Glibc
 /// (the worker idles), `.blocked` does not return from `rxBurst` (a driver call that hangs, or a
 /// bug looping inside the worker), `.open` receives. Queues not gated always receive.
 ///
-/// The gate sits behind a pthread mutex (`PThreadLock`), which ThreadSanitizer sees. Frames are
-/// injected into `inner` before the worker starts: a memory port is not meant for injection while
-/// a worker reads it.
+/// The gate sits behind a pthread mutex (`PThreadLock`), which ThreadSanitizer sees.
 final class GatedPort: PacketPort {
     enum State { case held, blocked, open }
     struct Gate {
