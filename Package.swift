@@ -107,12 +107,14 @@ let package = Package(
         // The DPDK side: ports, EAL, mbuf pools, and rte_acl for comparison.
         .target(name: "DPDKPorts", dependencies: ["Ports", "LinuxIO", "FirewallCore", "CDPDK"]),
         // The engine (plan, ports, workers, reload, statistics) and replay: it takes a plan, a
-        // policy and a policy source, and links neither YAML nor DPDK.
+        // policy and a policy source, and links neither YAML nor DPDK. The router's per-packet
+        // state is class properties its worker alone touches: no exclusivity checks there either.
         .target(
             name: "Dataplane",
             dependencies: [
                 "Ports", "LinuxIO", "FirewallCore", "CLinux", .product(name: "Logging", package: "swift-log")
-            ]),
+            ],
+            swiftSettings: fastPath),
         // The metrics and health listener: /metrics (Prometheus text, read from the engine's
         // statistics on scrape), /healthz, /readyz over HTTP (swift-nio). Keeps NIO out of Dataplane.
         // And the log output: readable lines or JSON lines on stderr (swift-log handlers).

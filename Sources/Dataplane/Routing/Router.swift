@@ -35,6 +35,9 @@ final class Router {
     /// The port each of `own` is on.
     let ownPorts: UnsafeMutablePointer<UInt8>
     let ownCount: Int
+    /// Our IPv4 addresses as 32-bit values, for the fast path (`forwardV4`).
+    let ownV4: UnsafeMutablePointer<UInt32>
+    let ownV4Count: Int
     let neighbours: NeighbourTable
     let outputs: UnsafeMutablePointer<ControlOutput>
     var pending: PendingFrames
@@ -47,6 +50,8 @@ final class Router {
     /// The last next hop resolved in this burst (a burst's packets mostly share one): the clock
     /// does not move within a burst, so its answer stands until a neighbour message changes it.
     var lastHop = (valid: false, port: UInt8(0), v6: false, address: IPAddress.zero, mac: UInt64(0))
+    /// The same answer for the IPv4 fast path, keyed by route (`forwardV4`).
+    var v4Hop = V4Hop()
 
     /// `macs`: each port's MAC as the port reports it (the plan's override wins).
     init(plan: RoutingPlan, macs: [UInt64], burst: Int, neighbourEntries: Int = 1024, queueSlots: Int = 64) {
@@ -73,6 +78,10 @@ final class Router {
             own[k] = a
             ownPorts[k] = port
         }
+        let v4Addresses = addresses.filter { !$0.1.isV6 }.map { $0.1.address.v4 }
+        ownV4Count = v4Addresses.count
+        ownV4 = .allocate(capacity: max(1, v4Addresses.count))
+        for (k, a) in v4Addresses.enumerated() { ownV4[k] = a }
         neighbours = NeighbourTable(maxEntries: neighbourEntries)
         for i in plan.interfaces {
             for n in i.neighbours {
@@ -95,6 +104,7 @@ final class Router {
         facts.deallocate()
         own.deallocate()
         ownPorts.deallocate()
+        ownV4.deallocate()
         for p in 0..<Self.ports { outputs[p].deallocate() }
         outputs.deallocate()
         pending.deallocate()
@@ -124,8 +134,10 @@ final class Router {
         toOther.acceptedCount = 0
         hairpin.acceptedCount = 0
         lastHop.valid = false
+        v4Hop.route = -1
         var refused = 0
         let ingress = UInt8(truncatingIfNeeded: rxIndex)
+        let ingressMAC = facts[Int(ingress)].mac
         for i in 0..<burst.count {
             let frame = burst.frame(i)
             guard let base = frame.baseAddress, frame.count >= 14 else {
@@ -156,8 +168,13 @@ final class Router {
             }
             // Only what is sent to us is routed: frames for other hosts (a promiscuous port sees
             // them) and broadcast or multicast IP are not a router's to forward.
-            guard HopRewrite.mac(base, at: 0) == facts[Int(ingress)].mac else {
+            guard HopRewrite.mac(base, at: 0) == ingressMAC else {
                 counters.add(.notOurMAC)
+                continue
+            }
+            if l3 == 14 && type == 0x0800
+                && forwardV4(UnsafeMutableRawPointer(mutating: base), length: frame.count, index: i, ingress: ingress)
+            {
                 continue
             }
             route(frame, l3: l3, v6: type == 0x86DD, index: i, ingress: ingress, now: now)
@@ -247,7 +264,12 @@ final class Router {
             solicit(nextHop, v6: v6, port: r.port, knownMAC: answer.request == .unicast ? answer.mac : 0, now: now)
         }
         if answer.mac != 0 {
-            if answer.request == .none { lastHop = (true, r.port, v6, nextHop, answer.mac) }
+            if answer.request == .none {
+                lastHop = (true, r.port, v6, nextHop, answer.mac)
+                if !v6 {
+                    v4Hop = V4Hop(route: found, facts: r, destination: destination, mac: answer.mac, facts[egress])
+                }
+            }
             send(base, l3: l3, v6: v6, index: i, egress: egress, ingress: ingress, mac: answer.mac)
         } else if answer.failed {
             icmpError(.hostUnreachable, about: frame, ingress: ingress, now: now, count: .neighbourFailed)
@@ -263,6 +285,12 @@ final class Router {
     func send(_ base: UnsafeRawPointer, l3: Int, v6: Bool, index i: Int, egress: Int, ingress: UInt8, mac: UInt64) {
         _ = HopRewrite.forward(
             UnsafeMutableRawPointer(mutating: base), l3: l3, v6: v6, nextHopMAC: mac, egressMAC: facts[egress].mac)
+        mark(i, egress: egress, ingress: ingress)
+    }
+
+    /// Frame `i` leaves by `egress`: back out of its own port, or out of the other.
+    @inline(__always)
+    func mark(_ i: Int, egress: Int, ingress: UInt8) {
         if egress == Int(ingress) {
             hairpin.accepted[hairpin.acceptedCount] = Int32(truncatingIfNeeded: i)
             hairpin.acceptedCount &+= 1

@@ -17,6 +17,7 @@ extension Router {
 
     func neighbourARP(_ frame: UnsafeRawBufferPointer, at offset: Int, port: UInt8, now: UInt64) {
         lastHop.valid = false  // what it says may change a neighbour's MAC
+        v4Hop.route = -1
         guard let arp = NeighbourFrames.arp(frame, at: offset), arp.senderMAC != 0, arp.senderMAC >> 40 & 1 == 0 else {
             counters.add(.neighbourIgnored)
             return
@@ -49,6 +50,7 @@ extension Router {
 
     func neighbourND(_ frame: UnsafeRawBufferPointer, l3: Int, port: UInt8, now: UInt64) {
         lastHop.valid = false
+        v4Hop.route = -1
         guard let base = frame.baseAddress, let nd = NeighbourFrames.discovery(frame, l3: l3, l4: l3 &+ 40) else {
             counters.add(.neighbourIgnored)
             return

@@ -14,7 +14,7 @@ public enum HopRewrite {
     /// Rewrites the frame for its next hop: destination `nextHopMAC`, source `egressMAC` (both
     /// 48-bit values, first octet highest), the IP header at `l3`. The frame is left untouched
     /// when the TTL or hop limit is 1 or 0.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func forward(
         _ frame: UnsafeMutableRawPointer, l3: Int, v6: Bool, nextHopMAC: UInt64, egressMAC: UInt64
     ) -> Result {
@@ -32,7 +32,7 @@ public enum HopRewrite {
     }
 
     /// TTL - 1 and the checksum patched (the caller checked TTL > 1).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func decrementTTL(_ frame: UnsafeMutableRawPointer, l3: Int) {
         let old = UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: l3 &+ 8, as: UInt16.self))
         let new = old &- 0x0100
@@ -45,7 +45,7 @@ public enum HopRewrite {
     }
 
     /// Destination and source MAC addresses (bytes 0-11), 48-bit values, first octet highest.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func setMACs(_ frame: UnsafeMutableRawPointer, destination: UInt64, source: UInt64) {
         frame.storeBytes(of: UInt32(truncatingIfNeeded: destination >> 16).bigEndian, toByteOffset: 0, as: UInt32.self)
         frame.storeBytes(of: UInt16(truncatingIfNeeded: destination).bigEndian, toByteOffset: 4, as: UInt16.self)
@@ -54,7 +54,7 @@ public enum HopRewrite {
     }
 
     /// A 48-bit MAC value from six bytes at `offset`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func mac(_ frame: UnsafeRawPointer, at offset: Int) -> UInt64 {
         let high = UInt64(UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
         let low = UInt64(UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt32.self)))

@@ -26,21 +26,22 @@ public struct Route: Equatable, Sendable, CustomStringConvertible {
 /// table holds. IPv6: one list, longest first, scanned (a firewall hop holds few IPv6 routes).
 public final class RouteTable: @unchecked Sendable {
     public let routes: [Route]
-    private let slotBest: UnsafeMutablePointer<Int32>
-    private let slotLonger: UnsafeMutablePointer<UInt32>
-    private let longer: UnsafeMutablePointer<V4Entry>
-    private let v6: UnsafeMutablePointer<V6Entry>
-    private let v6Count: Int
+    // Visible to inlined lookups (the router, in another module, inlines them per packet).
+    @usableFromInline let slotBest: UnsafeMutablePointer<Int32>
+    @usableFromInline let slotLonger: UnsafeMutablePointer<UInt32>
+    @usableFromInline let longer: UnsafeMutablePointer<V4Entry>
+    @usableFromInline let v6: UnsafeMutablePointer<V6Entry>
+    @usableFromInline let v6Count: Int
 
-    struct V4Entry {
-        var network: UInt32
-        var mask: UInt32
-        var route: Int32
+    @usableFromInline struct V4Entry {
+        @usableFromInline var network: UInt32
+        @usableFromInline var mask: UInt32
+        @usableFromInline var route: Int32
     }
 
-    struct V6Entry {
-        var hi: UInt64, lo: UInt64, maskHi: UInt64, maskLo: UInt64
-        var route: Int32
+    @usableFromInline struct V6Entry {
+        @usableFromInline var hi: UInt64, lo: UInt64, maskHi: UInt64, maskLo: UInt64
+        @usableFromInline var route: Int32
     }
 
     public init(_ routes: [Route]) {
@@ -97,7 +98,7 @@ public final class RouteTable: @unchecked Sendable {
     }
 
     /// The route for an IPv4 destination, or -1.
-    @inline(__always) public func lookup(v4 address: UInt32) -> Int32 {
+    @inlinable @inline(__always) public func lookup(v4 address: UInt32) -> Int32 {
         let s = Int(address >> 16)
         var k = Int(slotLonger[s])
         let end = Int(slotLonger[s &+ 1])
@@ -110,7 +111,7 @@ public final class RouteTable: @unchecked Sendable {
     }
 
     /// The route for an IPv6 destination, or -1.
-    @inline(__always) public func lookup(v6 address: IPAddress) -> Int32 {
+    @inlinable @inline(__always) public func lookup(v6 address: IPAddress) -> Int32 {
         var k = 0
         while k < v6Count {
             let e = v6[k]
@@ -120,7 +121,7 @@ public final class RouteTable: @unchecked Sendable {
         return -1
     }
 
-    @inline(__always) public func lookup(_ address: IPAddress, v6: Bool) -> Int32 {
+    @inlinable @inline(__always) public func lookup(_ address: IPAddress, v6: Bool) -> Int32 {
         v6 ? lookup(v6: address) : lookup(v4: address.v4)
     }
 

@@ -1,0 +1,1 @@
+../../../Sources/Dataplane/Routing/RouterFastPath.swift
