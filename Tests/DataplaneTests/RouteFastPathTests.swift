@@ -32,7 +32,8 @@ final class RouteFastPathTests: XCTestCase {
             Self.udp(to: Frames.sink),  // fast path
             Self.udp(to: Frames.sink, ttl: 1),  // time exceeded
             Frames.insideMAC + Frames.hostMAC + [0x08, 0x00]  // to our outside address: answered
-                + Frames.ipv4(proto: 1, ttl: 64, source: Frames.host, destination: Frames.routerOut, payload: 12) + echo,
+                + Frames.ipv4(proto: 1, ttl: 64, source: Frames.host, destination: Frames.routerOut, payload: 12)
+                + echo,
             Self.udp(from: Frames.routerIn, to: Frames.sink),  // from our own address: a martian
             Self.udp(to: Frames.sink, payload: 120),  // 140 bytes, DF, over outside's MTU of 100
             Self.udp(to: [10, 199, 2, 3]),  // another host on the link: resolution starts
