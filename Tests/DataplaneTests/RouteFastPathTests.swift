@@ -23,10 +23,7 @@ final class RouteFastPathTests: XCTestCase {
     func testTheFastPathForwardsWhatItMayAndHandsBackTheRest() throws {
         let scratch = try ScratchDirectory("route-fast")
         defer { scratch.remove() }
-        var echo: [UInt8] = [8, 0, 0, 0, 0x12, 0x34, 0, 1, 0x61, 0x62, 0x63, 0x64]
-        let echoSum = internetChecksum(echo[...])
-        echo[2] = UInt8(echoSum >> 8)
-        echo[3] = UInt8(echoSum & 0xFF)
+        let echo = Frames.echoRequest()
         let toInside: [[UInt8]] = [
             Self.udp(to: Frames.sink),  // resolves the static neighbour (full path)
             Self.udp(to: Frames.sink),  // fast path

@@ -75,13 +75,19 @@ final class RouteModeTests: XCTestCase {
             + ipv4(proto: 17, ttl: ttl, source: host, destination: destination, payload: 12) + payload
     }
 
+    /// An ICMP echo request (identifier 0x1234, sequence 1, "abcd") with its checksum.
+    static func echoRequest() -> [UInt8] {
+        var echo: [UInt8] = [8, 0, 0, 0, 0x12, 0x34, 0, 1, 0x61, 0x62, 0x63, 0x64]
+        let sum = internetChecksum(echo[...])
+        echo[2] = UInt8(sum >> 8)
+        echo[3] = UInt8(sum & 0xFF)
+        return echo
+    }
+
     func testTheRoutedHopAnswersResolvesRewritesAndReportsErrors() throws {
         let scratch = try ScratchDirectory("route-mode")
         defer { scratch.remove() }
-        var echo: [UInt8] = [8, 0, 0, 0, 0x12, 0x34, 0, 1, 0x61, 0x62, 0x63, 0x64]
-        let echoSum = internetChecksum(echo[...])
-        echo[2] = UInt8(echoSum >> 8)
-        echo[3] = UInt8(echoSum & 0xFF)
+        let echo = Self.echoRequest()
         let toInside: [[UInt8]] = [
             Self.arp(
                 op: 1, to: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], senderMAC: Self.hostMAC, senderIP: Self.host,
