@@ -62,18 +62,26 @@ public enum ConfigLoader {
                 file: file, line: 1, column: 1,
                 message: "the configuration has no 'rules' list (an empty list [] is allowed)")
         }
+        // The routes first: a rule's `egress` is read against them.
+        let routing = RoutingReader(r: r)
+        try routing.check(mode: dataplane.mode, ports: ports, keyNodes: portKeys, routes: routesNode)
+        var c = Configuration(
+            file: file, ports: ports, dataplane: dataplane, policy: Policy(portNames: ports.map(\.name), rules: []),
+            conntrack: conntrack, classifier: classifier)
+        c.routes = try routesNode.map { try routing.routes($0, ports: ports) } ?? []
         var reader = RuleReader(r: r, portNames: ports.map(\.name))
         reader.sets = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        if let plan = c.routingPlan {
+            let own = plan.interfaces.flatMap { i in
+                i.addresses.map { IPPrefix(address: $0.address, length: $0.isV6 ? 128 : 32, isV6: $0.isV6) }
+            }
+            reader.egressRegions = EgressRegions.regions(routes: plan.forwardingRoutes, own: own, ports: ports.count)
+        }
         var policy = Policy(portNames: ports.map(\.name), rules: try reader.rules(rn))
         policy.sets = sets
         if let pn = policyNode { try readPolicy(pn, r, into: &policy) }
         try checkClassifierMemory(policy, classifier, at: classifierNode ?? rn, r)
-        let routing = RoutingReader(r: r)
-        try routing.check(mode: dataplane.mode, ports: ports, keyNodes: portKeys, routes: routesNode)
-        var c = Configuration(
-            file: file, ports: ports, dataplane: dataplane, policy: policy, conntrack: conntrack, classifier: classifier
-        )
-        c.routes = try routesNode.map { try routing.routes($0, ports: ports) } ?? []
+        c.policy = policy
         return c
     }
 

@@ -7,9 +7,11 @@ struct RuleReader {
     let portNames: [String]
     /// The configuration's `sets:`, by name.
     var sets: [String: NamedSet] = [:]
+    /// Route mode: the destinations routed out of each port (`EgressRegions`); nil in bridge mode.
+    var egressRegions: [[IPPrefix]]?
 
     static let keys = [
-        "name", "action", "ingress", "vlan", "ip", "src", "dst", "proto", "sport", "dport",
+        "name", "action", "ingress", "egress", "vlan", "ip", "src", "dst", "proto", "sport", "dport",
         "icmp-type", "icmp-code", "tcp-flags", "state", "comment"
     ]
 
@@ -54,21 +56,17 @@ struct RuleReader {
         var action: Action?
         var m = RuleMatch()
         var protoNode: Node?, icmpTypeNode: Node?, flagsNode: Node?, portNode: Node?
+        var egress: [Int] = [], egressNode: Node?
         for (key, keyNode, v) in entries {
             switch key {
             case "name": name = try r.string(v, key)
             case "comment": _ = try r.scalar(v, key, expects: "text")
             case "action":
                 action = try r.word(v, key, [("accept", Action.accept), ("drop", .drop), ("reject", .reject)])
-            case "ingress":
-                m.ingress = try r.list(v).map { n in
-                    let s = try r.string(n, key)
-                    guard let i = portNames.firstIndex(of: s) else {
-                        throw r.error(
-                            n, "'ingress' names port '\(s)', but the ports are: \(portNames.joined(separator: ", "))")
-                    }
-                    return i
-                }
+            case "ingress": m.ingress = try portIndexes(v, key)
+            case "egress":
+                egress = try portIndexes(v, key)
+                egressNode = keyNode
             case "vlan": m.vlans = try r.list(v).map { try vlan($0) }
             case "ip": m.ipVersion = try r.word(v, key, [("4", UInt8(4)), ("6", UInt8(6))])
             case "src", "dst", "proto", "sport", "dport":
@@ -90,6 +88,7 @@ struct RuleReader {
         }
         guard let act = action else { throw r.error(node, "rule '\(name)' has no 'action' (accept, drop or reject)") }
         try checkFamilies(&m, node)
+        if let n = egressNode { try applyEgress(egress, to: &m, rule: name, at: n) }
         if let n = icmpTypeNode { m.icmpType = try icmpType(n, m) }
         if let n = portNode, !m.protocols.isEmpty, !m.protocols.allSatisfy({ [6, 17, 132].contains($0) }) {
             throw r.error(
@@ -100,6 +99,17 @@ struct RuleReader {
         }
         let origin = "\(r.file):\(node.mark?.line ?? 0)"
         return Rule(name: name, action: act, match: m, origin: origin)
+    }
+
+    /// Port names to indexes.
+    func portIndexes(_ node: Node, _ key: String) throws -> [Int] {
+        try r.list(node).map { n in
+            let s = try r.string(n, key)
+            guard let i = portNames.firstIndex(of: s) else {
+                throw r.error(n, "'\(key)' names port '\(s)', but the ports are: \(portNames.joined(separator: ", "))")
+            }
+            return i
+        }
     }
 
     func readField(_ key: String, _ v: Node, into m: inout RuleMatch) throws {

@@ -20,6 +20,48 @@ final class RouteFastPathTests: XCTestCase {
             + Frames.ipv4(proto: 17, ttl: ttl, source: source, destination: destination, payload: payload) + data
     }
 
+    /// Plays `toInside` through the hop (outside: MTU 100, the sink a static neighbour; the rules
+    /// of `RouteModeTests` after `rules`); returns what left each port and the routing counters.
+    static func route(_ toInside: [[UInt8]], _ scratch: ScratchDirectory, rules: String = "") throws -> (
+        [[UInt8]], [[UInt8]], RoutingStatistics
+    ) {
+        try TinyPcap.write(toInside, to: scratch.path("inside-in.pcap"))
+        try TinyPcap.write([], to: scratch.path("outside-in.pcap"))
+        let text = Frames.config(scratch)
+            .replacingOccurrences(
+                of: "    mac: 02:76:66:6c:00:20\n",
+                with: "    mac: 02:76:66:6c:00:20\n    mtu: 100\n    neighbours: {10.199.2.2: \"02:76:66:6c:00:02\"}\n"
+            )
+            .replacingOccurrences(of: "rules:\n", with: "rules:\n" + rules)
+        XCTAssertTrue(text.contains("mtu: 100"))
+        let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("route.yaml", text))
+        let engine = try Engine.open(c)
+        try engine.start()
+        waitUntil(timeout: 20, what: "the engine to read its inputs") { engine.inputsExhausted }
+        engine.stop()
+        let routing = try XCTUnwrap(engine.statistics(fresh: false).routing)
+        engine.close()
+        return (
+            try TinyPcap.read(scratch.path("inside-out.pcap")), try TinyPcap.read(scratch.path("outside-out.pcap")),
+            routing
+        )
+    }
+
+    /// A rule on `egress` decides by the port the route picks: datagrams routed out of outside to
+    /// the sink are dropped, the same datagram sent to an address routed back inside is not.
+    func testARuleOnEgressMatchesWhatTheRouteSendsOutOfThatPort() throws {
+        let scratch = try ScratchDirectory("route-egress")
+        defer { scratch.remove() }
+        let toInside = [Self.udp(to: Frames.sink), Self.udp(to: [10, 199, 1, 7]), Self.udp(to: Frames.sink)]
+        let (insideOut, outsideOut, routing) = try Self.route(
+            toInside, scratch, rules: "  - {name: nothing-out, egress: outside, ip: 4, action: drop}\n")
+        XCTAssertEqual(outsideOut.count, 1, "only our gratuitous ARP: \(outsideOut.map(\.count))")
+        XCTAssertEqual(insideOut.count, 2, "our gratuitous ARP and the request for 10.199.1.7")
+        XCTAssertEqual(insideOut.last.map { Array($0[38..<42]) }, [10, 199, 1, 7])
+        XCTAssertEqual(routing.counters["forwarded"], 0)
+        XCTAssertEqual(routing.counters["neighbour_miss"], 1, "the one routed back in")
+    }
+
     func testTheFastPathForwardsWhatItMayAndHandsBackTheRest() throws {
         let scratch = try ScratchDirectory("route-fast")
         defer { scratch.remove() }
@@ -36,22 +78,7 @@ final class RouteFastPathTests: XCTestCase {
             Self.udp(to: [10, 199, 2, 3]),  // another host on the link: resolution starts
             Self.udp(to: Frames.sink)  // fast path again
         ]
-        try TinyPcap.write(toInside, to: scratch.path("inside-in.pcap"))
-        try TinyPcap.write([], to: scratch.path("outside-in.pcap"))
-        let text = Frames.config(scratch).replacingOccurrences(
-            of: "    mac: 02:76:66:6c:00:20\n",
-            with: "    mac: 02:76:66:6c:00:20\n    mtu: 100\n    neighbours: {10.199.2.2: \"02:76:66:6c:00:02\"}\n")
-        XCTAssertTrue(text.contains("mtu: 100"))
-        let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("route.yaml", text))
-        let engine = try Engine.open(c)
-        try engine.start()
-        waitUntil(timeout: 20, what: "the engine to read its inputs") { engine.inputsExhausted }
-        engine.stop()
-        let routing = try XCTUnwrap(engine.statistics(fresh: false).routing)
-        engine.close()
-
-        let insideOut = try TinyPcap.read(scratch.path("inside-out.pcap"))
-        let outsideOut = try TinyPcap.read(scratch.path("outside-out.pcap"))
+        let (insideOut, outsideOut, routing) = try Self.route(toInside, scratch)
         func rewritten(_ frame: [UInt8]) -> [UInt8] {
             var f = frame
             f.replaceSubrange(0..<12, with: Frames.sinkMAC + Frames.outsideMAC)

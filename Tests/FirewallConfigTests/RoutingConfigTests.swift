@@ -146,3 +146,72 @@ extension RoutingConfigTests {
         XCTAssertEqual(error(badKey), "r.yaml:10:18: 'neighbours' maps addresses to MACs; 'gateway' is not an address")
     }
 }
+
+/// `egress`: the port a packet leaves by, read into what the classifier tests.
+final class EgressConfigTests: XCTestCase {
+    func load(_ yaml: String) throws -> Configuration { try ConfigLoader.parse(yaml: yaml, file: "e.yaml") }
+
+    func routed(_ rules: String) -> String {
+        RoutingConfigTests.routed.replacingOccurrences(of: "rules: []\n", with: "rules:\n" + rules)
+    }
+
+    func testBridgeModeEgressIsTheOtherIngress() throws {
+        let c = try load("rules:\n  - {egress: outside, proto: udp, action: accept}\n")
+        XCTAssertEqual(c.policy.rules[0].match.ingress, [0])
+        XCTAssertThrowsError(try load("rules:\n  - {name: r, ingress: inside, egress: inside, action: drop}\n")) {
+            XCTAssertEqual(
+                "\($0)",
+                "e.yaml:2:32: rule 'r' can never match: in bridge mode a frame leaves by the port it did not "
+                    + "arrive on, and its 'ingress' and 'egress' name the same ports")
+        }
+        XCTAssertThrowsError(try load("rules:\n  - {egress: dmz, action: drop}\n")) {
+            XCTAssertEqual("\($0)", "e.yaml:2:14: 'egress' names port 'dmz', but the ports are: inside, outside")
+        }
+    }
+
+    func testRouteModeEgressIsTheDestinationsRoutedOutOfThePort() throws {
+        let c = try load(
+            routed(
+                """
+                  - {name: out4, egress: outside, ip: 4, action: accept}
+                  - {name: in4, egress: inside, ip: 4, action: accept}
+                  - {name: in-web, egress: inside, dst: [192.0.2.0/25, 203.0.113.0/24], action: accept}
+                  - {name: in6, egress: inside, ip: 6, action: accept}
+
+                """))
+        let dst = c.policy.rules.map { $0.match.destinations.map(\.description).sorted() }
+        // Outside: the default route and its connected /24, less inside's prefixes and our addresses.
+        let outside = c.policy.rules[0].match.destinations
+        func covered(_ text: String) -> Bool {
+            outside.contains { $0.contains(IPAddress.parse(Substring(text))!.0, v6: false) }
+        }
+        XCTAssertEqual(
+            ["8.8.8.8", "10.199.2.1", "10.199.2.254", "192.0.2.9", "10.199.1.1"].map(covered),
+            [true, true, false, false, false], "by the default route and outside's /24; not ours, not inside's")
+        XCTAssertEqual(
+            dst[1],
+            [
+                "10.199.1.0/25", "10.199.1.128/26", "10.199.1.192/27", "10.199.1.224/28",
+                "10.199.1.240/29", "10.199.1.248/30", "10.199.1.252/31", "10.199.1.255/32", "192.0.2.0/24"
+            ].sorted())
+        XCTAssertEqual(dst[2], ["192.0.2.0/25"], "dst narrowed to what is routed inside")
+        XCTAssertTrue(dst[3].contains("2001:db8::/32"), "\(dst[3])")
+        XCTAssertEqual(c.policy.rules[3].match.ipVersion, 6)
+    }
+
+    func testRouteModeRefusals() {
+        func error(_ rule: String) -> String {
+            do {
+                _ = try load(routed(rule))
+                return "loaded"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(
+            error("  - {name: r, egress: inside, action: drop}\n"),
+            "e.yaml:20:15: rule 'r': IPv4 and IPv6 routes lead out of 'inside'; add 'ip: 4' or 'ip: 6' "
+                + "(or write a rule for each)")
+        XCTAssertEqual(
+            error("  - {name: r, egress: inside, dst: 203.0.113.0/24, action: drop}\n"),
+            "e.yaml:20:15: rule 'r' can never match: no 'dst' is routed out of 'inside'")
+    }
+}
