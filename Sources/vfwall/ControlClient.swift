@@ -28,10 +28,11 @@ struct ControlSocketOptions: ParsableArguments {
         return c.dataplane.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file)
     }
 
-    /// Sends `request` and returns the answer, or exits 1 with why not.
-    func send(_ request: String, command: String) throws -> String {
+    /// Sends `request` and returns the answer, or exits 1 with why not (nothing within
+    /// `timeoutSeconds` included).
+    func send(_ request: String, command: String, timeoutSeconds: Int = 10) throws -> String {
         let p = try path()
-        do { return try ControlSocket.request(request, path: p) } catch {
+        do { return try ControlSocket.request(request, path: p, timeoutSeconds: timeoutSeconds) } catch {
             printError("vfwall \(command): \(error)")
             throw ExitCode(1)
         }
@@ -70,13 +71,16 @@ struct ReloadCommand: ParsableCommand {
             the new policy installed, or prints the error (FILE:LINE:COLUMN: MESSAGE for a bad \
             configuration) and exits 1; the running policy then stays as it was. A worker that does \
             not report the new policy within 5 s is named (`worker 1 (core 3) did not install it`) \
-            and the exit status is 1; the other workers run the new policy.
+            and the exit status is 1; the other workers run the new policy. A large policy takes a \
+            while to read and build (200,000 rules: several seconds): the answer is awaited up to \
+            5 minutes.
             """)
 
     @OptionGroup var target: ControlSocketOptions
 
     func run() throws {
-        let answer = try target.send("reload", command: "reload")
+        // Reading and building a policy of 100,000s of rules outlasts the 10 s other requests get.
+        let answer = try target.send("reload", command: "reload", timeoutSeconds: 300)
         if answer.hasPrefix("ok") {
             print(answer, terminator: "")
         } else {
