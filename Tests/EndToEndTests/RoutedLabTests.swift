@@ -3,9 +3,10 @@ import TestSupport
 import XCTest
 
 /// `scripts/lab up --topology routed`: vfwall in route mode as the gateway between the source's
-/// subnet (10.199.1.0/24) and the sink's (10.199.2.0/24), on VFs' stand-ins attached directly,
-/// with the same policy as the bridged lab. What a host sees of an IP hop, and the policy still
-/// deciding. Root only (CI is root); skipped otherwise.
+/// subnets (10.199.1.0/24, fd00:199:1::/64) and the sink's (10.199.2.0/24, fd00:199:2::/64), on
+/// VFs' stand-ins attached directly, with the same policy as the bridged lab. What a host sees of
+/// an IP hop, IPv4 and IPv6, and the policy still deciding. Root only (CI is root); skipped
+/// otherwise.
 final class RoutedLabTests: XCTestCase {
     func testRoutedHopOnAFPacket() throws { try routedHop(backend: "afpacket") }
 
@@ -38,6 +39,16 @@ final class RoutedLabTests: XCTestCase {
         let nobody = lab.exec("src", "ping -c 1 -W 8 10.199.2.99").output
         XCTAssertTrue(nobody.contains("From 10.199.1.254 icmp_seq=1 Destination Host Unreachable"), nobody)
 
+        // IPv6 the same way: neighbour discovery both sides, hop limit, packet too big.
+        let ping6 = lab.exec("src", "ping -6 -c 3 -i 0.2 -W 2 fd00:199:2::2")
+        XCTAssertEqual(ping6.status, 0, ping6.output)
+        XCTAssertTrue(ping6.output.contains("ttl=63"), "the hop limit one lower: \(ping6.output)")
+        XCTAssertEqual(lab.exec("dst", "ping -6 -c 2 -i 0.2 -W 2 fd00:199:1::1").status, 0, "ping6 sink -> source")
+        let expiring6 = lab.exec("src", "ping -6 -c 1 -t 1 -W 2 fd00:199:2::2").output
+        XCTAssertTrue(expiring6.contains("From fd00:199:1::fe icmp_seq=1 Time exceeded: Hop limit"), expiring6)
+        let oversize6 = lab.exec("src", "ping -6 -c 1 -M do -s 1400 -W 2 fd00:199:2::2").output
+        XCTAssertTrue(oversize6.contains("From fd00:199:1::fe icmp_seq=1 Packet too big: mtu=1400"), oversize6)
+
         // The policy decides as in the bridged lab.
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.2.2 80").output, "tcp 80 ok")
         XCTAssertEqual(lab.exec("src", "python3 scripts/lab.d/nettool.py tcp 10.199.2.2 23").output, "tcp 23 refused")
@@ -57,8 +68,9 @@ final class RoutedLabTests: XCTestCase {
         XCTAssertEqual(neighbours.first { $0["address"] as? String == "10.199.2.99" }?["state"] as? String, "failed")
         let counters = routing["counters"] as? [String: Int] ?? [:]
         XCTAssertGreaterThanOrEqual(counters["forwarded"] ?? 0, 30, "\(counters)")
-        XCTAssertEqual(counters["ttl_exceeded"], 2, "traceroute's first probe and the TTL-1 ping: \(counters)")
-        XCTAssertEqual(counters["too_big"], 1)
+        XCTAssertEqual(
+            counters["ttl_exceeded"], 3, "traceroute's first probe and the TTL-1 pings (IPv4, IPv6): \(counters)")
+        XCTAssertEqual(counters["too_big"], 2, "IPv4 and IPv6")
         XCTAssertEqual(counters["neighbour_failed"], 1)
     }
 }

@@ -35,9 +35,16 @@ lab_up() {
         ip -n "$ns" addr add "$ip/24" dev "$dev"
     done
     if [[ $topology == routed ]]; then
-        # Each host's gateway is vfwall: found by ARP, as on any routed link.
+        # Each host's gateway is vfwall: found by ARP and neighbour solicitation, as on any
+        # routed link. No duplicate address detection: the address is usable at once.
         ip -n "$src" route add default via "$src_gw" dev s0
         ip -n "$dst" route add default via "$dst_gw" dev d0
+        ip netns exec "$src" sysctl -qw net.ipv6.conf.s0.disable_ipv6=0   # off by netns_add
+        ip netns exec "$dst" sysctl -qw net.ipv6.conf.d0.disable_ipv6=0
+        ip -n "$src" addr add "$src_ip6/64" dev s0 nodad
+        ip -n "$dst" addr add "$dst_ip6/64" dev d0 nodad
+        ip -n "$src" -6 route add default via "$src_gw6" dev s0
+        ip -n "$dst" -6 route add default via "$dst_gw6" dev d0
     else
         # Static neighbours: no ARP in the counters the tests compare.
         ip -n "$src" neigh replace "$dst_ip" lladdr "$dst_mac" dev s0 nud permanent
