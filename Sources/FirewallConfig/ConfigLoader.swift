@@ -71,7 +71,7 @@ public enum ConfigLoader {
         c.routes = try routesNode.map { try routing.routes($0, ports: ports) } ?? []
         var reader = RuleReader(r: r, portNames: ports.map(\.name))
         reader.sets = Dictionary(sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        if let plan = c.routingPlan {
+        if let plan = c.routingPlan, Self.anyRuleSays("egress", rn) {
             let own = plan.interfaces.flatMap { i in
                 i.addresses.map { IPPrefix(address: $0.address, length: $0.isV6 ? 128 : 32, isV6: $0.isV6) }
             }
@@ -83,6 +83,13 @@ public enum ConfigLoader {
         try checkClassifierMemory(policy, classifier, at: classifierNode ?? rn, r)
         c.policy = policy
         return c
+    }
+
+    /// Whether a rule of the `rules` list has `key` (what only some rules need is worked out only
+    /// then: the egress prefixes cost a pass over every pair of routes).
+    static func anyRuleSays(_ key: String, _ rules: Node) -> Bool {
+        guard case .sequence(let seq) = rules else { return false }
+        return seq.contains { $0[key] != nil }
     }
 
     /// The ports, and for each the nodes of its keys (and of its name, as "name"), for checks

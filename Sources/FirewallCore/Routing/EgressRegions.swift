@@ -45,11 +45,16 @@ public enum EgressRegions {
         return short.contains(long.address, v6: long.isV6) ? long : nil
     }
 
-    /// The prefixes of `list` that no other prefix of it holds (duplicates once).
+    /// The prefixes of `list` that no other prefix of it holds (duplicates once). Sorted by
+    /// address, then shortest first, a prefix held by another comes after it with nothing kept in
+    /// between (prefixes nest or are apart), so one look at the last kept one decides.
     static func outermost(_ list: [IPPrefix]) -> [IPPrefix] {
-        let sorted = list.sorted { $0.length != $1.length ? $0.length < $1.length : $0.address < $1.address }
+        let sorted = list.sorted {
+            $0.isV6 != $1.isV6 ? !$0.isV6 : ($0.address != $1.address ? $0.address < $1.address : $0.length < $1.length)
+        }
         var kept: [IPPrefix] = []
-        for p in sorted where !kept.contains(where: { $0.isV6 == p.isV6 && $0.contains(p.address, v6: p.isV6) }) {
+        for p in sorted {
+            if let last = kept.last, last.isV6 == p.isV6, last.contains(p.address, v6: p.isV6) { continue }
             kept.append(p)
         }
         return kept
