@@ -9,11 +9,11 @@ Writes NAME.rules and NAME.trace for:
   set per seed, so copies 2 and up move every prefix of length 8 or more to another first octet
   (source and destination by different amounts): the same structure, different addresses.
 - fw-scale (~39k rules): fw1_8k five times, moved the same way.
-- synthetic-50k, synthetic-200k: rule i is `src 10.X.Y.0/24, proto tcp, dport N`, any
+- synthetic-8k, synthetic-50k, synthetic-200k: rule i is `src 10.X.Y.0/24, proto tcp, dport N`, any
   destination and source port (X.Y = i mod 65536, N = 1024 + i * 7919 mod 60000), as a policy
   `src: 10.X.Y.0/24, proto: tcp, dport: N, action: accept` would be. The trace: 20,000 headers
   drawn from random rules (seed 1), one in ten turned into a miss (destination port below 1024).
-  Also as a configuration, synthetic-50k.yaml and synthetic-200k.yaml (for `vfwall check`).
+  Also as the rules part of a configuration, NAME.yaml (for `vfwall check`, scripts/bench-reload).
 
 Traces of the concatenations are the sets' traces, moved like their rules; the last column
 (the generating rule) is offset to the rule's place in the concatenation.
@@ -99,6 +99,7 @@ def main():
     concatenate(data, out, "acl-scale",
                 [("acl1_8k", 0), ("acl1_8k", 1), ("acl1_8k", 2), ("ipc1_8k", 0), ("ipc1_8k", 1)])
     concatenate(data, out, "fw-scale", [("fw1_8k", copy) for copy in range(5)])
+    synthetic(out, "synthetic-8k", 8000)
     synthetic(out, "synthetic-50k", 50000)
     synthetic(out, "synthetic-200k", 200000)
 
