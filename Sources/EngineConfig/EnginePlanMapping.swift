@@ -67,7 +67,8 @@ extension EnginePlan {
             }
         return EnginePlan(
             backend: backend, ports: ports, cpus: d.cores, burst: d.burst,
-            ealArguments: backend == .dpdk ? ealArguments(d, ports, configFile: c.file) : [],
+            ealArguments: backend == .dpdk
+                ? ealArguments(d, ports, configFile: c.file, allowedCPUs: environment.allowedCPUs()) : [],
             idleSleepMicroseconds: d.backend == .afpacket ? 50 : 0,
             controlSocket: d.controlSocket ?? ControlSocket.defaultPath(forConfig: c.file),
             conntrack: c.conntrack, stallMilliseconds: d.stallMilliseconds, routing: c.routingPlan)
@@ -133,12 +134,15 @@ extension EnginePlan {
         return "\(domain):\(bus):\(devfn[0]).\(devfn[1])".lowercased()
     }
 
-    /// The configuration's EAL arguments, plus: an lcore map (main lcore 0 floating over the
-    /// worker CPUs, worker lcore i+1 on CPU i) unless the arguments already choose lcores; an
+    /// The configuration's EAL arguments, plus: an lcore map (main lcore 0 floating over the CPUs
+    /// the workers leave free, or over theirs when they take every allowed one; worker lcore i+1
+    /// on CPU i) unless the arguments already choose lcores; an
     /// allow-list entry for each PCI port not already named; no telemetry socket (the control
     /// socket answers for vfwall, and EAL's would outlive its runtime directory's cleanup); and
     /// a file prefix of the configuration's name, so two firewalls on one host do not clash.
-    static func ealArguments(_ d: DataplaneConfig, _ ports: [PortPlan], configFile: String) -> [String] {
+    static func ealArguments(
+        _ d: DataplaneConfig, _ ports: [PortPlan], configFile: String, allowedCPUs: [Int]
+    ) -> [String] {
         var args = d.eal
         if !args.contains(where: { $0.hasPrefix("--telemetry") || $0 == "--no-telemetry" }) {
             args.append("--no-telemetry")
@@ -149,9 +153,12 @@ extension EnginePlan {
         }
         let lcoreFlags = ["-l", "-c", "--lcores"]
         if !args.contains(where: { a in lcoreFlags.contains { a == $0 || a.hasPrefix("--lcores=") } }) {
-            let cpus = d.cores.map(String.init).joined(separator: ",")
+            // The main lcore is the control thread (reloads, statistics, the metrics listener):
+            // on a worker's CPU it would take turns with a loop that never yields.
+            let free = allowedCPUs.filter { !d.cores.contains($0) }
+            let main = (free.isEmpty ? d.cores : free).map(String.init).joined(separator: ",")
             let workers = d.cores.enumerated().map { "\($0.offset + 1)@\($0.element)" }
-            args += ["--lcores", (["0@(\(cpus))"] + workers).joined(separator: ",")]
+            args += ["--lcores", (["0@(\(main))"] + workers).joined(separator: ",")]
         }
         for case let .dpdk(_, device, nil, nil) in ports where normalizedPCIAddress(device) != nil {
             if !args.contains(where: { $0 == device || $0.hasPrefix(device + ",") }) { args += ["-a", device] }

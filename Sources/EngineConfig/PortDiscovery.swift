@@ -9,15 +9,20 @@ import LinuxIO
 public struct PortEnvironment: Sendable {
     public var variable: @Sendable (String) -> String?
     public var readFile: @Sendable (String) throws -> [UInt8]
+    /// The CPUs the process may use (EAL's main lcore goes on those the workers leave).
+    public var allowedCPUs: @Sendable () -> [Int]
 
     public init(
-        variable: @escaping @Sendable (String) -> String?, readFile: @escaping @Sendable (String) throws -> [UInt8]
+        variable: @escaping @Sendable (String) -> String?, readFile: @escaping @Sendable (String) throws -> [UInt8],
+        allowedCPUs: @escaping @Sendable () -> [Int] = { LinuxIO.allowedCPUs() }
     ) {
         self.variable = variable
         self.readFile = readFile
+        self.allowedCPUs = allowedCPUs
     }
 
-    /// This process's environment and file system (a network-status file is read up to 1 MiB).
+    /// This process's environment, file system (a network-status file is read up to 1 MiB) and
+    /// CPU affinity.
     public static let process = PortEnvironment(
         variable: { ProcessInfo.processInfo.environment[$0] },
         readFile: { try readWholeFile($0, limit: PortDiscovery.fileLimit + 1) })

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import Ports
 import SystemPackage
@@ -15,6 +16,13 @@ package func checked(_ call: String, _ subject: String, _ body: () -> Int32) thr
         if rc == -EINTR { continue }
         throw PortError.system(call: call, subject: subject, errno: -rc)
     }
+}
+
+/// The CPUs this process may run on (its affinity), ascending; empty if it cannot be read.
+public func allowedCPUs() -> [Int] {
+    var cpus = [Int32](repeating: 0, count: 1024)
+    let n = clinux_allowed_cpus(&cpus, Int32(cpus.count))
+    return n > 0 ? cpus[0..<Int(min(n, 1024))].map(Int.init) : []
 }
 
 /// Monotonic time in nanoseconds: the timestamps of frames from backends that carry none.

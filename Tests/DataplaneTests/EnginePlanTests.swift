@@ -7,9 +7,13 @@ import XCTest
 
 /// What `Engine.open` will do for a configuration, decided before anything is opened.
 final class EnginePlanTests: XCTestCase {
-    func plan(_ ports: String, _ dataplane: String) throws -> EnginePlan {
-        try EnginePlan.make(
-            try ConfigLoader.parse(yaml: "ports:\n\(ports)\ndataplane:\n\(dataplane)\nrules: []\n", file: "t.yaml"))
+    /// The plan on a machine whose process may use CPUs 0-3.
+    func plan(_ ports: String, _ dataplane: String, cpus: [Int] = [0, 1, 2, 3]) throws -> EnginePlan {
+        let base = PortEnvironment.process
+        let machine = PortEnvironment(variable: base.variable, readFile: base.readFile, allowedCPUs: { cpus })
+        return try EnginePlan.make(
+            try ConfigLoader.parse(yaml: "ports:\n\(ports)\ndataplane:\n\(dataplane)\nrules: []\n", file: "t.yaml"),
+            environment: machine)
     }
 
     func refusal(_ ports: String, _ dataplane: String) -> String {
@@ -111,8 +115,16 @@ final class EnginePlanTests: XCTestCase {
             p.ealArguments,
             [
                 "-m", "512", "--no-telemetry", "--file-prefix", "vfwall-t",
-                "--lcores", "0@(2,3),1@2,2@3", "-a", "0000:03:02.0"
+                "--lcores", "0@(0,1),1@2,2@3", "-a", "0000:03:02.0"
             ])
+        // The control thread goes where the workers are not; where they take every CPU, among them.
+        let busy = try plan(
+            "  inside: {device: net_null0}\n  outside: {device: net_null1}", "  backend: dpdk\n  cores: [0, 1]",
+            cpus: [0, 1])
+        XCTAssertTrue(busy.ealArguments.contains("0@(0,1),1@0,2@1"), "\(busy.ealArguments)")
+        XCTAssertTrue(
+            try plan("  inside: {device: net_null0}\n  outside: {device: net_null1}", "  backend: dpdk\n  cores: [1]")
+                .ealArguments.contains("0@(0,2,3),1@1"))
     }
 
     func testDPDKInterfaceBecomesNetAFPacketWithAQueuePairPerWorker() throws {
