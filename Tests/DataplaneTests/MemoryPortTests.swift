@@ -70,25 +70,34 @@ final class MemoryPortTests: XCTestCase {
     /// One thread injects while another receives and gives back, as a test does beside a running
     /// worker: every frame arrives once, in order, with its own bytes (a small ring, so the two
     /// sides wrap around it thousands of times).
+    ///
+    /// Both sides yield when they cannot move: an in-process EAL pins the test process's threads
+    /// to one CPU, where a spinning side would hold it for a whole time slice.
     func testInjectionWhileAnotherThreadReceivesLosesNothing() {
         let port = MemoryPort(name: "m3", rxSlots: 8)
-        defer { port.close() }
         let total = 20_000
         let frames = (0..<64).map { PortTestFrames.udp(index: $0) }
+        let deadline = Date().addingTimeInterval(20)
         let injectorDone = DispatchSemaphore(value: 0)
         let injector = Thread {
             defer { injectorDone.signal() }
             var sent = 0
-            while sent < total {
+            while sent < total && Date() < deadline {
                 let chunk = (sent..<min(total, sent + 5)).map { frames[$0 % frames.count] }
-                sent += port.inject(chunk, timestamps: (sent..<sent + chunk.count).map { UInt64($0) })
+                let accepted = port.inject(chunk, timestamps: (sent..<sent + chunk.count).map { UInt64($0) })
+                sent += accepted
+                if accepted == 0 { sched_yield() }
             }
         }
         injector.start()
+        // The port goes only once the injector has stopped, whatever the assertions said.
+        defer {
+            XCTAssertEqual(injectorDone.wait(timeout: .now() + 30), .success, "the injector finished")
+            port.close()
+        }
         var burst = FrameBurst(capacity: 4)
         defer { burst.deallocate() }
         var received = 0, mismatches = 0
-        let deadline = Date().addingTimeInterval(20)
         while received < total && Date() < deadline {
             let n = port.rxBurst(queue: 0, into: &burst)
             for i in 0..<n {
@@ -99,10 +108,10 @@ final class MemoryPortTests: XCTestCase {
             }
             received += n
             port.release(burst, queue: 0)
+            if n == 0 { sched_yield() }
         }
         XCTAssertEqual(received, total, "every injected frame was received")
         XCTAssertEqual(mismatches, 0, "each in its place with its own bytes")
         XCTAssertEqual(port.pendingReceive(), 0)
-        XCTAssertEqual(injectorDone.wait(timeout: .now() + 20), .success, "the injector finished")
     }
 }
