@@ -46,6 +46,7 @@ public final class DPDKPort: PacketPort {
     public var linkType: LinkType { .ethernet }
     /// Every DPDK port of the process: one EAL, whose mbufs any port can send.
     public var zeroCopyDomain: ObjectIdentifier? { ObjectIdentifier(DPDKPort.self) }
+    public var stampsReceiptTime: Bool { true }
     public let macAddress: MACAddress?
     public let counters: PortCounters
     public let driver: String

@@ -17,6 +17,8 @@ public final class MemoryPort: PacketPort {
     public let counters: PortCounters
     /// What `linkState()` reports; tests flip it.
     public var link = LinkState(up: true)
+    /// Whether the injected times stand for the clock (a test of what reads "now" from a burst).
+    public let stampsReceiptTime: Bool
 
     /// Largest frame a slot holds; longer injected frames are refused.
     public let slotSize: Int
@@ -29,7 +31,7 @@ public final class MemoryPort: PacketPort {
     ///   - txSlots: frames each TX queue can hold before a send counts `txFull`.
     public init(
         name: String, queues: Int = 1, rxSlots: Int = 1024, txSlots: Int = 1024,
-        slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil
+        slotSize: Int = 2048, linkType: LinkType = .ethernet, mac: MACAddress? = nil, stampsReceiptTime: Bool = false
     ) {
         precondition(queues > 0 && rxSlots > 0 && txSlots > 0 && slotSize > 0, "sizes are positive")
         self.name = name
@@ -37,6 +39,7 @@ public final class MemoryPort: PacketPort {
         self.linkType = linkType
         self.macAddress = mac
         self.slotSize = slotSize
+        self.stampsReceiptTime = stampsReceiptTime
         counters = PortCounters(queues: queues)
         rx = .allocate(capacity: queues)
         tx = .allocate(capacity: queues)

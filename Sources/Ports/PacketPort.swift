@@ -35,6 +35,9 @@ public protocol PacketPort: AnyObject {
     var macAddress: MACAddress? { get }
     /// Per-queue counters (rx, tx, dropped, txFull, errors); see `statistics` for totals.
     var counters: PortCounters { get }
+    /// Whether `rxBurst` stamps frames with `monotonicNanoseconds()` read as they are received,
+    /// so a burst's stamp stands for the time now (a capture's or a test's times do not).
+    var stampsReceiptTime: Bool { get }
 
     /// Link state now (does not wait for autonegotiation).
     func linkState() -> LinkState
@@ -64,6 +67,8 @@ public protocol PacketPort: AnyObject {
 extension PacketPort {
     /// Totals over all queues, plus what the backend itself reports.
     public var statistics: PortStatistics { counters.totals() }
+
+    public var stampsReceiptTime: Bool { false }
 
     /// No zero copy unless a port says so.
     public var zeroCopyDomain: ObjectIdentifier? { nil }

@@ -26,7 +26,10 @@ final class NeighbourTableTests: XCTestCase {
         _ = t.resolve(port: 0, address: gateway, v6: false, now: 0)
         XCTAssertTrue(t.confirm(port: 0, address: gateway, v6: false, mac: mac, now: Self.s))
         XCTAssertFalse(t.confirm(port: 0, address: IPAddress(v4: 9), v6: false, mac: mac, now: Self.s), "unasked")
-        XCTAssertEqual(t.resolve(port: 0, address: gateway, v6: false, now: 20 * Self.s).mac, mac)
+        // Reachable: the answer holds until 30 s after the confirmation, so a caller may keep it.
+        XCTAssertEqual(
+            t.resolve(port: 0, address: gateway, v6: false, now: 20 * Self.s),
+            NeighbourAnswer(mac: mac, request: .none, failed: false, holdsUntil: 31 * Self.s))
         XCTAssertEqual(t.entry(port: 0, address: gateway, v6: false)?.state, .reachable)
         // 30 s after the confirmation: used once more, it goes to DELAY, still forwarding.
         XCTAssertEqual(
@@ -106,7 +109,7 @@ extension NeighbourTableTests {
         XCTAssertTrue(t.setPermanent(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0099, now: 0))
         XCTAssertEqual(
             t.resolve(port: 1, address: gateway, v6: false, now: 1000 * Self.s),
-            NeighbourAnswer(mac: 0x0200_0000_0099, request: .none, failed: false))
+            NeighbourAnswer(mac: 0x0200_0000_0099, request: .none, failed: false, holdsUntil: .max))
         t.learn(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0001, now: 1)
         XCTAssertFalse(t.confirm(port: 1, address: gateway, v6: false, mac: 0x0200_0000_0002, now: 2))
         XCTAssertEqual(t.expire(now: 10_000 * Self.s), 0)

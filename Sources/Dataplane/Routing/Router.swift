@@ -35,9 +35,10 @@ final class Router {
     /// The port each of `own` is on.
     let ownPorts: UnsafeMutablePointer<UInt8>
     let ownCount: Int
-    /// Our IPv4 addresses as 32-bit values, for the fast path (`forwardV4`).
+    /// Our IPv4 addresses as 32-bit values, for the fast path (`V4Lane`).
     let ownV4: UnsafeMutablePointer<UInt32>
     let ownV4Count: Int
+    let ownV4LowBits: UInt64
     let neighbours: NeighbourTable
     let outputs: UnsafeMutablePointer<ControlOutput>
     var pending: PendingFrames
@@ -50,7 +51,7 @@ final class Router {
     /// The last next hop resolved in this burst (a burst's packets mostly share one): the clock
     /// does not move within a burst, so its answer stands until a neighbour message changes it.
     var lastHop = (valid: false, port: UInt8(0), v6: false, address: IPAddress.zero, mac: UInt64(0))
-    /// The same answer for the IPv4 fast path, keyed by route (`forwardV4`).
+    /// The same answer for the IPv4 fast path, keyed by route (`V4Lane`).
     var v4Hop = V4Hop()
 
     /// `macs`: each port's MAC as the port reports it (the plan's override wins).
@@ -82,6 +83,7 @@ final class Router {
         ownV4Count = v4Addresses.count
         ownV4 = .allocate(capacity: max(1, v4Addresses.count))
         for (k, a) in v4Addresses.enumerated() { ownV4[k] = a }
+        ownV4LowBits = v4Addresses.reduce(0) { $0 | 1 << ($1 & 63) }
         neighbours = NeighbourTable(maxEntries: neighbourEntries)
         for i in plan.interfaces {
             for n in i.neighbours {
@@ -130,15 +132,17 @@ final class Router {
     func forward(
         _ burst: FrameBurst, rx: PacketPort, rxIndex: Int, tx: PacketPort, queue: Int, zeroCopy: Bool
     ) {
-        let now = monotonicNanoseconds()
+        let now = rx.stampsReceiptTime && burst.count > 0 ? burst.timestamps[0] : monotonicNanoseconds()
         toOther.acceptedCount = 0
         hairpin.acceptedCount = 0
         lastHop.valid = false
-        v4Hop.route = -1
+        if now >= v4Hop.validUntil { v4Hop.route = -1 }
         var refused = 0
         let ingress = UInt8(truncatingIfNeeded: rxIndex)
         let ingressMAC = facts[Int(ingress)].mac
+        var lane = V4Lane(self, ingress: ingress)
         for i in 0..<burst.count {
+            if lane.forward(burst, index: i) { continue }
             let frame = burst.frame(i)
             guard let base = frame.baseAddress, frame.count >= 14 else {
                 refused &+= 1
@@ -151,11 +155,15 @@ final class Router {
                 l3 &+= 4
             }
             if type == 0x0806 {
+                lane.save(to: self)
                 neighbourARP(frame, at: l3, port: ingress, now: now)
+                lane = V4Lane(self, ingress: ingress)
                 continue
             }
             if type == 0x86DD, isNeighbourDiscovery(frame, l3: l3) {
+                lane.save(to: self)
                 neighbourND(frame, l3: l3, port: ingress, now: now)
+                lane = V4Lane(self, ingress: ingress)
                 continue
             }
             guard burst.verdicts[i].action == .accept else {
@@ -172,13 +180,11 @@ final class Router {
                 counters.add(.notOurMAC)
                 continue
             }
-            if l3 == 14 && type == 0x0800
-                && forwardV4(UnsafeMutableRawPointer(mutating: base), length: frame.count, index: i, ingress: ingress)
-            {
-                continue
-            }
+            lane.save(to: self)
             route(frame, l3: l3, v6: type == 0x86DD, index: i, ingress: ingress, now: now)
+            lane = V4Lane(self, ingress: ingress)
         }
+        lane.save(to: self)
         if toOther.acceptedCount &+ hairpin.acceptedCount > 0 {
             counters.add(.forwarded, toOther.acceptedCount &+ hairpin.acceptedCount)
         }
@@ -266,8 +272,10 @@ final class Router {
         if answer.mac != 0 {
             if answer.request == .none {
                 lastHop = (true, r.port, v6, nextHop, answer.mac)
-                if !v6 {
-                    v4Hop = V4Hop(route: found, facts: r, destination: destination, mac: answer.mac, facts[egress])
+                if !v6 && answer.holdsUntil > now {
+                    v4Hop = V4Hop(
+                        route: found, facts: r, destination: destination, mac: answer.mac, facts[egress],
+                        validUntil: answer.holdsUntil)
                 }
             }
             send(base, l3: l3, v6: v6, index: i, egress: egress, ingress: ingress, mac: answer.mac)

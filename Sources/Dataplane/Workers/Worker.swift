@@ -111,6 +111,8 @@ public final class Worker {
         let control = self.control
         let rejects = self.rejects
         let router = self.router
+        // The worker holds the router for as long as the loop runs: passes borrow it unretained.
+        let routerRef = router.map { Unmanaged.passUnretained($0) }
         // One worker announces our addresses (gratuitous ARP, unsolicited NA) as the ports come up.
         if index == 0, let router {
             router.announce(now: monotonicNanoseconds())
@@ -129,10 +131,10 @@ public final class Worker {
             let moved =
                 WorkerPass.pass(
                     from: a, to: b, zeroCopy: abZeroCopy, ingress: &aIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, quiet, router: router)
+                    &burst, &forwarder, quiet, router: routerRef)
                 &+ WorkerPass.pass(
                     from: b, to: a, zeroCopy: baZeroCopy, ingress: &bIn, queue: q, pipeline, rejects,
-                    &burst, &forwarder, quiet, router: router)
+                    &burst, &forwarder, quiet, router: routerRef)
             if moved == 0 {
                 idle &+= 1
                 if sleep > 0 && idle >= idleLimit { usleep(sleep) } else { clinux_cpu_relax() }

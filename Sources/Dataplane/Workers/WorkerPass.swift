@@ -58,11 +58,13 @@ enum WorkerPass {
     static func pass<Ingress: IngressMap, Observer: DecisionObserver>(
         from rx: PacketPort, to tx: PacketPort, zeroCopy: Bool, ingress: inout Ingress, queue: Int,
         _ pipeline: Pipeline, _ rejects: RejectAnswers, _ burst: inout FrameBurst,
-        _ forwarder: inout BurstForwarder, _ observer: Observer, router: Router? = nil
+        _ forwarder: inout BurstForwarder, _ observer: Observer, router: Unmanaged<Router>? = nil
     ) -> Int {
         let n = rx.rxBurst(queue: queue, into: &burst)
         if n == 0 {
-            if let router, let port = ingress.fixedIngress { router.idle(rx: rx, rxIndex: port, tx: tx, queue: queue) }
+            if let port = ingress.fixedIngress {
+                router?._withUnsafeGuaranteedRef { $0.idle(rx: rx, rxIndex: port, tx: tx, queue: queue) }
+            }
             return 0
         }
         let link = rx.linkType
@@ -82,7 +84,9 @@ enum WorkerPass {
         }
         if rejected > 0 { rejects.answer(burst, from: rx, queue: queue) }
         if let router {
-            router.forward(burst, rx: rx, rxIndex: lastIngress, tx: tx, queue: queue, zeroCopy: zeroCopy)
+            router._withUnsafeGuaranteedRef {
+                $0.forward(burst, rx: rx, rxIndex: lastIngress, tx: tx, queue: queue, zeroCopy: zeroCopy)
+            }
         } else {
             forwarder.forward(burst, from: rx, to: tx, queue: queue, zeroCopy: zeroCopy)
         }

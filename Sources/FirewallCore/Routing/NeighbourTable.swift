@@ -53,11 +53,16 @@ public struct NeighbourAnswer: Equatable, Sendable {
     public var request: Request
     /// Resolution gave up: answer host unreachable.
     public var failed: Bool
+    /// Until when the same question gets the same answer if no message about the neighbour
+    /// arrives (a REACHABLE entry's confirmation runs out; a PERMANENT one's never): a caller may
+    /// keep it until then. 0: ask again each time.
+    public var holdsUntil: UInt64
 
-    public init(mac: UInt64, request: Request, failed: Bool) {
+    public init(mac: UInt64, request: Request, failed: Bool, holdsUntil: UInt64 = 0) {
         self.mac = mac
         self.request = request
         self.failed = failed
+        self.holdsUntil = holdsUntil
     }
 }
 
@@ -151,7 +156,8 @@ public final class NeighbourTable: @unchecked Sendable {
             return NeighbourAnswer(mac: 0, request: .broadcast, failed: false)
         case .reachable:
             if now &- e.since < settings.reachableNanoseconds {
-                return NeighbourAnswer(mac: e.mac, request: .none, failed: false)
+                return NeighbourAnswer(
+                    mac: e.mac, request: .none, failed: false, holdsUntil: e.since &+ settings.reachableNanoseconds)
             }
             e.state = .delay
             e.since = now
@@ -172,7 +178,7 @@ public final class NeighbourTable: @unchecked Sendable {
         case .probe:
             return askAgain(&e, limit: settings.unicastSolicits, request: .unicast, now: now)
         case .permanent:
-            return NeighbourAnswer(mac: e.mac, request: .none, failed: false)
+            return NeighbourAnswer(mac: e.mac, request: .none, failed: false, holdsUntil: .max)
         }
     }
 

@@ -99,15 +99,42 @@ public final class RouteTable: @unchecked Sendable {
 
     /// The route for an IPv4 destination, or -1.
     @inlinable @inline(__always) public func lookup(v4 address: UInt32) -> Int32 {
-        let s = Int(address >> 16)
-        var k = Int(slotLonger[s])
-        let end = Int(slotLonger[s &+ 1])
-        while k < end {
-            let e = longer[k]
-            if address & e.mask == e.network { return e.route }
-            k &+= 1
+        v4Lookup.lookup(address)
+    }
+
+    /// The IPv4 lookup's memory as a value: a loop that also stores through raw pointers (a
+    /// router rewriting frames) keeps it in registers, where the class's fields would be loaded
+    /// again after every store.
+    @inlinable public var v4Lookup: V4Lookup {
+        V4Lookup(slotBest: slotBest, slotLonger: slotLonger, longer: longer)
+    }
+
+    @frozen public struct V4Lookup {
+        @usableFromInline let slotBest: UnsafeMutablePointer<Int32>
+        @usableFromInline let slotLonger: UnsafeMutablePointer<UInt32>
+        @usableFromInline let longer: UnsafeMutablePointer<V4Entry>
+
+        @inlinable init(
+            slotBest: UnsafeMutablePointer<Int32>, slotLonger: UnsafeMutablePointer<UInt32>,
+            longer: UnsafeMutablePointer<V4Entry>
+        ) {
+            self.slotBest = slotBest
+            self.slotLonger = slotLonger
+            self.longer = longer
         }
-        return slotBest[s]
+
+        /// The route for an IPv4 destination, or -1.
+        @inlinable @inline(__always) public func lookup(_ address: UInt32) -> Int32 {
+            let s = Int(address >> 16)
+            var k = Int(slotLonger[s])
+            let end = Int(slotLonger[s &+ 1])
+            while k < end {
+                let e = longer[k]
+                if address & e.mask == e.network { return e.route }
+                k &+= 1
+            }
+            return slotBest[s]
+        }
     }
 
     /// The route for an IPv6 destination, or -1.

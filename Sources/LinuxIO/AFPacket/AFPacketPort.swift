@@ -56,6 +56,7 @@ public final class AFPacketPort: PacketPort {
     public let interfaceIndex: Int32
     public let queueCount: Int
     public var linkType: LinkType { .ethernet }
+    public var stampsReceiptTime: Bool { true }
     public let macAddress: MACAddress?
     public let counters: PortCounters
     /// The PACKET_FANOUT group id (0 with one queue).
