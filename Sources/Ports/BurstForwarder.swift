@@ -47,6 +47,23 @@ public struct BurstSplit {
         refusedCount = nRefused
     }
 
+    /// After the caller chose `accepted` (ascending) itself: every other of the first `count`
+    /// frames is refused, so a port that took the accepted ones gives back exactly the rest.
+    @inlinable
+    public mutating func refuseUnaccepted(of count: Int) {
+        let n = Swift.min(Swift.max(0, count), capacity)
+        var nRefused = 0, k = 0
+        for i in 0..<n {
+            if k < acceptedCount && Int(accepted[k]) == i {
+                k &+= 1
+            } else {
+                refused[nRefused] = Int32(truncatingIfNeeded: i)
+                nRefused &+= 1
+            }
+        }
+        refusedCount = nRefused
+    }
+
     /// Selects the first `count` frames, whatever their verdicts (frames the caller built).
     @inlinable
     public mutating func selectAll(_ count: Int) {

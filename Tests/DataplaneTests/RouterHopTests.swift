@@ -17,24 +17,32 @@ final class RouterHopTests: XCTestCase {
         let router: Router
         let inside = MemoryPort(name: "inside", stampsReceiptTime: true)
         let outside = MemoryPort(name: "outside", stampsReceiptTime: true)
+        /// What the router sees: the memory ports, or (`zeroCopy`) hand-over ports around them.
+        let ports: [PacketPort]
+        let zeroCopy: Bool
         var burst = FrameBurst(capacity: 8)
 
-        init(_ scratch: ScratchDirectory) throws {
+        init(_ scratch: ScratchDirectory, zeroCopy: Bool = false) throws {
             let text = Frames.config(scratch)
             let c = try ConfigLoader.parse(yaml: text, file: try scratch.write("route.yaml", text))
             router = Router(plan: try XCTUnwrap(c.routingPlan), macs: [0, 0], burst: 8)
+            self.zeroCopy = zeroCopy
+            ports = zeroCopy ? [HandOverPort(inside), HandOverPort(outside)] : [inside, outside]
         }
 
-        /// Frames into port `from` (0 inside, 1 outside) at `time`, every one accepted by the
-        /// firewall; returns what left the other port and what left the same one.
-        mutating func pass(_ frames: [[UInt8]], from: Int, at time: UInt64) -> (other: [[UInt8]], back: [[UInt8]]) {
-            let (rx, tx) = from == 0 ? (inside, outside) : (outside, inside)
-            XCTAssertEqual(rx.inject(frames, timestamps: frames.map { _ in time }), frames.count)
+        /// Frames into port `from` (0 inside, 1 outside) at `time`, accepted by the firewall but
+        /// for the indexes in `dropped`; returns what left the other port and what left the same one.
+        mutating func pass(_ frames: [[UInt8]], from: Int, at time: UInt64, dropped: Set<Int> = [])
+            -> (other: [[UInt8]], back: [[UInt8]])
+        {
+            let (rx, tx) = (ports[from], ports[1 - from])
+            let memory = from == 0 ? (inside, outside) : (outside, inside)
+            XCTAssertEqual(memory.0.inject(frames, timestamps: frames.map { _ in time }), frames.count)
             let n = rx.rxBurst(queue: 0, into: &burst)
             XCTAssertEqual(n, frames.count)
-            for i in 0..<n { burst.verdicts[i] = Verdict(action: .accept, rule: 0) }
-            router.forward(burst, rx: rx, rxIndex: from, tx: tx, queue: 0, zeroCopy: false)
-            return (tx.takeTransmitted(), rx.takeTransmitted())
+            for i in 0..<n { burst.verdicts[i] = Verdict(action: dropped.contains(i) ? .drop : .accept, rule: 0) }
+            router.forward(burst, rx: rx, rxIndex: from, tx: tx, queue: 0, zeroCopy: zeroCopy)
+            return (memory.1.takeTransmitted(), memory.0.takeTransmitted())
         }
 
         func close() {
@@ -92,5 +100,31 @@ final class RouterHopTests: XCTestCase {
         _ = hop.pass([Self.arpFromSink(mac: moved, op: 1)], from: 1, at: 2 * Self.s)
         let out = hop.pass([Self.toSink, Self.toSink], from: 0, at: 3 * Self.s).other
         XCTAssertEqual(out.map { Array($0[0..<6]) }, [moved, moved], "the new MAC, not the kept one")
+    }
+
+    /// Zero copy, a burst that mixes frames routed out of the other port with frames that are
+    /// not (answered ARP, time exceeded, dropped by the firewall): exactly the routed ones are
+    /// handed to the other port, each once, and every other frame is given back to its port.
+    func testAMixedBurstHandsOverTheRoutedFramesAndGivesBackEveryOther() throws {
+        let scratch = try ScratchDirectory("router-hand-over")
+        defer { scratch.remove() }
+        var hop = try Hop(scratch, zeroCopy: true)
+        defer { hop.close() }
+        Self.resolveSink(&hop)
+        let whoHasUs = Frames.arp(
+            op: 1, to: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], senderMAC: Frames.hostMAC, senderIP: Frames.host,
+            targetMAC: [0, 0, 0, 0, 0, 0], targetIP: Frames.routerIn)
+        let frames = [
+            Self.toSink, whoHasUs, RouteFastPathTests.udp(to: Frames.sink, ttl: 1), Self.toSink, Self.toSink,
+            Self.toSink
+        ]
+        let (out, back) = hop.pass(frames, from: 0, at: Self.s, dropped: [4])
+        let inside = try XCTUnwrap(hop.ports[0] as? HandOverPort)
+        let outside = try XCTUnwrap(hop.ports[1] as? HandOverPort)
+        XCTAssertEqual(outside.taken, [0, 3, 5], "handed over: the three routed datagrams")
+        XCTAssertEqual(inside.givenBack, [1, 2, 4], "given back: the ARP request, the TTL-1 datagram, the dropped one")
+        XCTAssertEqual(out.map { Array($0[0..<6]) }, [Frames.sinkMAC, Frames.sinkMAC, Frames.sinkMAC])
+        XCTAssertEqual(out.map { $0[22] }, [63, 63, 63], "each rewritten once")
+        XCTAssertEqual(back.count, 2, "our ARP reply and time exceeded: \(back.map(\.count))")
     }
 }

@@ -54,7 +54,42 @@ final class HopRewriteTests: XCTestCase {
             XCTAssertEqual(result, .forwarded)
             XCTAssertEqual(out[22], header[8] - 1)
             XCTAssertEqual(Self.internetChecksum(out[14..<34]), 0, "the patched header verifies: \(header)")
+            XCTAssertEqual(Array(out[24..<26]), Self.recomputed(header, ttl: header[8] - 1), "\(header)")
         }
+    }
+
+    /// The checksum of `header` with its TTL set to `ttl`, computed from scratch.
+    static func recomputed(_ header: [UInt8], ttl: UInt8) -> [UInt8] {
+        var h = header
+        h[8] = ttl
+        h[10] = 0
+        h[11] = 0
+        let sum = internetChecksum(h[...])
+        return [UInt8(sum >> 8), UInt8(sum & 0xFF)]
+    }
+
+    /// A checksum of 0xFEFF plus 0x0100 is 0xFFFF, the zero a recomputation writes as 0x0000.
+    func testThePatchedChecksumIsZeroWhereARecomputationGivesZero() {
+        var header: [UInt8] = [0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 1, 0, 1]
+        // Choose the identification (bytes 4-5) so that the header's checksum is 0xFEFF.
+        let sum = Self.internetChecksum(header[...])  // ~(sum of the rest)
+        let identification = UInt16(0xFEFF) == sum ? 0 : Self.onesComplementDifference(sum, 0xFEFF)
+        header[4] = UInt8(identification >> 8)
+        header[5] = UInt8(identification & 0xFF)
+        XCTAssertEqual(Self.internetChecksum(header[...]), 0xFEFF)
+        header[10] = 0xFE
+        header[11] = 0xFF
+        let (out, _) = rewrite([UInt8](repeating: 0, count: 12) + [0x08, 0x00] + header, l3: 14, v6: false)
+        XCTAssertEqual(Array(out[24..<26]), [0, 0])
+        XCTAssertEqual(Self.recomputed(header, ttl: 63), [0, 0], "what a recomputation gives")
+    }
+
+    /// The word w with ~(s0 + w) = target, given s0's checksum `current` = ~s0 (one's complement).
+    static func onesComplementDifference(_ current: UInt16, _ target: UInt16) -> UInt16 {
+        // ~(s0 + w) = target  <=>  s0 + w = ~target  <=>  w = ~target - s0 = ~target + current.
+        var w = UInt32(~target) + UInt32(current)
+        w = (w & 0xFFFF) + (w >> 16)
+        return UInt16(truncatingIfNeeded: w)
     }
 
     func testTTLOneOrZeroAndHopLimitOneAreNotForwardedAndLeftAlone() {

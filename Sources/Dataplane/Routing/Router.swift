@@ -189,6 +189,12 @@ final class Router {
             counters.add(.forwarded, toOther.acceptedCount &+ hairpin.acceptedCount)
         }
         if toOther.acceptedCount > 0 {
+            // What is not sent by handle is given back to `rx` (copied out first, or dropped).
+            if toOther.acceptedCount == burst.count {
+                toOther.refusedCount = 0
+            } else {
+                toOther.refuseUnaccepted(of: burst.count)
+            }
             let r =
                 zeroCopy
                 ? tx.send(taking: burst, toOther, queue: queue) : tx.send(copying: burst, toOther, queue: queue)

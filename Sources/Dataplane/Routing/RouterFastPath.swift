@@ -38,23 +38,22 @@ struct V4Hop {
 
 /// The fast path's working set for one burst, held in locals: the rewrite stores through raw
 /// pointers, after which the router's own fields (its cached hop, the lookup's tables, the send
-/// lists' counts) would have to be loaded again, packet after packet. The router's `forward`
-/// makes one at the start of a burst, hands its counts back (`save`) before anything else runs
-/// and makes a new one after.
+/// list's count) would have to be loaded again, packet after packet. The router's `forward`
+/// makes one at the start of a burst, hands its count back (`save`) before anything else runs
+/// and makes a new one after. A lane sends by one hop, so into one list: the other port's, or,
+/// when the hop leaves by the port the burst came in on, the hairpin list.
 struct V4Lane {
-    var hop: V4Hop
+    let hop: V4Hop
     let lookup: RouteTable.V4Lookup
     let own: UnsafeMutablePointer<UInt32>
     let ownCount: Int
     /// Bit `a & 63` set for each of our IPv4 addresses `a`: most packets need no scan of `own`.
     let ownLowBits: UInt64
-    let toOther: UnsafeMutablePointer<Int32>
-    var toOtherCount: Int
-    let hairpin: UnsafeMutablePointer<Int32>
-    var hairpinCount: Int
+    let hairpins: Bool
+    let sends: UnsafeMutablePointer<Int32>
+    var sendCount: Int
     /// Bytes 0-5 of a frame sent to us, read as the low 48 bits of a little-endian word.
     let ingressMACWord: UInt64
-    let ingress: Int
     /// The last destination found on `hop`'s route (above 32 bits: none yet).
     var routedDestination = UInt64.max
 
@@ -65,25 +64,22 @@ struct V4Lane {
         own = router.ownV4
         ownCount = router.ownV4Count
         ownLowBits = router.ownV4LowBits
-        toOther = router.toOther.accepted
-        toOtherCount = router.toOther.acceptedCount
-        hairpin = router.hairpin.accepted
-        hairpinCount = router.hairpin.acceptedCount
-        self.ingress = Int(ingress)
+        hairpins = hop.egress == Int(ingress)
+        sends = hairpins ? router.hairpin.accepted : router.toOther.accepted
+        sendCount = hairpins ? router.hairpin.acceptedCount : router.toOther.acceptedCount
         ingressMACWord = (router.facts[Int(ingress)].mac << 16).bigEndian
     }
 
     @inline(__always)
     func save(to router: Router) {
-        router.toOther.acceptedCount = toOtherCount
-        router.hairpin.acceptedCount = hairpinCount
+        if hairpins { router.hairpin.acceptedCount = sendCount } else { router.toOther.acceptedCount = sendCount }
     }
 
     /// The common case in a few loads and stores, as l3fwd does it: an accepted frame to our MAC,
     /// untagged IPv4 with a 20-byte header, neither to nor from one of our addresses, TTL above 1,
-    /// on the route resolved last, of a size its egress MTU takes. Anything else
-    /// returns false untouched and the router's full path decides it (the same answer for these
-    /// packets: this path only skips what it knows it need not do again).
+    /// on the route resolved last, of a size its egress MTU takes. Anything else returns false
+    /// untouched and the router's full path decides it (the same answer for these packets: this
+    /// path only skips what it knows it need not do again).
     @inline(__always)
     mutating func forward(_ burst: FrameBurst, index i: Int) -> Bool {
         guard hop.route >= 0, let frame = burst.frames[i], burst.lengths[i] >= 34,
@@ -95,12 +91,8 @@ struct V4Lane {
             frame.u8(22) > 1
         else { return false }
         let destination = frame.be32(30), source = frame.be32(26)
-        if ownLowBits & (1 &<< (destination & 63) | 1 &<< (source & 63)) != 0 {
-            var k = 0
-            while k < ownCount {
-                if own[k] == destination || own[k] == source { return false }
-                k &+= 1
-            }
+        if ownLowBits & (1 &<< (destination & 63) | 1 &<< (source & 63)) != 0 && isOurs(destination, source) {
+            return false
         }
         if UInt64(destination) != routedDestination {
             guard lookup.lookup(destination) == hop.route, hop.viaGateway || destination == hop.destination else {
@@ -113,13 +105,19 @@ struct V4Lane {
         HopRewrite.decrementTTL(base, l3: 14)
         base.storeBytes(of: hop.macWords.0, as: UInt64.self)
         base.storeBytes(of: hop.macWords.1, toByteOffset: 8, as: UInt32.self)
-        if hop.egress == ingress {
-            hairpin[hairpinCount] = Int32(truncatingIfNeeded: i)
-            hairpinCount &+= 1
-        } else {
-            toOther[toOtherCount] = Int32(truncatingIfNeeded: i)
-            toOtherCount &+= 1
-        }
+        sends[sendCount] = Int32(truncatingIfNeeded: i)
+        sendCount &+= 1
         return true
+    }
+
+    /// Whether either address is one of ours (the rare case the low-bit filter lets through).
+    @inline(never)
+    func isOurs(_ destination: UInt32, _ source: UInt32) -> Bool {
+        var k = 0
+        while k < ownCount {
+            if own[k] == destination || own[k] == source { return true }
+            k &+= 1
+        }
+        return false
     }
 }

@@ -31,17 +31,19 @@ public enum HopRewrite {
         return .forwarded
     }
 
-    /// TTL - 1 and the checksum patched (the caller checked TTL > 1).
+    /// TTL - 1 and the checksum patched (the caller checked TTL > 1). One less in the TTL's
+    /// 16-bit word is 0x0100 more in its complement, the checksum (RFC 1624 eqn. 3 comes to
+    /// that for this change): a one's complement add whose result is never 0xFFFF, the zero a
+    /// full recomputation never gives (as Linux's ip_decrease_ttl). One's complement sums do not
+    /// depend on byte order (RFC 1071 2.B), so it is done on the bytes as they lie.
     @inlinable @inline(__always)
     public static func decrementTTL(_ frame: UnsafeMutableRawPointer, l3: Int) {
-        let old = UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: l3 &+ 8, as: UInt16.self))
-        let new = old &- 0x0100
-        let checksum = UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: l3 &+ 10, as: UInt16.self))
-        var sum = UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new)
-        sum = (sum & 0xFFFF) &+ (sum >> 16)
-        sum = (sum & 0xFFFF) &+ (sum >> 16)
-        frame.storeBytes(of: new.bigEndian, toByteOffset: l3 &+ 8, as: UInt16.self)
-        frame.storeBytes(of: (~UInt16(truncatingIfNeeded: sum)).bigEndian, toByteOffset: l3 &+ 10, as: UInt16.self)
+        let ttl = frame.load(fromByteOffset: l3 &+ 8, as: UInt8.self)
+        frame.storeBytes(of: ttl &- 1, toByteOffset: l3 &+ 8, as: UInt8.self)
+        let checksum = frame.loadUnaligned(fromByteOffset: l3 &+ 10, as: UInt16.self)
+        var sum = UInt32(checksum) &+ UInt32(UInt16(0x0100).bigEndian)
+        sum &+= sum >= 0xFFFF ? 1 : 0
+        frame.storeBytes(of: UInt16(truncatingIfNeeded: sum), toByteOffset: l3 &+ 10, as: UInt16.self)
     }
 
     /// Destination and source MAC addresses (bytes 0-11), 48-bit values, first octet highest.
