@@ -9,10 +9,14 @@ enum SetTable {
     case v4(IPv4SetTable)
     case v6(IPv6SetTable)
     case bits(BitmapSetTable)
+    case concat(ConcatSetTable)
 
     var isV6: Bool {
-        if case .v6 = self { return true }
-        return false
+        switch self {
+        case .v6: return true
+        case .concat(let t): return t.isV6
+        default: return false
+        }
     }
 
     @inline(__always) func contains(_ key: IPAddress) -> Bool {
@@ -20,6 +24,7 @@ enum SetTable {
         case .v4(let t): return t.contains(UInt32(truncatingIfNeeded: key.lo))
         case .v6(let t): return t.contains(key)
         case .bits(let t): return t.contains(Int(truncatingIfNeeded: key.lo))
+        case .concat: return false
         }
     }
 
@@ -28,6 +33,7 @@ enum SetTable {
         case .v4(let t): return t.ranges
         case .v6(let t): return t.ranges
         case .bits(let t): return t.ranges
+        case .concat: return []
         }
     }
 
@@ -36,6 +42,7 @@ enum SetTable {
         case .v4(let t): return (t.points + 1) / 2
         case .v6(let t): return (t.points + 1) / 2
         case .bits(let t): return t.ranges.count
+        case .concat(let t): return t.elementCount
         }
     }
 
@@ -44,6 +51,7 @@ enum SetTable {
         case .v4(let t): return t.bytes
         case .v6(let t): return t.bytes
         case .bits(let t): return t.bytes
+        case .concat(let t): return t.bytes
         }
     }
 
@@ -52,6 +60,7 @@ enum SetTable {
         case .v4(let t): t.deallocate()
         case .v6(let t): t.deallocate()
         case .bits(let t): t.deallocate()
+        case .concat(let t): t.deallocate()
         }
     }
 }
