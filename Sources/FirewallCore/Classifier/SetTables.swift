@@ -9,12 +9,14 @@ enum SetTable {
     case v4(IPv4SetTable)
     case v6(IPv6SetTable)
     case bits(BitmapSetTable)
-    case concat(ConcatSetTable)
+    /// Behind a pointer: the tuple table is 15 words, and a `SetTest` of a plain set (copied
+    /// into the rule checks' pool) should stay a few words.
+    case concat(UnsafeMutablePointer<ConcatSetTable>)
 
     var isV6: Bool {
         switch self {
         case .v6: return true
-        case .concat(let t): return t.isV6
+        case .concat(let t): return t.pointee.isV6
         default: return false
         }
     }
@@ -42,7 +44,7 @@ enum SetTable {
         case .v4(let t): return (t.points + 1) / 2
         case .v6(let t): return (t.points + 1) / 2
         case .bits(let t): return t.ranges.count
-        case .concat(let t): return t.elementCount
+        case .concat(let t): return t.pointee.elementCount
         }
     }
 
@@ -51,7 +53,7 @@ enum SetTable {
         case .v4(let t): return t.bytes
         case .v6(let t): return t.bytes
         case .bits(let t): return t.bytes
-        case .concat(let t): return t.bytes
+        case .concat(let t): return t.pointee.bytes
         }
     }
 
@@ -60,7 +62,10 @@ enum SetTable {
         case .v4(let t): t.deallocate()
         case .v6(let t): t.deallocate()
         case .bits(let t): t.deallocate()
-        case .concat(let t): t.deallocate()
+        case .concat(let t):
+            t.pointee.deallocate()
+            t.deinitialize(count: 1)
+            t.deallocate()
         }
     }
 }

@@ -118,7 +118,9 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
         self.components = components
         self.keepsRuntimeChanges = keepsRuntimeChanges
         elementCount = tuples.count / components.count
-        table = .concat(ConcatSetTable(components: components, tuples: tuples))
+        let tuple = UnsafeMutablePointer<ConcatSetTable>.allocate(capacity: 1)
+        tuple.initialize(to: ConcatSetTable(components: components, tuples: tuples))
+        table = .concat(tuple)
         rangeCount = table.rangeCount
     }
 
@@ -131,7 +133,7 @@ public final class NamedSet: @unchecked Sendable, CustomStringConvertible {
 
     /// A concatenation's distinct elements, `components.count` ranges each; empty for a plain set.
     public var tuples: [ClosedRange<UInt128>] {
-        if case .concat(let t) = table { return t.tuples }
+        if case .concat(let t) = table { return t.pointee.tuples }
         return []
     }
 
@@ -267,12 +269,13 @@ struct SetTest {
 
     @inline(__always) func matchesTuple(_ m: UnsafePointer<PacketMeta>) -> Bool {
         guard case .concat(let t) = table else { return false }
-        if needsFamily && t.isV6 != m.pointee.isV6 { return false }
+        let v6 = t.pointee.isV6
+        if needsFamily && v6 != m.pointee.isV6 { return false }
         if needsPorts && !m.pointee.hasPorts { return false }
         let key = ConcatKey(
-            first: SetTest.value(field, m, v6: t.isV6), second: SetTest.value(second, m, v6: t.isV6),
-            third: width > 2 ? SetTest.value(third, m, v6: t.isV6) : .zero)
-        return t.contains(key) != negated
+            first: SetTest.value(field, m, v6: v6), second: SetTest.value(second, m, v6: v6),
+            third: width > 2 ? SetTest.value(third, m, v6: v6) : .zero)
+        return t.pointee.contains(key) != negated
     }
 
     /// A field's value as a concatenation stores it (an IPv4 address in the low 32 bits).
