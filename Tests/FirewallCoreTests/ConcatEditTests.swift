@@ -74,6 +74,19 @@ final class ConcatEditTests: XCTestCase {
         XCTAssertGreaterThan(checkedOut, 10_000)
     }
 
+    func testDuplicatesAreStoredOnce() {
+        var parsed = SetElements(components: [.ipv4, .port])
+        for text in ["10.0.0.1 . 80", "10.0.0.1 . 80", "10.0.0.0/24 . 1-9", "10.0.0.0/24 . 1-9", "10.0.0.1 . 81"] {
+            XCTAssertNil(parsed.add(Substring(text)), text)
+        }
+        let set = parsed.build("d")
+        XCTAssertEqual(set.elementCount, 5, "as given")
+        XCTAssertEqual(set.rangeCount, 3, "distinct")
+        XCTAssertEqual(set.tuples.count, 6)
+        let test = ConcatMatch([.destination, .destinationPort], set)
+        XCTAssertEqual([80, 81, 82, 5].map { test.matches(meta(0x0A00_0001, $0)) }, [true, true, false, true])
+    }
+
     func testElementsOfOtherComponentsAreRefused() {
         let set = NamedSet(name: "s", components: [.ipv4, .port], tuples: [])
         var parsed = SetElements(components: [.ipv4, .proto])

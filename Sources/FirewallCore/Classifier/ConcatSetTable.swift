@@ -52,32 +52,35 @@ struct ConcatSetTable {
         for (i, c) in components.enumerated() where c == .ipv6 { wide |= 1 << UInt8(i) }
         self.wide = wide
         keyWords = width + wide.nonzeroBitCount
-        var exact: [[UInt128]] = [], ranged: [[ClosedRange<UInt128>]] = []
-        var seenExact = Set<[UInt128]>(), seenRanged = Set<[ClosedRange<UInt128>]>()
-        for start in stride(from: 0, to: tuples.count - tuples.count % max(1, width), by: max(1, width)) {
-            let element = Array(tuples[start..<(start + width)])
-            if element.allSatisfy({ $0.lowerBound == $0.upperBound }) {
-                let values = element.map(\.lowerBound)
-                if seenExact.insert(values).inserted { exact.append(values) }
-            } else if seenRanged.insert(element).inserted {
-                ranged.append(element)
-            }
+        // Split by index (no array per element: a million tuples build in a fraction of a second).
+        let step = max(1, width)
+        var exactStarts: [Int] = [], rangedStarts: [Int] = []
+        for start in stride(from: 0, to: tuples.count - tuples.count % step, by: step) {
+            let single = tuples[start..<(start + width)].allSatisfy { $0.lowerBound == $0.upperBound }
+            if single { exactStarts.append(start) } else { rangedStarts.append(start) }
         }
-        exactCount = exact.count
         var capacity = 2
-        while capacity < 2 * exact.count { capacity <<= 1 }
+        while capacity < 2 * exactStarts.count { capacity <<= 1 }
         mask = capacity - 1
         slots = .allocate(capacity: capacity * keyWords)
         slots.initialize(repeating: 0, count: capacity * keyWords)
         occupied = .allocate(capacity: capacity)
         occupied.initialize(repeating: false, count: capacity)
-        for values in exact {
+        var placed = 0
+        for start in exactStarts {
             let key = ConcatKey(
-                first: ConcatSetTable.address(values[0]), second: ConcatSetTable.address(values[1]),
-                third: width > 2 ? ConcatSetTable.address(values[2]) : .zero)
+                first: ConcatSetTable.address(tuples[start].lowerBound),
+                second: ConcatSetTable.address(tuples[start + 1].lowerBound),
+                third: width > 2 ? ConcatSetTable.address(tuples[start + 2].lowerBound) : .zero)
             var s = ConcatSetTable.hash(key, width: width, wide: wide) & mask
-            while occupied[s] { s = (s + 1) & mask }
+            var duplicate = false
+            while occupied[s] && !duplicate {
+                duplicate = ConcatSetTable.holds(slots, s, key, width: width, wide: wide, keyWords: keyWords)
+                s = (s + 1) & mask
+            }
+            if duplicate { continue }
             occupied[s] = true
+            placed += 1
             var w = s * keyWords
             for i in 0..<width {
                 if wide & (1 << UInt8(i)) != 0 {
@@ -87,6 +90,21 @@ struct ConcatSetTable {
                 slots[w] = key[i].lo
                 w += 1
             }
+        }
+        exactCount = placed
+        // Duplicates dropped by sorting: equal elements end up next to each other.
+        let n = components.count
+        rangedStarts.sort { a, b in
+            for i in 0..<n where tuples[a + i] != tuples[b + i] {
+                let x = tuples[a + i], y = tuples[b + i]
+                return x.lowerBound != y.lowerBound ? x.lowerBound < y.lowerBound : x.upperBound < y.upperBound
+            }
+            return false
+        }
+        var ranged: [[ClosedRange<UInt128>]] = []
+        for start in rangedStarts {
+            let element = Array(tuples[start..<(start + width)])
+            if ranged.last != element { ranged.append(element) }
         }
         rangedCount = ranged.count
         var cuts: [UInt128] = []
@@ -214,6 +232,12 @@ struct ConcatSetTable {
     @inline(__always) static func value(_ a: IPAddress) -> UInt128 { UInt128(a.hi) << 64 | UInt128(a.lo) }
 
     @inline(__always) func slotHolds(_ s: Int, _ k: ConcatKey) -> Bool {
+        ConcatSetTable.holds(slots, s, k, width: width, wide: wide, keyWords: keyWords)
+    }
+
+    @inline(__always) static func holds(
+        _ slots: UnsafeMutablePointer<UInt64>, _ s: Int, _ k: ConcatKey, width: Int, wide: UInt8, keyWords: Int
+    ) -> Bool {
         var w = s &* keyWords
         for i in 0..<width {
             if wide & (1 << UInt8(i)) != 0 {
