@@ -25,6 +25,7 @@ final class EngineConcatSetsTests: XCTestCase {
             sets:
               backends:
                 type: "ipv4 . port"
+                keep-runtime: true
                 elements: ["192.0.2.1 . 443"]
             rules:
               - name: to-backends
@@ -89,6 +90,10 @@ final class EngineConcatSetsTests: XCTestCase {
         XCTAssertEqual(sets.first?["type"] as? String, "ipv4 . port")
         XCTAssertEqual(sets.first?["rules"] as? [String], ["to-backends"])
         XCTAssertEqual(sets.first?["hits"] as? Int, 50)
+
+        // keep-runtime: a reload gives the file's elements plus the running set's.
+        XCTAssertEqual(engine.reload(), .applied(rules: 1, notes: []))
+        XCTAssertEqual(engine.answer("set list backends"), listing)
 
         XCTAssertTrue(engine.answer("set flush backends").hasPrefix("ok: set 'backends' (ipv4 . port): 0 elements"))
         XCTAssertEqual(engine.answer("set list backends"), "# set backends: ipv4 . port, 0 elements\n")

@@ -138,10 +138,14 @@ extension Policy {
             guard let old = running.sets.first(where: { $0.name == s.name && $0.components == s.components }) else {
                 continue
             }
+            let tuples = s.tuples + old.tuples
+            // Each part fit its size bound; a union that does not keeps the file's set.
+            if s.isConcatenation && NamedSet.sizeProblem(s.name, width: s.components.count, tuples: tuples) != nil {
+                continue
+            }
             let both =
                 s.isConcatenation
-                ? NamedSet(
-                    name: s.name, components: s.components, tuples: s.tuples + old.tuples, keepsRuntimeChanges: true)
+                ? NamedSet(name: s.name, components: s.components, tuples: tuples, keepsRuntimeChanges: true)
                 : NamedSet(name: s.name, type: s.type, ranges: s.ranges + old.ranges, keepsRuntimeChanges: true)
             p = p.replacing(set: both)
         }
