@@ -43,11 +43,12 @@ public final class RteAclClassifier: Classifier {
         for (i, m) in matches.enumerated() {
             if !m.ingress.isEmpty || !m.vlans.isEmpty || m.icmpType != nil || m.icmpCode != nil
                 || m.tcpFlags != nil || m.states != 0 || !m.sets.isEmpty
+                || !m.concats.isEmpty
             {
                 throw RteAclError(
                     message:
                         "rte-acl matches IPv4 5-tuples only; rule \(i) uses ingress, VLAN, ICMP, TCP flags, "
-                        + "state or a set")
+                        + "state, a set or a concatenation of sets")
             }
             rules += RteAclClassifier.expand(m, index: i)
         }

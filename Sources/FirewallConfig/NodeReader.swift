@@ -10,14 +10,16 @@ struct NodeReader {
     }
 
     /// The entries of a mapping, in order, refusing duplicate keys and keys not in `allowed`.
-    func mapping(_ node: Node, _ what: String, allowed: [String]) throws -> [(key: String, keyNode: Node, value: Node)]
-    {
+    /// `alsoAllowed` admits keys of a pattern besides the listed ones (a rule's "dst . dport").
+    func mapping(
+        _ node: Node, _ what: String, allowed: [String], alsoAllowed: (String) -> Bool = { _ in false }
+    ) throws -> [(key: String, keyNode: Node, value: Node)] {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of keys to values") }
         var out: [(String, Node, Node)] = []
         out.reserveCapacity(map.count)
         for (k, v) in map {
             guard case .scalar(let s) = k else { throw error(k, "keys of \(what) must be plain words") }
-            guard allowed.contains(s.string) else {
+            guard allowed.contains(s.string) || alsoAllowed(s.string) else {
                 throw error(
                     k, "'\(s.string)' is not a key of \(what); expected one of: \(allowed.joined(separator: ", "))")
             }

@@ -51,7 +51,7 @@ struct RuleReader {
     }
 
     func rule(_ node: Node, index: Int) throws -> Rule {
-        let entries = try r.mapping(node, "a rule", allowed: RuleReader.keys)
+        let entries = try r.mapping(node, "a rule", allowed: RuleReader.keys) { $0.contains(" . ") }
         var name = "rule-\(index)"
         var action: Action?
         var m = RuleMatch()
@@ -83,7 +83,11 @@ struct RuleReader {
                 m.tcpFlags = try tcpFlags(v)
                 flagsNode = v
             case "state": m.states = try r.list(v).reduce(0) { $0 | (try state($1)).bit }
-            default: throw r.error(keyNode, "'\(key)' is not handled")  // unreachable: keys are checked above
+            default:
+                guard key.contains(" . ") else { throw r.error(keyNode, "'\(key)' is not handled") }
+                let c = try concatReference(key, keyNode, v)
+                if c.fields.contains(where: { $0 == .sourcePort || $0 == .destinationPort }) { portNode = keyNode }
+                m.concats.append(c)
             }
         }
         guard let act = action else { throw r.error(node, "rule '\(name)' has no 'action' (accept, drop or reject)") }
@@ -128,7 +132,10 @@ struct RuleReader {
         let setFamilies = m.sets.compactMap { s -> Bool? in
             s.set.type == .ipv4 ? false : (s.set.type == .ipv6 ? true : nil)
         }
-        let families = Set((m.sources + m.destinations).map(\.isV6) + setFamilies)
+        let concatFamilies = m.concats.compactMap { c -> Bool? in
+            c.set.components.contains(.ipv6) ? true : (c.set.components.contains(.ipv4) ? false : nil)
+        }
+        let families = Set((m.sources + m.destinations).map(\.isV6) + setFamilies + concatFamilies)
         if families.count > 1 { throw r.error(node, "a rule cannot mix IPv4 and IPv6 prefixes; write two rules") }
         if let v6 = families.first {
             let v: UInt8 = v6 ? 6 : 4

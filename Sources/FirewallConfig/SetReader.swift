@@ -28,19 +28,19 @@ struct SetReader {
     }
 
     func set(_ name: String, _ node: Node) throws -> NamedSet {
-        var type: SetType?
+        var components: [SetType]?
         var elements: Node?, file: Node?
         var keepsRuntime = false
         for (key, _, v) in try r.mapping(node, "set '\(name)'", allowed: SetReader.keys) {
             switch key {
-            case "type": type = try r.word(v, key, SetType.allCases.map { ($0.rawValue, $0) })
+            case "type": components = try setType(v)
             case "elements": elements = v
             case "file": file = v
             case "keep-runtime": keepsRuntime = try r.bool(v, key)
             default: break
             }
         }
-        guard let type else { throw r.error(node, "set '\(name)' has no 'type' (ipv4, ipv6, port or proto)") }
+        guard let components else { throw r.error(node, "set '\(name)' has no 'type' (ipv4, ipv6, port or proto)") }
         switch (elements, file) {
         case (let e?, nil):
             let nodes = r.list(e)
@@ -48,15 +48,17 @@ struct SetReader {
             guard nodes.count <= SetReader.maxElements else {
                 throw r.error(e, "set '\(name)' has more than \(SetReader.maxElements) elements")
             }
-            var parsed = SetElements(type)
+            var parsed = SetElements(components: components)
             for n in nodes {
-                let s = try r.scalar(n, "elements", expects: SetElements.expects(type))
+                let s = try r.scalar(n, "elements", expects: SetElements.expects(components))
                 if let problem = parsed.add(Substring(s)) { throw r.error(n, "set '\(name)': \(problem)") }
             }
+            if let problem = parsed.sizeProblem(set: name) { throw r.error(e, problem) }
             return parsed.build(name, keepsRuntimeChanges: keepsRuntime)
         case (nil, let f?):
             let path = try r.string(f, "file")
-            let parsed = try readFile(path.hasPrefix("/") ? path : folder + "/" + path, name, type, at: f)
+            let parsed = try readFile(path.hasPrefix("/") ? path : folder + "/" + path, name, components, at: f)
+            if let problem = parsed.sizeProblem(set: name) { throw r.error(f, problem) }
             return parsed.build(name, keepsRuntimeChanges: keepsRuntime)
         default:
             throw r.error(node, "set '\(name)' needs exactly one of 'elements' (a list) and 'file' (a path)")
@@ -65,14 +67,14 @@ struct SetReader {
 
     /// One element a line; `#` starts a comment; blank lines are skipped. A bad line is refused
     /// with the set file's path, line and column.
-    func readFile(_ path: String, _ name: String, _ type: SetType, at node: Node) throws -> SetElements {
+    func readFile(_ path: String, _ name: String, _ components: [SetType], at node: Node) throws -> SetElements {
         let bytes: [UInt8]
         do {
             bytes = try SetReader.readBytes(path)
         } catch {
             throw r.error(node, "cannot read the file of set '\(name)', \(path): \(error)")
         }
-        var parsed = SetElements(type)
+        var parsed = SetElements(components: components)
         if let problem = bytes.withUnsafeBufferPointer({ parsed.addLines($0, set: name) }) {
             throw ConfigError(file: path, line: problem.line, column: problem.column, message: problem.message)
         }
@@ -80,6 +82,16 @@ struct SetReader {
             throw r.error(node, "the file of set '\(name)', \(path), has no elements (only blank lines or comments)")
         }
         return parsed
+    }
+
+    /// `ipv4`, ..., or a concatenation written like nftables' (`"ipv4 . port"`).
+    func setType(_ v: Node) throws -> [SetType] {
+        let text = try r.scalar(v, "type", expects: "ipv4, ipv6, port, proto or a concatenation like 'ipv4 . port'")
+        guard text.contains(".") else { return [try r.word(v, "type", SetType.allCases.map { ($0.rawValue, $0) })] }
+        switch SetElements.concatenation(text) {
+        case .success(let c): return c
+        case .failure(let p): throw r.error(v, p.message)
+        }
     }
 
     static func readBytes(_ path: String) throws -> [UInt8] {

@@ -68,7 +68,10 @@ public struct PacketSpace: Sendable {
         self.impossible = impossible
     }
 
-    /// The packets of this family `m` matches, or nil when it matches none of them.
+    /// The packets of this family `m` matches, or nil when it matches none of them. A test of a
+    /// concatenated set (`m.concats`) is left out: its packets are a union of boxes, not one, so
+    /// for such a rule this is a superset of its packets (`PolicyLint` uses it only where a
+    /// superset keeps a finding true).
     public func region(of m: RuleMatch) -> Box? {
         if let v = m.ipVersion, v != family { return nil }
         var b = universe

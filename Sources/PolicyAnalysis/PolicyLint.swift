@@ -35,6 +35,11 @@ public struct LintFinding: Equatable, Sendable {
 /// The analysis of a policy's rule list: exact over the product of field values a classified
 /// packet can have (see `PacketSpace`), so a finding is never wrong; a rule whose analysis
 /// would need more than `pieceLimit` boxes is skipped and counted in `undecided`.
+///
+/// Rules that test a concatenated set are treated conservatively: such a rule's region is a
+/// superset of its packets (the concatenation left out), so it covers nothing when later rules
+/// are checked for shadowing or redundancy, counts wherever its action could change a verdict,
+/// and is in no overlap finding. A finding stays true; some are missed.
 public struct PolicyLint: Sendable {
     public var findings: [LintFinding] = []
     public var undecided: [Int] = []
@@ -48,6 +53,8 @@ public struct PolicyLint: Sendable {
         let onlyNew = policy.tracked == .accept
         let spaces = [UInt8(4), 6].map { PacketSpace(family: $0, portCount: policy.portNames.count, onlyNew: onlyNew) }
         let regions = spaces.map { space in policy.rules.map { space.region(of: $0.match) } }
+        // What a rule surely takes: nothing claimed for a concatenation (its region is a superset).
+        let covers = regions.map { r in r.indices.map { policy.rules[$0].match.concats.isEmpty ? r[$0] : nil } }
         let rules = policy.rules
         var shadowed = Set<Int>()
         for j in rules.indices {
@@ -69,7 +76,7 @@ public struct PolicyLint: Sendable {
                     break
                 }
                 for i in 0..<j where !left.isEmpty {
-                    guard let earlier = regions[s][i], left.boxes.contains(where: { $0.intersects(earlier) }) else {
+                    guard let earlier = covers[s][i], left.boxes.contains(where: { $0.intersects(earlier) }) else {
                         continue
                     }
                     covering.insert(i)
@@ -91,7 +98,7 @@ public struct PolicyLint: Sendable {
                 findings.append(LintFinding(kind: .shadowed, rule: j, others: covering.sorted()))
                 continue
             }
-            if let finding = Self.redundancy(j, policy, regions, effective) { findings.append(finding) }
+            if let finding = Self.redundancy(j, policy, regions, covers, effective) { findings.append(finding) }
         }
         if rules.count <= Self.maxOverlapRules {
             overlapsChecked = true
@@ -101,7 +108,9 @@ public struct PolicyLint: Sendable {
     }
 
     /// Whether every packet rule `j` decides would get the same action without it.
-    static func redundancy(_ j: Int, _ policy: Policy, _ regions: [[Box?]], _ effective: [Region]) -> LintFinding? {
+    static func redundancy(
+        _ j: Int, _ policy: Policy, _ regions: [[Box?]], _ covers: [[Box?]], _ effective: [Region]
+    ) -> LintFinding? {
         let action = policy.rules[j].action
         var deciders = Set<Int>()
         var byDefault = false
@@ -110,8 +119,9 @@ public struct PolicyLint: Sendable {
             for k in (j + 1)..<max(j + 1, policy.rules.count) where !left.isEmpty {
                 guard let later = regions[s][k], left.boxes.contains(where: { $0.intersects(later) }) else { continue }
                 if policy.rules[k].action != action { return nil }
+                guard let taken = covers[s][k] else { continue }
                 deciders.insert(k)
-                guard let next = left.subtracting(later, limit: pieceLimit) else { return nil }
+                guard let next = left.subtracting(taken, limit: pieceLimit) else { return nil }
                 left = next
             }
             if !left.isEmpty {
@@ -130,6 +140,7 @@ public struct PolicyLint: Sendable {
         let rules = policy.rules
         for j in rules.indices where !shadowed.contains(j) {
             for i in 0..<j where rules[i].action != rules[j].action && !shadowed.contains(i) {
+                guard rules[i].match.concats.isEmpty && rules[j].match.concats.isEmpty else { continue }
                 for (s, space) in spaces.enumerated() {
                     guard let a = regions[s][i], let b = regions[s][j], a.intersects(b),
                         let common = space.possible(a.intersection(b), limit: pieceLimit), let box = common.boxes.first,

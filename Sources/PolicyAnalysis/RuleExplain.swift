@@ -62,6 +62,27 @@ extension RuleMatch {
                 return (field, "port \(p) \(s.negated ? "in" : "not in") @\(s.set.name)")
             }
         }
+        for c in concats where !c.matches(m) {
+            let set = "\(c.negated ? "!" : "")@\(c.set.name)"
+            if c.set.components.contains(where: { $0 == .ipv4 || $0 == .ipv6 })
+                && c.set.components.contains(.ipv6) != m.isV6
+            {
+                return (c.key, "IPv\(m.ipVersion), rule wants \(set)")
+            }
+            if c.fields.contains(where: { $0 == .sourcePort || $0 == .destinationPort }) && !m.hasPorts {
+                return (c.key, "no ports, rule wants \(set)")
+            }
+            let values = c.fields.map { f -> String in
+                switch f {
+                case .source: return m.src.text(v6: m.isV6)
+                case .destination: return m.dst.text(v6: m.isV6)
+                case .proto: return "\(m.proto)"
+                case .sourcePort: return "\(m.sport)"
+                case .destinationPort: return "\(m.dport)"
+                }
+            }
+            return (c.key, "\(values.joined(separator: " . ")) \(c.negated ? "in" : "not in") @\(c.set.name)")
+        }
         return nil
     }
 }

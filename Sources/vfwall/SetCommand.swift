@@ -15,7 +15,8 @@ struct SetCommand: ParsableCommand {
             cover; flush: it becomes empty; list: prints its elements, merged into disjoint ranges \
             (an address range as the prefixes that cover it), one a line, in set-file syntax. \
             Elements are given as arguments or with --file FILE (one a line, '#' starts a comment, \
-            the syntax of a set file). A bad element is refused with its position (FILE:LINE:COLUMN, \
+            the syntax of a set file); an element of a concatenation ('10.0.0.1 . 443') is one \
+            argument, quoted. A bad element is refused with its position (FILE:LINE:COLUMN, \
             or its number among the arguments) and nothing changes. The change is atomic: every \
             worker runs the old set or the new one; the answer comes once every worker runs the new \
             one. Flows and rule counters stay. A reload (SIGHUP, `vfwall reload`) reads the sets \
@@ -25,6 +26,7 @@ struct SetCommand: ParsableCommand {
               vfwall set add blocklist 203.0.113.7 198.51.100.0/24 --config configs/sets.yaml
               vfwall set del blocklist 198.51.100.0/24 --config configs/sets.yaml
               vfwall set add blocklist --file feed.txt --config configs/sets.yaml
+              vfwall set add web-backends '192.0.2.12 . 443' --config configs/sets-concat.yaml
               vfwall set list web-ports --config configs/sets.yaml
               vfwall set flush blocklist --config configs/sets.yaml
             """)

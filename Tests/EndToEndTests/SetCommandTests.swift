@@ -67,6 +67,9 @@ final class SetCommandTests: XCTestCase {
               blocked:
                 type: ipv4
                 elements: [192.0.2.1]
+              pairs:
+                type: "ipv4 . port"
+                elements: ["192.0.2.1 . 443"]
             rules:
               - name: drop-blocked
                 src: "@blocked"
@@ -130,7 +133,18 @@ final class SetCommandTests: XCTestCase {
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.hasPrefix("vfwall set: \(badFile):4:2: set 'blocked': expected"), refused.stderr)
         let unknown = try runProduct("vfwall", ["set", "flush", "nope", "--socket", socket])
-        XCTAssertEqual(unknown.stderr, "vfwall set: no set named 'nope'; the sets are: blocked\n")
+        XCTAssertEqual(unknown.stderr, "vfwall set: no set named 'nope'; the sets are: blocked, pairs\n")
+
+        // A concatenation's element is one argument; unquoted, its parts are elements of their own.
+        let pair = try runProduct("vfwall", ["set", "add", "pairs", "10.1.0.1 . 2000", "--socket", socket])
+        XCTAssertTrue(pair.stdout.hasPrefix("ok: set 'pairs' (ipv4 . port): 2 elements in 2 ranges"), pair.stderr)
+        let pairs = try runProduct("vfwall", ["set", "list", "pairs", "--socket", socket])
+        XCTAssertEqual(pairs.stdout, "# set pairs: ipv4 . port, 2 elements\n10.1.0.1 . 2000\n192.0.2.1 . 443\n")
+        let split = try runProduct("vfwall", ["set", "add", "pairs", "10.1.0.2", ".", "80", "--socket", socket])
+        XCTAssertEqual(
+            split.stderr,
+            "vfwall set: element 1: set 'pairs': expected 2 components joined by ' . ' (ipv4 . port), got 1 in "
+                + "'10.1.0.2'; nothing changed\n")
 
         // 100,000 elements (1.5 MB) through the socket in one command.
         let big = (0..<100_000).map { "172.\(16 + $0 >> 15).\(($0 >> 7) & 255).\(($0 & 127) * 2)" }

@@ -103,4 +103,5 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     setBenchmarks(dir, metrics)
+    concatBenchmarks(dir, metrics)
 }

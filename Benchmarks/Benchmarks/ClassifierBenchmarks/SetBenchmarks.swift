@@ -60,3 +60,45 @@ func setBenchmarks(_ dir: String, _ metrics: [BenchmarkMetric]) {
         }
     }
 }
+
+/// A concatenated `ipv4 . port` set as the first rule of acl1_1k (`dst . dport`): one of 1M exact
+/// tuples (the hash table), one of 100k ranged ones (/24s with port ranges: the intervals).
+func concatBenchmarks(_ dir: String, _ metrics: [BenchmarkMetric]) {
+    var g = SplitMix64(seed: 0xC0CA7)
+    var exact: [ClosedRange<UInt128>] = [], ranged: [ClosedRange<UInt128>] = []
+    for _ in 0..<1_000_000 {
+        let a = UInt128(UInt32(truncatingIfNeeded: g.next())), p = UInt128(g.next() % 65536)
+        exact += [a...a, p...p]
+    }
+    for _ in 0..<100_000 {
+        let a = UInt128(UInt32(truncatingIfNeeded: g.next()) & 0xFFFF_FF00), p = UInt128(g.next() % 60000)
+        ranged += [a...(a | 255), p...(p + UInt128(g.next() % 2000))]
+    }
+    Benchmark(
+        "set build concat ipv4 . port (1000000 exact tuples)",
+        configuration: .init(
+            metrics: [.wallClock, .peakMemoryResidentDelta], maxDuration: .seconds(3), maxIterations: 5)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(NamedSet(name: "t", components: [.ipv4, .port], tuples: exact))
+        }
+    }
+    guard let ruleText = readFile("\(dir)/acl1_1k.rules"), let traceText = readFile("\(dir)/acl1_1k.trace"),
+        let rules = try? ClassBench.parseRules(ruleText), let trace = try? ClassBench.parseTrace(traceText)
+    else { return }
+    let work = Workload(trace.map(\.meta))
+    for (label, tuples) in [("1M exact tuples", exact), ("100k ranged tuples", ranged)] {
+        let set = NamedSet(name: "t", components: [.ipv4, .port], tuples: tuples)
+        var first = RuleMatch()
+        first.ipVersion = 4
+        first.concats = [ConcatMatch([.destination, .destinationPort], set)]
+        let compiled = BitVectorClassifier(matches: [first] + rules)
+        Benchmark(
+            "compiled acl1_1k + concat set rule, \(label) (\(work.count) lookups)",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(2), maxIterations: 100_000)
+        ) { benchmark in
+            for _ in benchmark.scaledIterations { work.pass(compiled) }
+            blackHole(work.results[0])
+        }
+    }
+}

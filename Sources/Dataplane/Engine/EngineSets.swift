@@ -88,7 +88,7 @@ extension Engine {
             if verb == "flush" {
                 edit = .flush
             } else {
-                var parsed = SetElements(old.type)
+                var parsed = SetElements(components: old.components)
                 let problem = Array(text.utf8).withUnsafeBufferPointer { parsed.addLines($0, set: name) }
                 if let p = problem {
                     let at = source.map { "\($0):\(p.line):\(p.column)" } ?? "element \(p.line)"
@@ -115,7 +115,7 @@ extension Engine {
             }
             let ms = Double(monotonicNanoseconds() - began) / 1e6
             let size = "\(new.elementCount) elements in \(new.rangeCount) ranges, \(new.memoryBytes) bytes"
-            return "ok: set '\(name)' (\(new.type.rawValue)): \(size); policy generation \(generation) "
+            return "ok: set '\(name)' (\(new.typeName)): \(size); policy generation \(generation) "
                 + "on every worker after \(Int(ms.rounded())) ms"
         }
     }
@@ -123,6 +123,7 @@ extension Engine {
     /// The set's keys as merged ranges, one element a line in set-file syntax (an address range
     /// as the prefixes that cover it exactly), after a comment line naming the set.
     static func listing(_ set: NamedSet) -> String {
+        if set.isConcatenation { return tupleListing(set) }
         var out = "# set \(set.name): \(set.type.rawValue), \(set.rangeCount) ranges (merged)\n"
         for r in set.ranges {
             switch set.type {
@@ -137,6 +138,39 @@ extension Engine {
             }
         }
         return out
+    }
+
+    /// A concatenation's distinct elements, one a line in set-file syntax; a component whose
+    /// address range is no single prefix is written as the prefixes that cover it, one line each.
+    static func tupleListing(_ set: NamedSet) -> String {
+        var out = "# set \(set.name): \(set.typeName), \(set.rangeCount) elements\n"
+        let width = set.components.count, tuples = set.tuples
+        let elements = stride(from: 0, to: tuples.count - tuples.count % width, by: width).map {
+            Array(tuples[$0..<($0 + width)])
+        }.sorted { a, b in a.map(\.lowerBound).lexicographicallyPrecedes(b.map(\.lowerBound)) }
+        for element in elements {
+            var lines = [""]
+            for (i, type) in set.components.enumerated() {
+                let texts = componentTexts(element[i], type)
+                lines = lines.flatMap { line in texts.map { line + (i == 0 ? "" : " . ") + $0 } }
+            }
+            for line in lines { out += line + "\n" }
+        }
+        return out
+    }
+
+    static func componentTexts(_ r: ClosedRange<UInt128>, _ type: SetType) -> [String] {
+        switch type {
+        case .ipv4, .ipv6:
+            return prefixes(covering: r, bits: type == .ipv4 ? 32 : 128).map { p in
+                let a = IPAddress(
+                    hi: UInt64(truncatingIfNeeded: p.start >> 64), lo: UInt64(truncatingIfNeeded: p.start))
+                let full = p.length == (type == .ipv4 ? 32 : 128)
+                return full ? a.text(v6: type == .ipv6) : "\(a.text(v6: type == .ipv6))/\(p.length)"
+            }
+        case .port, .proto:
+            return [r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)-\(r.upperBound)"]
+        }
     }
 
     /// The fewest prefixes whose union is exactly `range`, in order.
@@ -172,9 +206,12 @@ struct SetFacts: Encodable {
 
     static func all(_ policy: Policy, _ total: PipelineCounters) -> [SetFacts] {
         policy.sets.map { s in
-            let users = policy.rules.indices.filter { i in policy.rules[i].match.sets.contains { $0.set === s } }
+            let users = policy.rules.indices.filter { i in
+                policy.rules[i].match.sets.contains { $0.set === s }
+                    || policy.rules[i].match.concats.contains { $0.set === s }
+            }
             return SetFacts(
-                name: s.name, type: s.type.rawValue, elements: s.elementCount, ranges: s.rangeCount,
+                name: s.name, type: s.typeName, elements: s.elementCount, ranges: s.rangeCount,
                 memoryBytes: s.memoryBytes, keepRuntime: s.keepsRuntimeChanges,
                 rules: users.map { policy.rules[$0].name },
                 hits: users.reduce(0) { $0 &+ (($1 < total.ruleHits.count) ? total.ruleHits[$1] : 0) })

@@ -31,7 +31,7 @@ public final class BitVectorClassifier: Classifier {
         v6 = FamilyIndex(matches, v6: true, words: words, foldBudget: foldBudget)
         checks = RuleChecks(matches, words: words)
         reference = ReferenceClassifier(matches: matches)
-        sets = matches.flatMap { $0.sets.map(\.set) }
+        sets = matches.flatMap { $0.sets.map(\.set) + $0.concats.map(\.set) }
         memoryBytes = v4.bytes + v6.bytes + checks.bytes
     }
 

@@ -72,7 +72,7 @@ public final class ChunkedClassifier: Classifier {
         prefilter = ChunkPrefilter(matches, chunkRules: per, chunkCount: chunkCount)
         memoryBytes = bytes + MemoryLayout<Chunk>.stride * chunkCount + prefilter.bytes
         reference = ReferenceClassifier(matches: matches)
-        sets = matches.flatMap { $0.sets.map(\.set) }
+        sets = matches.flatMap { $0.sets.map(\.set) + $0.concats.map(\.set) }
     }
 
     public convenience init(rules: [Rule]) { self.init(matches: rules.map(\.match)) }

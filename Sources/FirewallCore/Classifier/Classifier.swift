@@ -35,6 +35,7 @@ extension RuleMatch {
         if let f = tcpFlags, !(m.proto == IPProto.tcp && m.hasL4 && m.tcpFlags & f.mask == f.value) { return false }
         if states != 0 && states & m.state.bit == 0 { return false }
         for s in sets where !s.matches(m) { return false }
+        for c in concats where !c.matches(m) { return false }
         return true
     }
 }

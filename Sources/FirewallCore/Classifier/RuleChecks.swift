@@ -61,11 +61,11 @@ struct RuleChecks {
                 c.tcpValue = f.value
             }
             c.states = m.states
-            let unfolded = m.sets.filter { !$0.folds(into: m) }
+            let unfolded = m.sets.filter { !$0.folds(into: m) }.map(SetTest.init) + m.concats.map(SetTest.init)
             if !unfolded.isEmpty {
                 c.setAt = Int32(sets.count)
                 c.setCount = Int32(unfolded.count)
-                sets.append(contentsOf: unfolded.map(SetTest.init))
+                sets.append(contentsOf: unfolded)
             }
             let uses =
                 c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0

@@ -9,10 +9,16 @@ enum SetTable {
     case v4(IPv4SetTable)
     case v6(IPv6SetTable)
     case bits(BitmapSetTable)
+    /// Behind a pointer: the tuple table is 15 words, and a `SetTest` of a plain set (copied
+    /// into the rule checks' pool) should stay a few words.
+    case concat(UnsafeMutablePointer<ConcatSetTable>)
 
     var isV6: Bool {
-        if case .v6 = self { return true }
-        return false
+        switch self {
+        case .v6: return true
+        case .concat(let t): return t.pointee.isV6
+        default: return false
+        }
     }
 
     @inline(__always) func contains(_ key: IPAddress) -> Bool {
@@ -20,6 +26,7 @@ enum SetTable {
         case .v4(let t): return t.contains(UInt32(truncatingIfNeeded: key.lo))
         case .v6(let t): return t.contains(key)
         case .bits(let t): return t.contains(Int(truncatingIfNeeded: key.lo))
+        case .concat: return false
         }
     }
 
@@ -28,6 +35,7 @@ enum SetTable {
         case .v4(let t): return t.ranges
         case .v6(let t): return t.ranges
         case .bits(let t): return t.ranges
+        case .concat: return []
         }
     }
 
@@ -36,6 +44,7 @@ enum SetTable {
         case .v4(let t): return (t.points + 1) / 2
         case .v6(let t): return (t.points + 1) / 2
         case .bits(let t): return t.ranges.count
+        case .concat(let t): return t.pointee.elementCount
         }
     }
 
@@ -44,6 +53,7 @@ enum SetTable {
         case .v4(let t): return t.bytes
         case .v6(let t): return t.bytes
         case .bits(let t): return t.bytes
+        case .concat(let t): return t.pointee.bytes
         }
     }
 
@@ -52,6 +62,10 @@ enum SetTable {
         case .v4(let t): t.deallocate()
         case .v6(let t): t.deallocate()
         case .bits(let t): t.deallocate()
+        case .concat(let t):
+            t.pointee.deallocate()
+            t.deinitialize(count: 1)
+            t.deallocate()
         }
     }
 }

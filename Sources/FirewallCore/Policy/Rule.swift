@@ -47,6 +47,8 @@ public struct RuleMatch: Hashable, Sendable {
     /// Fields tested against named sets (at most one per field; the field's own list is then
     /// empty). All must match, as every other field must.
     public var sets: [SetMatch] = []
+    /// Fields tested together against concatenated sets; all must match.
+    public var concats: [ConcatMatch] = []
 
     public init() {}
 }

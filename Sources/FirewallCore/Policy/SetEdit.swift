@@ -14,15 +14,16 @@ extension NamedSet {
     /// may still be reading it until they install the policy that refers to the new one.
     /// Throws when the elements are of another type than the set's.
     public func applying(_ edit: SetEdit) throws(SetEditError) -> NamedSet {
+        if isConcatenation { return try applyingToTuples(edit) }
         switch edit {
         case .flush:
             return NamedSet(name: name, type: type, ranges: [], keepsRuntimeChanges: keepsRuntimeChanges)
         case .add(let e):
-            guard e.type == type else { throw .wrongType(set: name, type: type, given: e.type) }
+            guard e.components == components else { throw .wrongType(set: name, type: type, given: e.type) }
             return NamedSet(
                 name: name, type: type, ranges: ranges + e.ranges, keepsRuntimeChanges: keepsRuntimeChanges)
         case .delete(let e):
-            guard e.type == type else { throw .wrongType(set: name, type: type, given: e.type) }
+            guard e.components == components else { throw .wrongType(set: name, type: type, given: e.type) }
             let kept = NamedSet.subtract(NamedSet.merged(e.ranges), from: ranges)
             return NamedSet(name: name, type: type, ranges: kept, keepsRuntimeChanges: keepsRuntimeChanges)
         }
@@ -121,6 +122,11 @@ extension Policy {
                 p.rules[i].match.sets[k].set = set
             }
         }
+        for i in p.rules.indices where p.rules[i].match.concats.contains(where: { $0.set.name == set.name }) {
+            for k in p.rules[i].match.concats.indices where p.rules[i].match.concats[k].set.name == set.name {
+                p.rules[i].match.concats[k].set = set
+            }
+        }
         return p
     }
 
@@ -129,9 +135,18 @@ extension Policy {
     public func keepingRuntimeSets(of running: Policy) -> Policy {
         var p = self
         for s in sets where s.keepsRuntimeChanges {
-            guard let old = running.sets.first(where: { $0.name == s.name && $0.type == s.type }) else { continue }
-            let both = NamedSet(
-                name: s.name, type: s.type, ranges: s.ranges + old.ranges, keepsRuntimeChanges: true)
+            guard let old = running.sets.first(where: { $0.name == s.name && $0.components == s.components }) else {
+                continue
+            }
+            let tuples = s.tuples + old.tuples
+            // Each part fit its size bound; a union that does not keeps the file's set.
+            if s.isConcatenation && NamedSet.sizeProblem(s.name, width: s.components.count, tuples: tuples) != nil {
+                continue
+            }
+            let both =
+                s.isConcatenation
+                ? NamedSet(name: s.name, components: s.components, tuples: tuples, keepsRuntimeChanges: true)
+                : NamedSet(name: s.name, type: s.type, ranges: s.ranges + old.ranges, keepsRuntimeChanges: true)
             p = p.replacing(set: both)
         }
         return p
@@ -141,11 +156,16 @@ extension Policy {
 /// A runtime set change that cannot apply.
 public enum SetEditError: Error, Equatable, CustomStringConvertible {
     case wrongType(set: String, type: SetType, given: SetType)
+    case wrongComponents(set: String, type: String, given: String)
+    case tooLarge(String)
 
     public var description: String {
         switch self {
         case let .wrongType(set, type, given):
             return "set '\(set)' holds \(type.rawValue) elements, not \(given.rawValue)"
+        case .tooLarge(let problem): return problem
+        case let .wrongComponents(set, type, given):
+            return "set '\(set)' holds \(type) elements, not \(given)"
         }
     }
 }

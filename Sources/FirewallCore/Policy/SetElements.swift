@@ -7,6 +7,10 @@ public struct SetElements: Sendable {
     public private(set) var v6: [ClosedRange<UInt128>] = []
     public private(set) var ports: [PortRange] = []
     public private(set) var protocols: [UInt8] = []
+    /// The component types: `[type]` for a plain set, 2 or 3 for a concatenation.
+    public let components: [SetType]
+    /// A concatenation's elements, `components.count` ranges each, in component order.
+    public private(set) var tuples: [ClosedRange<UInt128>] = []
 
     /// Protocol names a set (and a rule's `proto`) accepts besides numbers.
     public static let protocolNames: [(String, UInt8)] = [
@@ -17,9 +21,20 @@ public struct SetElements: Sendable {
     /// More elements than this is refused: the tables index points with 32-bit offsets.
     public static let maxElements = 1 << 24
 
-    public init(_ type: SetType) { self.type = type }
+    public init(_ type: SetType) {
+        self.type = type
+        components = [type]
+    }
 
-    public var count: Int { v4.count + v6.count + ports.count + protocols.count }
+    /// Elements of a set of `components` (more than one: a concatenation, `type` its first).
+    public init(components: [SetType]) {
+        type = components.first ?? .ipv4
+        self.components = components.isEmpty ? [.ipv4] : components
+    }
+
+    public var count: Int { v4.count + v6.count + ports.count + protocols.count + tuples.count / components.count }
+
+    mutating func appendTuple(_ values: [ClosedRange<UInt128>]) { tuples.append(contentsOf: values) }
 
     public static func expects(_ t: SetType) -> String {
         switch t {
@@ -30,9 +45,17 @@ public struct SetElements: Sendable {
         }
     }
 
+    /// What an element of a set of `components` looks like.
+    public static func expects(_ components: [SetType]) -> String {
+        guard components.count > 1 else { return expects(components.first ?? .ipv4) }
+        let sample: [SetType: String] = [.ipv4: "192.0.2.1", .ipv6: "2001:db8::1", .port: "443", .proto: "tcp"]
+        let text = components.map { sample[$0] ?? "" }.joined(separator: joiner)
+        return "a tuple like '\(text)' (\(components.map(\.rawValue).joined(separator: joiner)))"
+    }
+
     /// Adds one element from a file line; returns what is wrong with it, or nil.
     public mutating func add(_ text: UnsafeBufferPointer<UInt8>) -> String? {
-        if type == .ipv4, let range = SetElements.fastV4(text) {
+        if type == .ipv4, components.count == 1, let range = SetElements.fastV4(text) {
             v4.append(range)
             return nil
         }
@@ -41,6 +64,7 @@ public struct SetElements: Sendable {
 
     /// Adds one element; returns what is wrong with it, or nil.
     public mutating func add(_ s: Substring) -> String? {
+        if components.count > 1 { return addTuple(s) }
         let bad = "expected \(SetElements.expects(type)), got '\(s)'"
         switch type {
         case .ipv4, .ipv6:
@@ -139,7 +163,7 @@ public struct SetElements: Sendable {
         return (value & ~host)...(value | host)
     }
 
-    public func build(_ name: String, keepsRuntimeChanges: Bool = false) -> NamedSet {
+    func buildPlain(_ name: String, keepsRuntimeChanges: Bool) -> NamedSet {
         switch type {
         case .ipv4: return NamedSet(name: name, v4Ranges: v4, keepsRuntimeChanges: keepsRuntimeChanges)
         case .ipv6: return NamedSet(name: name, v6Ranges: v6, keepsRuntimeChanges: keepsRuntimeChanges)
