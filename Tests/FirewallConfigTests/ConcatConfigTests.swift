@@ -3,33 +3,7 @@ import FirewallCore
 @testable import FirewallConfig
 
 /// Concatenated sets (`type: "ipv4 . port"`) and the rule keys that test them.
-final class ConcatConfigTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "vfwall-concat-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
-    func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
-    }
-
-    func load(_ yaml: String) throws -> Configuration { try ConfigLoader.parse(yaml: yaml, file: dir + "/c.yaml") }
-
-    func error(_ yaml: String) -> String? {
-        do {
-            _ = try load(yaml)
-            return nil
-        } catch let e as ConfigError {
-            return e.description.replacingOccurrences(of: dir + "/", with: "")
-        } catch {
-            return "unexpected \(error)"
-        }
-    }
-
+final class ConcatConfigTests: ConfigFileTestCase {
     static let sets = """
         sets:
           backends:
