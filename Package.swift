@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "FirewallCoreTests", dependencies: ["FirewallCore", "Workloads", "TestSupport"]),
         .testTarget(name: "PolicyAnalysisTests", dependencies: ["PolicyAnalysis", "FirewallCore", "Workloads"]),
         .testTarget(
-            name: "FirewallConfigTests", dependencies: ["FirewallConfig"],
+            name: "FirewallConfigTests", dependencies: ["FirewallConfig", "Workloads"],
             resources: [.copy("Fixtures")]),
         // Engine tests link no DPDK; the DPDK side has its own.
         .testTarget(

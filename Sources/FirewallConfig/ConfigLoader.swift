@@ -25,7 +25,7 @@ public enum ConfigLoader {
         let r = NodeReader(file: file)
         let root: Node
         do {
-            guard let n = try Yams.compose(yaml: yaml, Resolver.basic) else {
+            guard let n = try EventComposer.compose(yaml) ?? Yams.compose(yaml: yaml, Resolver.basic) else {
                 throw ConfigError(
                     file: file, line: 1, column: 1, message: "the configuration is empty; it needs at least 'rules'")
             }

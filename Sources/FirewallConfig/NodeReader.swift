@@ -15,7 +15,8 @@ struct NodeReader {
         _ node: Node, _ what: String, allowed: [String], alsoAllowed: (String) -> Bool = { _ in false }
     ) throws -> [(key: String, keyNode: Node, value: Node)] {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of keys to values") }
-        var out: [(String, Node, Node)] = []
+        // Labelled as returned: an unlabelled array would be copied element by element on return.
+        var out: [(key: String, keyNode: Node, value: Node)] = []
         out.reserveCapacity(map.count)
         for (k, v) in map {
             guard case .scalar(let s) = k else { throw error(k, "keys of \(what) must be plain words") }
@@ -24,7 +25,7 @@ struct NodeReader {
                     k, "'\(s.string)' is not a key of \(what); expected one of: \(allowed.joined(separator: ", "))")
             }
             // At most `allowed.count` keys: a scan, not a set built per mapping (one per rule).
-            guard !out.contains(where: { $0.0 == s.string }) else {
+            guard !out.contains(where: { $0.key == s.string }) else {
                 throw error(k, "'\(s.string)' appears twice in \(what)")
             }
             out.append((s.string, k, v))
@@ -90,6 +91,8 @@ struct NodeReader {
 
     /// One of a fixed set of words.
     func word<T>(_ node: Node, _ key: String, _ choices: [(String, T)]) throws -> T {
+        // The list of names is for the error only (this runs for every rule's action).
+        if case .scalar(let s) = node, let hit = choices.first(where: { $0.0 == s.string }) { return hit.1 }
         let names = choices.map(\.0).joined(separator: ", ")
         let s = try scalar(node, key, expects: "one of \(names)")
         guard let hit = choices.first(where: { $0.0 == s }) else {

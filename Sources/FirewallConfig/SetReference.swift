@@ -11,6 +11,12 @@ extension RuleReader {
     /// field; nil when the value holds no set reference. A reference among other values, an
     /// unknown set and a set of the wrong type are refused at the reference.
     func setReference(_ node: Node, _ key: String) throws -> SetMatch? {
+        // One value naming no set, as most rules have: no list to build.
+        if case .scalar(let s) = node, !s.string.hasPrefix("@"), !s.string.hasPrefix("!@"),
+            !s.tag.description.hasPrefix("!@")
+        {
+            return nil
+        }
         let nodes = r.list(node)
         for n in nodes {
             // `src: !@trusted` unquoted is a YAML tag on an empty value, not a string.

@@ -34,6 +34,45 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses "ADDR/LEN" or a bare address (a host prefix).
     public static func parse(_ s: String) -> IPPrefix? {
+        parseDottedQuad(s) ?? parseInFull(s)
+    }
+
+    /// "a.b.c.d" or "a.b.c.d/len" in ASCII digits, read byte by byte: most prefixes of a large
+    /// policy, at a fraction of the cost of `parseInFull`. Nil for any other text, even when
+    /// valid (leading zeros in the length, IPv6): `parseInFull` then decides.
+    static func parseDottedQuad(_ s: String) -> IPPrefix? {
+        var address: UInt32 = 0, group: UInt32 = 0, digits = 0, dots = 0
+        var length: UInt32 = 32, lengthDigits = 0, slashSeen = false
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let digit = UInt32(byte - UInt8(ascii: "0"))
+                if slashSeen {
+                    guard lengthDigits < 2, lengthDigits == 0 || length != 0 else { return nil }
+                    length = lengthDigits == 0 ? digit : length * 10 + digit
+                    lengthDigits += 1
+                } else {
+                    guard digits < 3 else { return nil }
+                    group = group * 10 + digit
+                    digits += 1
+                }
+            case UInt8(ascii: "."):
+                guard !slashSeen, dots < 3, digits > 0, group <= 255 else { return nil }
+                address = address << 8 | group
+                (group, digits, dots) = (0, 0, dots + 1)
+            case UInt8(ascii: "/"):
+                guard !slashSeen else { return nil }
+                slashSeen = true
+            default:
+                return nil
+            }
+        }
+        guard dots == 3, digits > 0, group <= 255, !slashSeen || lengthDigits > 0, length <= 32 else { return nil }
+        return IPPrefix(address: IPAddress(v4: address << 8 | group), length: UInt8(length), isV6: false)
+    }
+
+    /// Every form `parse` accepts.
+    static func parseInFull(_ s: String) -> IPPrefix? {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2, let (addr, v6) = IPAddress.parse(parts[0]) else { return nil }
         let maxLen: UInt8 = v6 ? 128 : 32
