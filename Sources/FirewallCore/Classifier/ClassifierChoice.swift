@@ -26,7 +26,7 @@ public enum CompiledClassifier {
         let per = ChunkedClassifier.defaultChunkRules
         let chunked =
             estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget, packed: true)
-            + 2 * ChunkPrefilter.slots * 8
+            + ChunkPrefilter.bytes
         return Plan(kind: .chunked(rulesPerChunk: per), estimatedBytes: chunked)
     }
 
