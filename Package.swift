@@ -21,7 +21,14 @@ let dpdkCFlags = [
     "-include", "rte_config.h", dpdkArch, "-Wno-deprecated-declarations"
 ]
 
-let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// The C parts already need a Nehalem (DPDK's -march=corei7); the Swift fast path may then use
+// its POPCNT instead of a dozen instructions per count (the chunks' packed rule bitsets).
+#if arch(x86_64)
+    let cpuFlags = ["-Xcc", "-mpopcnt"]
+#else
+    let cpuFlags: [String] = []
+#endif
+let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags)]
 
 let package = Package(
     name: "vfwall",

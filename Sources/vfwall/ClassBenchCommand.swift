@@ -58,6 +58,9 @@ struct ClassBenchCommand: ParsableCommand {
     func validate() throws {
         guard burst >= 1 && burst <= 4096 else { throw ValidationError("--burst must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard chunkRules >= 64 && chunkRules <= 65536 else {
+            throw ValidationError("--chunk-rules must be between 64 and 65536")
+        }
     }
 
     func run() throws {

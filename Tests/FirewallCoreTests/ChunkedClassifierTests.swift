@@ -162,4 +162,33 @@ final class ChunkedClassifierTests: XCTestCase {
         XCTAssertEqual(formatBytes(640 << 10), "640 KiB")
         XCTAssertEqual(formatBytes(12), "12 B")
     }
+
+    /// The synthetic policy's /16s recur in four chunks each; the destination port tells them
+    /// apart, and a port no rule lists rules out every chunk.
+    func testPrefilterNarrowsByDestinationPort() {
+        let rules = Self.synthetic(200_000)
+        let chunked = ChunkedClassifier(matches: rules)
+        var m = PacketMeta()
+        m.ipVersion = 4
+        m.proto = 6
+        m.hasL4 = true
+        m.hasPorts = true
+        var rng = SplitMix64(seed: 3)
+        var chunksSearched = 0
+        for _ in 0..<500 {
+            let i = Int(rng.next() % UInt64(rules.count))
+            m.src = IPAddress(v4: rules[i].sources[0].address.v4 | 7)
+            m.dst = IPAddress(v4: UInt32(truncatingIfNeeded: rng.next()))
+            m.dport = rules[i].destinationPorts[0].lo
+            let groups = withUnsafePointer(to: &m) { chunked.prefilter.groups($0) }
+            XCTAssertNotEqual(groups & 1 << UInt64(i / chunked.chunkRules), 0, "rule \(i)'s chunk stays")
+            chunksSearched += groups.nonzeroBitCount
+            m.dport = UInt16(rng.next() % 1024)
+            XCTAssertEqual(withUnsafePointer(to: &m) { chunked.prefilter.groups($0) }, 0, "no rule lists a port < 1024")
+        }
+        // By the source alone, three or four chunks a packet.
+        XCTAssertLessThan(chunksSearched, 500 * 3 / 2)
+        m.hasPorts = false
+        XCTAssertEqual(withUnsafePointer(to: &m) { chunked.prefilter.groups($0) }, 0, "every rule needs ports")
+    }
 }

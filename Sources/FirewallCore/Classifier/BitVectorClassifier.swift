@@ -4,8 +4,8 @@
 /// Immutable once built, so workers on several cores may share one instance. The fast path
 /// touches only flat memory allocated here at build time: no allocation, no reference counting.
 public final class BitVectorClassifier: Classifier {
-    let v4: FamilyIndex<IPv4ClassTable>
-    let v6: FamilyIndex<IPv6ClassTable>
+    let v4: FamilyIndex<IPv4ClassTable, ClassBitsets>
+    let v6: FamilyIndex<IPv6ClassTable, ClassBitsets>
     let checks: RuleChecks
     /// For the odd packet that is neither IPv4 nor IPv6 (the pipeline does not classify those).
     let reference: ReferenceClassifier
@@ -20,7 +20,7 @@ public final class BitVectorClassifier: Classifier {
     static let stage = 16
 
     public convenience init(matches: [RuleMatch]) {
-        self.init(matches: matches, foldBudget: FamilyIndex<IPv4ClassTable>.foldBudget)
+        self.init(matches: matches, foldBudget: FamilyFields.foldBudget)
     }
 
     /// `foldBudget` 0 keeps the destination port a bitset of its own (tests cover both layouts).

@@ -9,8 +9,8 @@
 public final class ChunkedClassifier: Classifier {
     /// One chunk's index over rules `first..<first + count`, in chunk-local rule numbers.
     struct Chunk {
-        let v4: FamilyIndex<IPv4ClassTable>
-        let v6: FamilyIndex<IPv6ClassTable>
+        let v4: FamilyIndex<CompactIPv4ClassTable, PackedBitsets>
+        let v6: FamilyIndex<IPv6ClassTable, PackedBitsets>
         let checks: RuleChecks
         let first: Int32
 
@@ -57,7 +57,7 @@ public final class ChunkedClassifier: Classifier {
     static let skipped = UInt32.max
 
     public init(matches: [RuleMatch], chunkRules: Int = ChunkedClassifier.defaultChunkRules) {
-        let per = max(64, chunkRules)
+        let per = min(65536, max(64, chunkRules))
         ruleCount = matches.count
         self.chunkRules = per
         chunkCount = (matches.count + per - 1) / per

@@ -80,6 +80,14 @@ struct IPv4ClassTable: AddressClassTable {
     static let listKeys = 7
 
     init(_ field: FieldIntervals) {
+        let (table, nodes) = IPv4ClassTable.layout(field)
+        self.table = .copying(table)
+        self.nodes = IPv4ClassTable.aligned(nodes)
+        bytes = table.count * 4 + nodes.count * 4
+    }
+
+    /// The level-1 table followed by its blocks, and the list nodes.
+    static func layout(_ field: FieldIntervals) -> (table: [UInt32], nodes: [UInt32]) {
         let starts = field.starts.map { UInt64($0.lo) }
         let classes = field.classOf
         var table = [UInt32](repeating: 0, count: 1 << 16)
@@ -121,16 +129,21 @@ struct IPv4ClassTable: AddressClassTable {
             }
         }
         fill(at: 0, base: 0, childSpan: 1 << 16, slots: 1 << 16, interval: 0)
-        self.table = .copying(table)
-        // Nodes on cache-line boundaries, so a search touches one line.
+        return (table, nodes)
+    }
+
+    /// The list nodes on cache-line boundaries, so a search touches one line.
+    static func aligned(_ nodes: [UInt32]) -> UnsafeMutablePointer<UInt32> {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(64, nodes.count * 4), alignment: 64)
         let aligned = raw.bindMemory(to: UInt32.self, capacity: max(16, nodes.count))
         nodes.withUnsafeBufferPointer { b in if let p = b.baseAddress { aligned.initialize(from: p, count: b.count) } }
-        self.nodes = aligned
-        bytes = table.count * 4 + nodes.count * 4
+        return aligned
     }
 
-    @inline(__always) func search(_ e: UInt32, _ key: UInt32) -> UInt32 {
+    @inline(__always) func search(_ e: UInt32, _ key: UInt32) -> UInt32 { IPv4ClassTable.search(nodes, e, key) }
+
+    /// The class of `key` (the address bits below the slot) in the list node `e` points at.
+    @inline(__always) static func search(_ nodes: UnsafePointer<UInt32>, _ e: UInt32, _ key: UInt32) -> UInt32 {
         let n = nodes + Int(e & IPv4ClassTable.offsetMask) * 16
         var idx = 0
         for k in 0..<IPv4ClassTable.listKeys { idx &+= n[k] <= key ? 1 : 0 }
@@ -191,8 +204,9 @@ struct IPv6ClassTable: AddressClassTable {
 }
 
 /// The class bitsets of one field, laid out class after class: `summaryWords` words whose bit i
-/// says "word i is not zero", then the `words` words of the rule bitset.
-struct ClassBitsets {
+/// says "word i is not zero", then the `words` words of the rule bitset. A class's handle is
+/// its number: its row is found by one multiply, with no table between.
+struct ClassBitsets: RuleBitsets {
     let base: UnsafeMutablePointer<UInt64>
     let words: Int
     let summaryWords: Int
@@ -218,8 +232,34 @@ struct ClassBitsets {
 
     var bytes: Int { max(1, count * stride) * 8 }
 
+    func handle(_ c: UInt32) -> UInt32 { c }
+
     /// (Wrapping arithmetic: a class id is below `count`, so the product is inside the table;
     /// the overflow checks were branches on every lookup.)
     @inline(__always) func row(_ c: UInt32) -> UnsafeMutablePointer<UInt64> { base + Int(c) &* stride }
     func deallocate() { base.deallocate() }
+
+    @inline(__always)
+    static func scan(
+        _ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, _ c: UnsafePointer<UInt64>, _ e: UnsafePointer<UInt64>,
+        summaryWords summaries: Int, fourRows: Bool, checks withChecks: Bool, _ checks: RuleChecks,
+        _ m: UnsafePointer<PacketMeta>
+    ) -> Int32 {
+        for si in 0..<summaries {
+            var summary = a[si] & b[si] & c[si]
+            if fourRows { summary &= e[si] }
+            while summary != 0 {
+                let w = si << 6 | summary.trailingZeroBitCount
+                var hits = a[summaries + w] & b[summaries + w] & c[summaries + w]
+                if fourRows { hits &= e[summaries + w] }
+                while hits != 0 {
+                    let r = w << 6 | hits.trailingZeroBitCount
+                    if !withChecks || checks.passes(r, m) { return Int32(truncatingIfNeeded: r) }
+                    hits &= hits &- 1
+                }
+                summary &= summary &- 1
+            }
+        }
+        return -1
+    }
 }

@@ -21,12 +21,12 @@ public enum CompiledClassifier {
 
     public static func plan(_ matches: [RuleMatch]) -> Plan {
         let whole = max(1, matches.count)
-        let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyIndex<IPv4ClassTable>.foldBudget)
+        let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyFields.foldBudget, packed: false)
         if single <= singleIndexBudget { return Plan(kind: .bitsets, estimatedBytes: single) }
         let per = ChunkedClassifier.defaultChunkRules
         let chunked =
-            estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget)
-            + 2 * ChunkPrefilter.slots * 8
+            estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget, packed: true)
+            + ChunkPrefilter.bytes
         return Plan(kind: .chunked(rulesPerChunk: per), estimatedBytes: chunked)
     }
 
@@ -41,8 +41,9 @@ public enum CompiledClassifier {
     }
 
     /// Bytes of the lookup structures of bit-vector indexes over chunks of `rulesPerChunk` rules,
-    /// from the distinct range boundaries of each field (an upper bound on its classes).
-    static func estimate(_ matches: [RuleMatch], rulesPerChunk: Int, foldBudget: Int) -> Int {
+    /// from the distinct range boundaries of each field (an upper bound on its classes). `packed`:
+    /// the chunks' layout (`PackedBitsets`, `CompactIPv4ClassTable`).
+    static func estimate(_ matches: [RuleMatch], rulesPerChunk: Int, foldBudget: Int, packed: Bool) -> Int {
         var total = 0
         var first = 0
         while first < matches.count {
@@ -50,8 +51,8 @@ public enum CompiledClassifier {
             let words = (slice.count + 63) / 64
             for v6 in [false, true] {
                 total += familyEstimate(
-                    FamilyIndex<IPv4ClassTable>.fieldRanges(slice, v6: v6), rules: slice.count,
-                    words: words, v6: v6, foldBudget: foldBudget)
+                    FamilyFields.ranges(slice, v6: v6), rules: slice.count,
+                    words: words, v6: v6, foldBudget: foldBudget, packed: packed)
             }
             total += slice.count * (MemoryLayout<RuleCheck>.stride + 8) + words * 8
             first += rulesPerChunk
@@ -59,7 +60,9 @@ public enum CompiledClassifier {
         return total
     }
 
-    static func familyEstimate(_ f: FieldRanges, rules: Int, words: Int, v6: Bool, foldBudget: Int) -> Int {
+    static func familyEstimate(
+        _ f: FieldRanges, rules: Int, words: Int, v6: Bool, foldBudget: Int, packed: Bool
+    ) -> Int {
         let stride = words + (words + 63) / 64
         let src = intervals(f.src), dst = intervals(f.dst)
         let proto = intervals(f.proto), sport = intervals(f.sport), dport = intervals(f.dport)
@@ -68,17 +71,61 @@ public enum CompiledClassifier {
         let classCap = 2 * rules + 1
         let ps = min(proto * sport, classCap)
         var classes = src + dst, tables = proto * sport * 4
-        if ps * dport * words <= foldBudget {
+        let folds = ps * dport * words <= foldBudget
+        if folds {
             classes += min(ps * dport, classCap)
             tables += ps * dport * 4
         } else {
             classes += ps + dport
         }
-        // Address tables: IPv4 a 256 KiB first level and a 64-byte node per cut slot; IPv6 20
-        // bytes an interval. Port tables: a 1 KiB block per 256 keys cut.
-        let addressTables = v6 ? 20 * (src + dst) : 2 * (1 << 18) + 64 * (src + dst)
+        // Address tables: IPv4 a 256 KiB first level (compact: 128 KiB and up to two 4-byte
+        // entries an interval) and a 64-byte node per cut slot; IPv6 20 bytes an interval. Port
+        // tables: a 1 KiB block per 256 keys cut.
+        let level1 = packed ? 2 * (1 << 17) + 8 * (src + dst) : 2 * (1 << 18)
+        let addressTables = v6 ? 20 * (src + dst) : level1 + 64 * (src + dst)
         let portTables = 2 * 4 * 257 + 1024 * (min(257, sport) + min(257, dport)) + 1024
-        return classes * stride * 8 + tables + addressTables + portTables
+        guard packed else { return classes * stride * 8 + tables + addressTables + portTables }
+        // A PS class is a protocol class's rules within a source port class's, so its row has no
+        // more words than either; an L4 class likewise within a PS and a destination port class.
+        let protoWords = packedWords(f.proto, words: words), sportWords = packedWords(f.sport, words: words)
+        let dportWords = packedWords(f.dport, words: words)
+        let psWords = min(proto * sportWords, sport * protoWords, ps * stride)
+        let l4Words =
+            folds ? min(ps * dportWords, dport * psWords, min(ps * dport, classCap) * stride) : psWords + dportWords
+        let rowWords = packedWords(f.src, words: words) + packedWords(f.dst, words: words) + l4Words
+        return rowWords * 8 + tables + addressTables + portTables
+    }
+
+    /// An upper bound on the words of a field's packed rows: for each elementary interval, the
+    /// summary and one word per rule covering it (at most `words`); a class has one interval or more.
+    static func packedWords(_ ranges: [[KeyRange]?], words: Int) -> Int {
+        var edges: [(at: IPAddress, change: Int)] = []
+        var everywhere = 0
+        for list in ranges {
+            guard let list else {
+                everywhere += 1
+                continue
+            }
+            for r in list {
+                edges.append((r.lo, 1))
+                let end = r.hi.successor
+                if r.lo < end { edges.append((end, -1)) }  // (the largest IPv6 address has none)
+            }
+        }
+        edges.sort { $0.at < $1.at }
+        let summary = (words + 63) / 64
+        var covering = everywhere
+        var total = summary + min(words, covering)
+        var i = 0
+        while i < edges.count {
+            let at = edges[i].at
+            while i < edges.count && edges[i].at == at {
+                covering += edges[i].change
+                i += 1
+            }
+            total += summary + min(words, max(0, covering))
+        }
+        return total
     }
 
     /// Elementary intervals of one field: its distinct range starts and ends, plus one.

@@ -81,6 +81,9 @@ struct FieldIntervals {
     var starts: [IPAddress]
     var classOf: [UInt32]
 
+    /// The same intervals with each class replaced by `f(class)`.
+    func mapped(_ f: (UInt32) -> UInt32) -> FieldIntervals { FieldIntervals(starts: starts, classOf: classOf.map(f)) }
+
     /// Index of the interval holding `key`.
     func interval(of key: IPAddress) -> Int {
         var lo = 0, hi = starts.count - 1

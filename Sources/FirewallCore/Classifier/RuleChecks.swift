@@ -24,6 +24,10 @@ struct RuleCheck {
 struct RuleChecks {
     /// Bit r set when rule r has a field to check here.
     let needed: UnsafeMutablePointer<UInt64>
+    /// Rules with a bit in `needed` before word w: where word w's first check is in `checks`.
+    let neededBefore: UnsafeMutablePointer<Int32>
+    /// The checks of the rules in `needed` only, in rule order (most rules of a large policy
+    /// have none, and a chunk of 4,096 would otherwise carry 112 KiB of empty checks).
     let checks: UnsafeMutablePointer<RuleCheck>
     let ingressPool: UnsafeMutablePointer<UInt64>
     let vlanPool: UnsafeMutablePointer<PortRange>
@@ -70,24 +74,34 @@ struct RuleChecks {
             let uses =
                 c.ingressAt >= 0 || c.vlanCount > 0 || c.icmpType >= 0 || c.icmpCode >= 0
                 || c.hasTCPFlags || c.states != 0 || c.setCount > 0
-            if uses { needed[r >> 6] |= 1 << UInt64(r & 63) }
-            checks.append(c)
+            if uses {
+                needed[r >> 6] |= 1 << UInt64(r & 63)
+                checks.append(c)
+            }
         }
         any = needed.contains { $0 != 0 }
+        var before: [Int32] = []
+        var running: Int32 = 0
+        for w in needed {
+            before.append(running)
+            running += Int32(w.nonzeroBitCount)
+        }
         self.needed = .copying(needed)
+        neededBefore = .copying(before)
         self.checks = .copying(checks)
         ingressPool = .copying(ingress)
         vlanPool = .copying(vlans)
         setPool = .copying(sets)
         bytes =
-            needed.count * 8 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
+            needed.count * 12 + checks.count * MemoryLayout<RuleCheck>.stride + ingress.count * 8
             + vlans.count * MemoryLayout<PortRange>.stride + sets.count * MemoryLayout<SetTest>.stride
     }
 
     /// Whether rule `r`, already matched on the indexed fields, also matches the rest.
     @inline(__always) func passes(_ r: Int, _ m: UnsafePointer<PacketMeta>) -> Bool {
-        if !any || needed[r >> 6] & (1 << UInt64(r & 63)) == 0 { return true }
-        return check(checks[r], m)
+        let word = needed[r >> 6], bit: UInt64 = 1 << UInt64(r & 63)
+        if !any || word & bit == 0 { return true }
+        return check(checks[Int(neededBefore[r >> 6]) &+ (word & (bit &- 1)).nonzeroBitCount], m)
     }
 
     func check(_ c: RuleCheck, _ m: UnsafePointer<PacketMeta>) -> Bool {
@@ -118,6 +132,7 @@ struct RuleChecks {
 
     func deallocate() {
         needed.deallocate()
+        neededBefore.deallocate()
         checks.deallocate()
         ingressPool.deallocate()
         vlanPool.deallocate()
