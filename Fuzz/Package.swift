@@ -11,7 +11,12 @@
 // the code as shipped, exclusivity checks off included.
 import PackageDescription
 
-let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]  // as in ../Package.swift
+#if arch(x86_64)
+    let cpuFlags = ["-Xcc", "-mpopcnt"]
+#else
+    let cpuFlags: [String] = []
+#endif
+let fastPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags)]  // as in ../Package.swift
 
 let package = Package(
     name: "vfwall-fuzz",
