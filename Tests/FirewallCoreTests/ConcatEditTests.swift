@@ -111,4 +111,32 @@ final class ConcatEditTests: XCTestCase {
         XCTAssertTrue(p.rules[0].match.matches(meta(0x0A00_0001, 443)))
         XCTAssertFalse(policy.rules[0].match.matches(meta(0x0A00_0001, 443)))
     }
+
+    /// `keep-runtime` with a union over the size bound: the reload keeps the file's elements and
+    /// says so, where before it kept them silently.
+    func testKeepingRuntimeElementsOverTheBoundIsNoted() {
+        // Nested first ranges, [i, max - i]: n of them list about n^2 interval entries, so each
+        // half of 6,000 (9 million) fits the bound (2^25) and the two together (36 million) do not.
+        func nested(_ indexes: StrideTo<UInt128>) -> [ClosedRange<UInt128>] {
+            indexes.flatMap { i in [i...(0xFFFF_FFFF - i), 80...80] }
+        }
+        let file = NamedSet(
+            name: "s", components: [.ipv4, .port], tuples: nested(stride(from: 0, to: 6000, by: 2)),
+            keepsRuntimeChanges: true)
+        let running = NamedSet(name: "s", components: [.ipv4, .port], tuples: nested(stride(from: 1, to: 6000, by: 2)))
+        var p = Policy(portNames: ["in", "out"], rules: [])
+        p.sets = [file]
+        var old = p
+        old.sets = [running]
+        let (reloaded, notes) = p.keepingRuntimeSets(of: old)
+        XCTAssertEqual(reloaded.sets[0].tuples.count, file.tuples.count, "the file's elements only")
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes.first?.contains("set 's'") ?? false, "\(notes)")
+        XCTAssertTrue(notes.first?.contains("the file's elements only") ?? false, "\(notes)")
+        // Under the bound, the union is kept and nothing is noted.
+        old.sets = [NamedSet(name: "s", components: [.ipv4, .port], tuples: nested(stride(from: 1, to: 60, by: 2)))]
+        let (merged, none) = p.keepingRuntimeSets(of: old)
+        XCTAssertEqual(merged.sets[0].tuples.count, file.tuples.count + 60)
+        XCTAssertEqual(none, [])
+    }
 }

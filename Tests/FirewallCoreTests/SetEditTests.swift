@@ -147,7 +147,8 @@ final class SetEditTests: XCTestCase {
             NamedSet(name: "feed", v4Ranges: [2...2], keepsRuntimeChanges: true),
             NamedSet(name: "plain", v4Ranges: [2...2])
         ])
-        let reloaded = file.keepingRuntimeSets(of: running)
+        let (reloaded, notes) = file.keepingRuntimeSets(of: running)
+        XCTAssertEqual(notes, [])
         XCTAssertEqual(reloaded.sets[0].ranges, [1...2, 9...9])
         XCTAssertTrue(reloaded.sets[0].keepsRuntimeChanges)
         XCTAssertEqual(reloaded.sets[1].ranges, [2...2], "the file wins")

@@ -203,13 +203,13 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func apply(_ new: EnginePlan, _ read: Policy, ackTimeoutMs: Int) -> ReloadOutcome {
-        let policy = read.keepingRuntimeSets(of: self.policy)
+        let (policy, setNotes) = read.keepingRuntimeSets(of: self.policy)
         let old = plan
         guard new.portNames == old.portNames else {
             let change = "\(old.portNames.joined(separator: ", ")) -> \(new.portNames.joined(separator: ", "))"
             return refuse("\(source.location): the ports changed (\(change)); changing ports needs a restart")
         }
-        var notes: [String] = []
+        var notes = setNotes
         if new.ports != old.ports { notes.append("port settings changed; they take effect on restart") }
         // The idle sleep is the program's choice at start (--busy-poll), not the source's.
         var dataplane = new

@@ -131,16 +131,20 @@ extension Policy {
     }
 
     /// The policy a reload installs: this one (read from the file), where each set marked
-    /// `keep-runtime` also holds the keys of the running set of the same name and type.
-    public func keepingRuntimeSets(of running: Policy) -> Policy {
+    /// `keep-runtime` also holds the keys of the running set of the same name and type; and a
+    /// note for each set whose running keys could not be kept (the reload's answer says so).
+    public func keepingRuntimeSets(of running: Policy) -> (policy: Policy, notes: [String]) {
         var p = self
+        var notes: [String] = []
         for s in sets where s.keepsRuntimeChanges {
             guard let old = running.sets.first(where: { $0.name == s.name && $0.components == s.components }) else {
                 continue
             }
             let tuples = s.tuples + old.tuples
             // Each part fit its size bound; a union that does not keeps the file's set.
-            if s.isConcatenation && NamedSet.sizeProblem(s.name, width: s.components.count, tuples: tuples) != nil {
+            let width = s.components.count
+            if s.isConcatenation, let problem = NamedSet.sizeProblem(s.name, width: width, tuples: tuples) {
+                notes.append("\(problem) with its running elements kept; it holds the file's elements only")
                 continue
             }
             let both =
@@ -149,7 +153,7 @@ extension Policy {
                 : NamedSet(name: s.name, type: s.type, ranges: s.ranges + old.ranges, keepsRuntimeChanges: true)
             p = p.replacing(set: both)
         }
-        return p
+        return (p, notes)
     }
 }
 
