@@ -248,7 +248,7 @@ final class EngineSetsTests: XCTestCase {
         XCTAssertEqual(engine.statistics().policyGeneration, generation, "nothing was installed")
         XCTAssertEqual(engine.answer("set list pair"), "# set pair: ipv4, 1 ranges (merged)\n192.0.2.1/32\n")
 
-        weak var replaced = engine.policy.sets.first
+        weak let replaced = engine.policy.sets.first
         XCTAssertNotNil(replaced)
         XCTAssertTrue(engine.answer("set add pair\n10.0.0.0/25\n10.0.0.128/26\n10.0.0.192").hasPrefix("ok:"))
         XCTAssertEqual(
