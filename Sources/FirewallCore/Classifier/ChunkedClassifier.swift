@@ -16,10 +16,10 @@ public final class ChunkedClassifier: Classifier {
 
         var bytes: Int { v4.bytes + v6.bytes + checks.bytes }
 
-        init(_ rules: [RuleMatch], first: Int) {
+        init(_ rules: [RuleMatch], first: Int, foldBudget: Int) {
             let words = (rules.count + 63) / 64
-            v4 = FamilyIndex(rules, v6: false, words: words, foldBudget: ChunkedClassifier.foldBudget)
-            v6 = FamilyIndex(rules, v6: true, words: words, foldBudget: ChunkedClassifier.foldBudget)
+            v4 = FamilyIndex(rules, v6: false, words: words, foldBudget: foldBudget)
+            v6 = FamilyIndex(rules, v6: true, words: words, foldBudget: foldBudget)
             checks = RuleChecks(rules, words: words)
             self.first = Int32(first)
         }
@@ -56,7 +56,12 @@ public final class ChunkedClassifier: Classifier {
 
     static let skipped = UInt32.max
 
-    public init(matches: [RuleMatch], chunkRules: Int = ChunkedClassifier.defaultChunkRules) {
+    public convenience init(matches: [RuleMatch], chunkRules: Int = ChunkedClassifier.defaultChunkRules) {
+        self.init(matches: matches, chunkRules: chunkRules, foldBudget: ChunkedClassifier.foldBudget)
+    }
+
+    /// `foldBudget` 0 keeps the destination port a bitset of its own (tests cover both layouts).
+    init(matches: [RuleMatch], chunkRules: Int, foldBudget: Int) {
         let per = min(65536, max(64, chunkRules))
         ruleCount = matches.count
         self.chunkRules = per
@@ -65,7 +70,8 @@ public final class ChunkedClassifier: Classifier {
         var bytes = 0
         for k in 0..<chunkCount {
             let first = k * per
-            let chunk = Chunk(Array(matches[first..<min(matches.count, first + per)]), first: first)
+            let rules = Array(matches[first..<min(matches.count, first + per)])
+            let chunk = Chunk(rules, first: first, foldBudget: foldBudget)
             bytes += chunk.bytes
             (chunks + k).initialize(to: chunk)
         }
