@@ -26,7 +26,7 @@ struct ClassBenchCommand: ParsableCommand {
             """)
 
     enum Engine: String, ExpressibleByArgument, CaseIterable {
-        case reference, compiled, bitsets, chunked
+        case reference, compiled, bitsets, chunked, tuples
         case rteAcl = "rte-acl"
     }
 
@@ -38,8 +38,9 @@ struct ClassBenchCommand: ParsableCommand {
 
     @Option(
         help: """
-            The classifier: reference (linear scan), compiled (bit-vector, one index or chunks, chosen by \
-            size), bitsets (one index), chunked (indexes of --chunk-rules rules) or rte-acl (DPDK).
+            The classifier: reference (linear scan), compiled (chosen by size and shape), bitsets (one \
+            bit-vector index), chunked (indexes of --chunk-rules rules), tuples (a hash table per rule \
+            shape) or rte-acl (DPDK).
             """)
     var classifier: Engine = .compiled
 
@@ -117,14 +118,24 @@ struct ClassBenchCommand: ParsableCommand {
             switch plan.kind {
             case .bitsets: print("compiled-as: bitsets")
             case .chunked(let per): print("compiled-as: chunks of \(per) rules")
+            case .tupleSpace(let shapes): print("compiled-as: tuple space of \(shapes) shapes")
             }
             print("estimated-bytes: \(plan.estimatedBytes)")
-            return (c, (c as? BitVectorClassifier)?.memoryBytes ?? (c as? ChunkedClassifier)?.memoryBytes ?? 0)
+            return (c, CompiledClassifier.bytes(of: c))
         case .bitsets:
             let c = BitVectorClassifier(matches: matches)
             return (c, c.memoryBytes)
         case .chunked:
             let c = ChunkedClassifier(matches: matches, chunkRules: chunkRules)
+            return (c, c.memoryBytes)
+        case .tuples:
+            guard let c = TupleSpaceClassifier(matches: matches) else {
+                printError(
+                    "vfwall classbench: these rules do not fit tuple-space search (a port range wider than "
+                        + "\(TupleSpaceClassifier.maxPortRange) ports, or more than "
+                        + "\(TupleSpaceClassifier.maxShapes) shapes)")
+                throw ExitCode(1)
+            }
             return (c, c.memoryBytes)
         case .rteAcl:
             do {

@@ -7,6 +7,8 @@ public enum CompiledClassifier {
     public enum Kind: Equatable, Sendable {
         case bitsets
         case chunked(rulesPerChunk: Int)
+        /// `TupleSpaceClassifier`: large policies whose rules take few shapes.
+        case tupleSpace(shapes: Int)
     }
 
     /// What would be built and about how many bytes its lookup structures would take.
@@ -19,10 +21,23 @@ public enum CompiledClassifier {
     /// classes x rules cost more memory and cache than the chunks' repeated lookups.
     public static let singleIndexBudget = 48 << 20
 
-    public static func plan(_ matches: [RuleMatch]) -> Plan {
+    /// `tupleSpace` false leaves that choice out (the IPv6 part of a tuple-space classifier).
+    public static func plan(_ matches: [RuleMatch], tupleSpace: Bool = true) -> Plan {
         let whole = max(1, matches.count)
         let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyFields.foldBudget, packed: false)
         if single <= singleIndexBudget { return Plan(kind: .bitsets, estimatedBytes: single) }
+        // Few shapes: a probe a shape beats chunks, and takes about 50 bytes a key.
+        if tupleSpace, let shapes = TupleSpaceClassifier.shapes(matches) {
+            var bytes = matches.count * (MemoryLayout<RuleCheck>.stride + 12)
+            for keys in shapes.values {
+                var size = 16
+                while size < 2 * keys.count { size <<= 1 }
+                bytes += size * MemoryLayout<TupleSpaceClassifier.Slot>.stride + 8 * keys.count
+            }
+            let six = matches.filter(TupleSpaceClassifier.mayMatchIPv6)
+            bytes += plan(six, tupleSpace: false).estimatedBytes + 4 * six.count
+            return Plan(kind: .tupleSpace(shapes: shapes.count), estimatedBytes: bytes)
+        }
         let per = ChunkedClassifier.defaultChunkRules
         let chunked =
             estimate(matches, rulesPerChunk: per, foldBudget: ChunkedClassifier.foldBudget, packed: true)
@@ -37,6 +52,19 @@ public enum CompiledClassifier {
         switch plan.kind {
         case .bitsets: return BitVectorClassifier(matches: matches)
         case .chunked(let per): return ChunkedClassifier(matches: matches, chunkRules: per)
+        case .tupleSpace:
+            // (The plan saw the shapes fit; chunks stand in should a caller's plan be stale.)
+            return TupleSpaceClassifier(matches: matches) ?? ChunkedClassifier(matches: matches)
+        }
+    }
+
+    /// Bytes of the lookup structures of a classifier `make` built.
+    public static func bytes(of c: any Classifier) -> Int {
+        switch c {
+        case let b as BitVectorClassifier: return b.memoryBytes
+        case let k as ChunkedClassifier: return k.memoryBytes
+        case let t as TupleSpaceClassifier: return t.memoryBytes
+        default: return 0
         }
     }
 

@@ -38,7 +38,9 @@ struct RuleChecks {
     let any: Bool
     let bytes: Int
 
-    init(_ rules: [RuleMatch], words: Int) {
+    /// `foldingSets`: leave out the small set tests the bit-vector index cuts into its fields
+    /// (`SetMatch.folds`); a classifier that cuts none checks every set.
+    init(_ rules: [RuleMatch], words: Int, foldingSets: Bool = true) {
         var needed = [UInt64](repeating: 0, count: words)
         var checks: [RuleCheck] = []
         var ingress: [UInt64] = []
@@ -65,7 +67,8 @@ struct RuleChecks {
                 c.tcpValue = f.value
             }
             c.states = m.states
-            let unfolded = m.sets.filter { !$0.folds(into: m) }.map(SetTest.init) + m.concats.map(SetTest.init)
+            let unfolded =
+                m.sets.filter { !foldingSets || !$0.folds(into: m) }.map(SetTest.init) + m.concats.map(SetTest.init)
             if !unfolded.isEmpty {
                 c.setAt = Int32(sets.count)
                 c.setCount = Int32(unfolded.count)
