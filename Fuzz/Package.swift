@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "RouterPath", dependencies: ["FirewallCore", "Ports", "LinuxIO", "CLinux", "FuzzSupport"]),
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["FirewallCore", "CFuzzDriver"]),
-        // One frame: parse, conntrack, both classifiers (they must agree), reject reply.
+        // One frame: parse, conntrack, the classifiers (they must agree), reject reply.
         .executableTarget(name: "fuzz-frame", dependencies: ["FirewallCore", "FuzzSupport"]),
         // Bursts of timestamped frames through the whole pipeline, with reloads; invariants checked.
         .executableTarget(name: "fuzz-pipeline", dependencies: ["FirewallCore", "FuzzSupport"]),
