@@ -6,7 +6,8 @@ import Workloads
 /// chunks (sets, unindexed fields, IPv4 and IPv6), on every ClassBench set, and on a large
 /// synthetic policy; and `CompiledClassifier` picks it for large policies only.
 final class ChunkedClassifierTests: XCTestCase {
-    func classifyAll(_ c: any Classifier, _ metas: [PacketMeta]) -> [Int32] {
+    /// Every header's result through `classifyBurst` (the tuple-space tests use it too).
+    static func classifyAll(_ c: any Classifier, _ metas: [PacketMeta]) -> [Int32] {
         var got = [Int32](repeating: -2, count: metas.count)
         metas.withUnsafeBufferPointer { m in
             got.withUnsafeMutableBufferPointer { g in
@@ -33,7 +34,7 @@ final class ChunkedClassifierTests: XCTestCase {
         let chunked = ChunkedClassifier(matches: rules, chunkRules: 64, foldBudget: seed % 4 < 2 ? 0 : 1 << 22)
         let reference = ReferenceClassifier(matches: rules)
         var metas = (0..<headers).map { _ in g.header(near: rules.isEmpty ? nil : g.pick(rules)) }
-        let got = classifyAll(chunked, metas)
+        let got = Self.classifyAll(chunked, metas)
         for i in 0..<headers {
             let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
             if got[i] != want {
@@ -65,7 +66,7 @@ final class ChunkedClassifierTests: XCTestCase {
         XCTAssertEqual(chunked.prefilter.groupSize, 2)
         let reference = ReferenceClassifier(matches: rules)
         var metas = (0..<300).map { _ in g.header(near: g.pick(rules)) }
-        let got = classifyAll(chunked, metas)
+        let got = Self.classifyAll(chunked, metas)
         for i in 0..<metas.count {
             let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
             if got[i] != want { return XCTFail("header \(i): chunked \(got[i]), reference \(want)\n\(metas[i])") }
@@ -79,7 +80,7 @@ final class ChunkedClassifierTests: XCTestCase {
             let flat = FlatScan(rules)
             let metas = trace.map(\.meta)
             // Chunks of 1,024 rules: the 8k sets are cut into eight.
-            let got = classifyAll(ChunkedClassifier(matches: rules, chunkRules: 1024), metas)
+            let got = Self.classifyAll(ChunkedClassifier(matches: rules, chunkRules: 1024), metas)
             var failures = 0
             for i in 0..<metas.count where got[i] != flat.first(metas[i]) {
                 failures += 1
@@ -134,7 +135,7 @@ final class ChunkedClassifierTests: XCTestCase {
         }
         // By the source alone, three or four chunks a packet.
         XCTAssertLessThan(chunksSearched, 240 * 3 / 2)
-        let got = classifyAll(chunked, metas)
+        let got = Self.classifyAll(chunked, metas)
         let flat = FlatScan(rules)
         var failures = 0
         for i in 0..<metas.count where got[i] != flat.first(metas[i]) {

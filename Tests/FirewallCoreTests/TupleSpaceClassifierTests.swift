@@ -74,18 +74,7 @@ final class TupleSpaceClassifierTests: XCTestCase {
         guard let tuples = TupleSpaceClassifier(matches: rules) else { return ("seed \(seed): did not fit", 0) }
         let reference = ReferenceClassifier(matches: rules)
         var metas = (0..<500).map { _ in g.header(near: g.pick(rules)) }
-        var got = [Int32](repeating: -2, count: metas.count)
-        metas.withUnsafeBufferPointer { m in
-            got.withUnsafeMutableBufferPointer { r in
-                var i = 0, step = 1
-                while i < m.count {
-                    let k = min(step, m.count - i)
-                    tuples.classifyBurst(m.baseAddress! + i, count: k, results: r.baseAddress! + i)
-                    i += k
-                    step = step % 37 + 5
-                }
-            }
-        }
+        let got = ChunkedClassifierTests.classifyAll(tuples, metas)
         for i in 0..<metas.count {
             let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
             if got[i] != want {
