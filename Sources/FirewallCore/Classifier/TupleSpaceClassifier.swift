@@ -86,8 +86,6 @@ public final class TupleSpaceClassifier: Classifier {
         memoryBytes = bytes + chains.count * 4 + checks.bytes + sixIndexes.count * 4 + CompiledClassifier.bytes(of: six)
     }
 
-    convenience init?(rules: [Rule]) { self.init(matches: rules.map(\.match)) }
-
     deinit {
         for t in 0..<tableCount { tables[t].slots.deallocate() }
         tables.deallocate()
