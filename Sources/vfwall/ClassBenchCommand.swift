@@ -118,7 +118,8 @@ struct ClassBenchCommand: ParsableCommand {
             switch plan.kind {
             case .bitsets: print("compiled-as: bitsets")
             case .chunked(let per): print("compiled-as: chunks of \(per) rules")
-            case .tupleSpace(let shapes): print("compiled-as: tuple space of \(shapes) shapes")
+            case .tupleSpace(let shapes, let others):
+                print("compiled-as: tuple space of \(shapes) shapes" + (others > 0 ? " and \(others) other rules" : ""))
             }
             print("estimated-bytes: \(plan.estimatedBytes)")
             return (c, CompiledClassifier.bytes(of: c))
@@ -129,13 +130,7 @@ struct ClassBenchCommand: ParsableCommand {
             let c = ChunkedClassifier(matches: matches, chunkRules: chunkRules)
             return (c, c.memoryBytes)
         case .tuples:
-            guard let c = TupleSpaceClassifier(matches: matches) else {
-                printError(
-                    "vfwall classbench: these rules do not fit tuple-space search (a port range wider than "
-                        + "\(TupleSpaceClassifier.maxPortRange) ports, or more than "
-                        + "\(TupleSpaceClassifier.maxShapes) shapes)")
-                throw ExitCode(1)
-            }
+            let c = TupleSpaceClassifier(matches: matches)
             return (c, c.memoryBytes)
         case .rteAcl:
             do {

@@ -54,15 +54,17 @@ final class TupleSpaceClassifierTests: XCTestCase {
         return m
     }
 
-    /// A difference from the reference, else nil; and how many headers matched a rule.
-    func compare(seed: UInt64) -> (String?, matched: Int) {
+    /// A difference from the reference, else nil; how many headers matched a rule; and how many
+    /// rules went to the other classifier.
+    func compare(seed: UInt64) -> (String?, matched: Int, others: Int) {
         var g = RandomPolicy(seed: seed)
         let sets = SetType.allCases.flatMap { t in (0..<2).map { g.randomSet(t, name: "\(t)-\($0)") } }
         let templates = (0..<g.int(1...4)).map { _ in template(&g) }
         let n = g.int(1...300)
         var rules: [RuleMatch] = (0..<n).map { _ in
             let base = seed % 2 == 0 && g.chance(40) ? g.ruleWithSets(sets) : g.rule()
-            return fitted(base, g.pick(templates), &g)
+            // A third of the seeds mix in rules of any shape and port range.
+            return seed % 3 == 0 && g.chance(15) ? base : fitted(base, g.pick(templates), &g)
         }
         // Copies of earlier rules under other checks: several rules under one key.
         for _ in 0..<(n / 10) {
@@ -71,7 +73,7 @@ final class TupleSpaceClassifierTests: XCTestCase {
             copy.states = g.chance(50) ? UInt8(g.int(1...15)) : 0
             rules.insert(copy, at: g.int(0...rules.count))
         }
-        guard let tuples = TupleSpaceClassifier(matches: rules) else { return ("seed \(seed): did not fit", 0) }
+        let tuples = TupleSpaceClassifier(matches: rules)
         let reference = ReferenceClassifier(matches: rules)
         var metas = (0..<500).map { _ in g.header(near: g.pick(rules)) }
         let got = ChunkedClassifierTests.classifyAll(tuples, metas)
@@ -79,29 +81,32 @@ final class TupleSpaceClassifierTests: XCTestCase {
             let want = withUnsafePointer(to: &metas[i]) { reference.classify($0) }
             if got[i] != want {
                 let rule = got[i] >= 0 ? "\n\(rules[Int(got[i])])" : ""
-                return ("seed \(seed): \(rules.count) rules, header \(i): \(got[i]) != \(want)\n\(metas[i])\(rule)", 0)
+                let what = "seed \(seed): \(rules.count) rules (\(tuples.others.count) others)"
+                return ("\(what), header \(i): \(got[i]) != \(want)\n\(metas[i])\(rule)", 0, 0)
             }
         }
-        return (nil, got.filter { $0 >= 0 }.count)
+        return (nil, got.filter { $0 >= 0 }.count, tuples.others.count)
     }
 
     func testRandomPoliciesOfFewShapesAgreeWithReference() {
-        var matched = 0
+        var matched = 0, others = 0
         for seed in UInt64(1)...80 {
-            let (difference, hits) = compare(seed: seed)
+            let (difference, hits, otherRules) = compare(seed: seed)
             if let difference { return XCTFail(difference) }
             matched += hits
+            others += otherRules
         }
         XCTAssertGreaterThan(matched, 80 * 500 / 10, "a tenth of the headers or more match a rule")
+        XCTAssertGreaterThan(others, 100, "rules that do not fit are searched apart")
     }
 
-    func testPoliciesThatDoNotFitAreRefused() {
+    func testRulesThatDoNotFitGoToTheOtherClassifier() {
         var wide = RuleMatch()
         wide.destinationPorts = [PortRange(1000, 1016)]  // 17 ports
-        XCTAssertNil(TupleSpaceClassifier(matches: [wide]))
         var narrow = wide
         narrow.destinationPorts = [PortRange(1000, 1015)]
-        XCTAssertNotNil(TupleSpaceClassifier(matches: [narrow]))
+        XCTAssertEqual(TupleSpaceClassifier(matches: [narrow, wide]).others.count, 1)
+        XCTAssertEqual(TupleSpaceClassifier(matches: [narrow]).others.count, 0)
         // An empty range (as no configuration gives) matches nothing and does not trap.
         var empty = RuleMatch()
         empty.destinationPorts = [PortRange(10, 5)]
@@ -109,21 +114,29 @@ final class TupleSpaceClassifierTests: XCTestCase {
         m.ipVersion = 4
         m.hasL4 = true
         m.hasPorts = true
-        m.dport = 7
-        XCTAssertEqual(TupleSpaceClassifier(matches: [empty])?.classify(&m), -1)
-        let manyShapes = (0..<9).map { i in
-            var m = RuleMatch()
-            m.sources = [IPPrefix(address: IPAddress(v4: 0x0A00_0000), length: UInt8(8 + i), isV6: false)]
-            return m
+        m.dport = 1016
+        XCTAssertEqual(TupleSpaceClassifier(matches: [empty]).classify(&m), -1)
+        // The wide rule comes first here: it is found though the table holds a matching rule too.
+        m.dport = 1010
+        XCTAssertEqual(TupleSpaceClassifier(matches: [wide, narrow]).classify(&m), 0)
+        XCTAssertEqual(TupleSpaceClassifier(matches: [narrow, wide]).classify(&m), 0)
+        // Nine shapes, two rules in each but the last: it is the one left out.
+        let nine = (0..<17).map { i in
+            var r = RuleMatch()
+            r.sources = [IPPrefix(address: IPAddress(v4: 0x0A00_0000), length: UInt8(8 + i / 2), isV6: false)]
+            return r
         }
-        XCTAssertNil(TupleSpaceClassifier(matches: manyShapes))
-        XCTAssertNotNil(TupleSpaceClassifier(matches: Array(manyShapes.prefix(8))))
+        let tuples = TupleSpaceClassifier(matches: nine)
+        XCTAssertEqual(tuples.tableCount, 8)
+        XCTAssertEqual(tuples.others.count, 1)
+        m.src = IPAddress(v4: 0x0A00_0001)
+        XCTAssertEqual(tuples.classify(&m), 0)
     }
 
     func testLargePolicyOfOneShapeIsSearchedByTuples() throws {
         let large = ChunkedClassifierTests.synthetic(50_000)
         let plan = CompiledClassifier.plan(large)
-        XCTAssertEqual(plan.kind, .tupleSpace(shapes: 1))
+        XCTAssertEqual(plan.kind, .tupleSpace(shapes: 1, others: 0))
         let built = try XCTUnwrap(CompiledClassifier.make(large, plan: plan) as? TupleSpaceClassifier)
         XCTAssertGreaterThanOrEqual(plan.estimatedBytes, built.memoryBytes)
         XCTAssertLessThan(plan.estimatedBytes, 3 * built.memoryBytes)
@@ -136,5 +149,8 @@ final class TupleSpaceClassifierTests: XCTestCase {
         }
         let chunks = CompiledClassifier.Kind.chunked(rulesPerChunk: ChunkedClassifier.defaultChunkRules)
         XCTAssertEqual(CompiledClassifier.plan(ranged).kind, chunks)
+        // A tenth of them among the exact ones: tuple space, those apart.
+        let mixed = large.enumerated().map { i, m in i % 10 == 3 ? ranged[i] : m }
+        XCTAssertEqual(CompiledClassifier.plan(mixed).kind, .tupleSpace(shapes: 1, others: 5000))
     }
 }

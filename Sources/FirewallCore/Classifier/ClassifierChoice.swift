@@ -7,8 +7,9 @@ public enum CompiledClassifier {
     public enum Kind: Equatable, Sendable {
         case bitsets
         case chunked(rulesPerChunk: Int)
-        /// `TupleSpaceClassifier`: large policies whose rules take few shapes.
-        case tupleSpace(shapes: Int)
+        /// `TupleSpaceClassifier`: large policies whose rules nearly all take few shapes (`others`:
+        /// the rules that do not, under a classifier of their own).
+        case tupleSpace(shapes: Int, others: Int)
     }
 
     /// What would be built and about how many bytes its lookup structures would take.
@@ -26,8 +27,10 @@ public enum CompiledClassifier {
         let whole = max(1, matches.count)
         let single = estimate(matches, rulesPerChunk: whole, foldBudget: FamilyFields.foldBudget, packed: false)
         if single <= singleIndexBudget { return Plan(kind: .bitsets, estimatedBytes: single) }
-        // Few shapes: a probe a shape beats chunks, and takes about 50 bytes a key.
-        if tupleSpace, let shapes = TupleSpaceClassifier.shapes(matches) {
+        // Few shapes: a probe a shape beats chunks, and takes about 50 bytes a key. The rules that
+        // do not fit are searched as well, for packets they could match first: a tenth at most.
+        let (shapes, others) = tupleSpace ? TupleSpaceClassifier.partition(matches) : ([:], [])
+        if tupleSpace && others.count * 10 <= matches.count {
             var bytes = matches.count * (MemoryLayout<RuleCheck>.stride + 12)
             for keys in shapes.values {
                 var size = 16
@@ -35,8 +38,10 @@ public enum CompiledClassifier {
                 bytes += size * MemoryLayout<TupleSpaceClassifier.Slot>.stride + 8 * keys.count
             }
             let six = matches.filter(TupleSpaceClassifier.mayMatchIPv6)
+            let otherMatches = others.map { matches[Int($0)] }
             bytes += plan(six, tupleSpace: false).estimatedBytes + 4 * six.count
-            return Plan(kind: .tupleSpace(shapes: shapes.count), estimatedBytes: bytes)
+            bytes += plan(otherMatches, tupleSpace: false).estimatedBytes + 4 * others.count
+            return Plan(kind: .tupleSpace(shapes: shapes.count, others: others.count), estimatedBytes: bytes)
         }
         let per = ChunkedClassifier.defaultChunkRules
         let chunked =
@@ -52,9 +57,7 @@ public enum CompiledClassifier {
         switch plan.kind {
         case .bitsets: return BitVectorClassifier(matches: matches)
         case .chunked(let per): return ChunkedClassifier(matches: matches, chunkRules: per)
-        case .tupleSpace:
-            // (The plan saw the shapes fit; chunks stand in should a caller's plan be stale.)
-            return TupleSpaceClassifier(matches: matches) ?? ChunkedClassifier(matches: matches)
+        case .tupleSpace: return TupleSpaceClassifier(matches: matches)
         }
     }
 

@@ -6,8 +6,10 @@ import CPrefetch
 /// first rule and stopped once no later shape can hold an earlier rule. A packet costs one probe
 /// per shape, where chunks cost a chain of table loads per chunk searched.
 ///
-/// IPv6 packets go to a classifier over the rules that may match IPv6 (`CompiledClassifier`
-/// without this choice), others to the reference scan (the pipeline classifies neither there).
+/// Rules that do not fit (port ranges too wide to list, shapes beyond the `maxShapes` holding
+/// the most rules) go to a classifier of their own (`CompiledClassifier` without this choice), and
+/// a packet takes the lower of the two answers. IPv6 packets go to a classifier over the rules
+/// that may match IPv6, others to the reference scan (the pipeline classifies neither there).
 /// Unindexed fields and every set test are per-candidate checks (`RuleChecks`), so first match
 /// is exact. Immutable once built; the fast path reads flat memory only.
 public final class TupleSpaceClassifier: Classifier {
@@ -34,9 +36,10 @@ public final class TupleSpaceClassifier: Classifier {
     let tableCount: Int
     let more: UnsafeMutablePointer<Int32>
     let checks: RuleChecks
-    /// IPv6 packets: a classifier over `sixRules`, the rules that may match IPv6, by position.
-    let six: any Classifier
-    let sixRules: UnsafeMutablePointer<Int32>
+    /// The IPv4 rules that do not fit the shapes.
+    let others: RuleSubset
+    /// IPv6 packets: the rules that may match IPv6.
+    let six: RuleSubset
     let reference: ReferenceClassifier
     let sets: [NamedSet]
     public let ruleCount: Int
@@ -44,25 +47,32 @@ public final class TupleSpaceClassifier: Classifier {
 
     /// At most this many shapes: each is one more probe for a packet that matches late or not at all.
     public static let maxShapes = 8
-    /// A port range of at most this many ports is listed port by port; a wider one does not fit.
-    public static var maxPortRange: Int { TupleExpansion.maxRange }
 
-    /// The rules' keys by shape, or nil when a rule does not fit or there are too many shapes.
-    static func shapes(_ matches: [RuleMatch]) -> [TupleShape: [(TupleKey, Int32)]]? {
-        var byShape: [TupleShape: [(TupleKey, Int32)]] = [:]
-        for (r, m) in matches.enumerated() {
-            guard let keys = TupleExpansion.keys(m) else { return nil }
-            for (shape, key) in keys {
-                byShape[shape, default: []].append((key, Int32(truncatingIfNeeded: r)))
-                if byShape.count > maxShapes { return nil }
-            }
+    /// The keys by shape of the rules that fit the `maxShapes` shapes holding the most rules, and
+    /// the rules that do not, in order.
+    static func partition(_ matches: [RuleMatch]) -> (byShape: [TupleShape: [(TupleKey, Int32)]], others: [Int32]) {
+        let keysOf = matches.map(TupleExpansion.keys)
+        var rulesIn: [TupleShape: Int] = [:]
+        for keys in keysOf {
+            for shape in Set(keys?.map(\.0) ?? []) { rulesIn[shape, default: 0] += 1 }
         }
-        return byShape
+        let ranked = rulesIn.sorted { a, b in a.value != b.value ? a.value > b.value : a.key < b.key }
+        let chosen = Set(ranked.prefix(maxShapes).map(\.key))
+        var byShape: [TupleShape: [(TupleKey, Int32)]] = [:]
+        var others: [Int32] = []
+        for (r, keys) in keysOf.enumerated() {
+            // (A rule that cannot match IPv4 has no keys, and fits.)
+            guard let keys, keys.allSatisfy({ chosen.contains($0.0) }) else {
+                others.append(Int32(truncatingIfNeeded: r))
+                continue
+            }
+            for (shape, key) in keys { byShape[shape, default: []].append((key, Int32(truncatingIfNeeded: r))) }
+        }
+        return (byShape, others)
     }
 
-    /// Nil when the policy does not fit (see `shapes`).
-    public init?(matches: [RuleMatch]) {
-        guard let byShape = Self.shapes(matches) else { return nil }
+    public init(matches: [RuleMatch]) {
+        let (byShape, otherRules) = Self.partition(matches)
         ruleCount = matches.count
         var built: [Table] = []
         var chains: [Int32] = []
@@ -77,13 +87,11 @@ public final class TupleSpaceClassifier: Classifier {
         tableCount = built.count
         more = .copying(chains)
         checks = RuleChecks(matches, words: max(1, (matches.count + 63) / 64), foldingSets: false)
-        let sixIndexes = matches.indices.filter { Self.mayMatchIPv6(matches[$0]) }
-        sixRules = .copying(sixIndexes.map { Int32(truncatingIfNeeded: $0) })
-        let sixMatches = sixIndexes.map { matches[$0] }
-        six = CompiledClassifier.make(sixMatches, plan: CompiledClassifier.plan(sixMatches, tupleSpace: false))
+        others = RuleSubset(otherRules, of: matches)
+        six = RuleSubset(matches.indices.filter { Self.mayMatchIPv6(matches[$0]) }.map(Int32.init), of: matches)
         reference = ReferenceClassifier(matches: matches)
         sets = matches.flatMap { $0.sets.map(\.set) + $0.concats.map(\.set) }
-        memoryBytes = bytes + chains.count * 4 + checks.bytes + sixIndexes.count * 4 + CompiledClassifier.bytes(of: six)
+        memoryBytes = bytes + chains.count * 4 + checks.bytes + others.bytes + six.bytes
     }
 
     deinit {
@@ -91,7 +99,8 @@ public final class TupleSpaceClassifier: Classifier {
         tables.deallocate()
         more.deallocate()
         checks.deallocate()
-        sixRules.deallocate()
+        others.deallocate()
+        six.deallocate()
     }
 
     static func mayMatchIPv6(_ m: RuleMatch) -> Bool {
@@ -148,12 +157,18 @@ public final class TupleSpaceClassifier: Classifier {
             let m = metas + i
             switch m.pointee.ipVersion {
             case 4: results[i] = lookup(m)
-            case 6:
-                let r = six.classify(m)
-                results[i] = r < 0 ? -1 : sixRules[Int(r)]
+            case 6: results[i] = six.classify(m)
             default: results[i] = reference.classify(m)
             }
         }
+    }
+
+    @inline(__always) func lookup(_ m: UnsafePointer<PacketMeta>) -> Int32 {
+        let best = probe(m)
+        // The other rules only when one of them could come first.
+        guard others.count > 0, others.firstRule < best else { return best == .max ? -1 : best }
+        let other = others.classify(m)
+        return other >= 0 && other < best ? other : (best == .max ? -1 : best)
     }
 
     @inline(__always) static func key(_ m: UnsafePointer<PacketMeta>, _ t: Table) -> TupleKey {
@@ -163,7 +178,8 @@ public final class TupleSpaceClassifier: Classifier {
         return TupleKey(addresses: UInt64(source) << 32 | UInt64(destination), fields: fields & t.fieldMask)
     }
 
-    @inline(__always) func lookup(_ m: UnsafePointer<PacketMeta>) -> Int32 {
+    /// The first rule of the shapes' tables, or `Int32.max`.
+    @inline(__always) func probe(_ m: UnsafePointer<PacketMeta>) -> Int32 {
         var best = Int32.max
         let hasPorts = m.pointee.hasPorts
         for t in 0..<tableCount {
@@ -183,7 +199,7 @@ public final class TupleSpaceClassifier: Classifier {
                 i = (i &+ 1) & table.slotMask
             }
         }
-        return best == .max ? -1 : best
+        return best
     }
 
     /// The first of the slot's rules below `best` that passes its checks, else `best`.
@@ -197,4 +213,31 @@ public final class TupleSpaceClassifier: Classifier {
         }
         return best
     }
+}
+
+/// Some of a policy's rules, by position, under a compiled classifier of their own (never a
+/// tuple-space one), answering with the rule's position in the whole policy.
+struct RuleSubset {
+    let classifier: any Classifier
+    let rules: UnsafeMutablePointer<Int32>
+    let count: Int
+    /// The first rule's position, or `Int32.max` for none.
+    let firstRule: Int32
+
+    init(_ indexes: [Int32], of matches: [RuleMatch]) {
+        let subset = indexes.map { matches[Int($0)] }
+        classifier = CompiledClassifier.make(subset, plan: CompiledClassifier.plan(subset, tupleSpace: false))
+        rules = .copying(indexes)
+        count = indexes.count
+        firstRule = indexes.first ?? .max
+    }
+
+    var bytes: Int { count * 4 + CompiledClassifier.bytes(of: classifier) }
+
+    @inline(__always) func classify(_ m: UnsafePointer<PacketMeta>) -> Int32 {
+        let r = classifier.classify(m)
+        return r < 0 ? -1 : rules[Int(r)]
+    }
+
+    func deallocate() { rules.deallocate() }
 }
