@@ -226,7 +226,11 @@ struct RuleSubset {
 
     init(_ indexes: [Int32], of matches: [RuleMatch]) {
         let subset = indexes.map { matches[Int($0)] }
-        classifier = CompiledClassifier.make(subset, plan: CompiledClassifier.plan(subset, tupleSpace: false))
+        // (None, for most policies' IPv6 part: an empty index would still take its fixed tables.)
+        classifier =
+            subset.isEmpty
+            ? ReferenceClassifier(matches: [])
+            : CompiledClassifier.make(subset, plan: CompiledClassifier.plan(subset, tupleSpace: false))
         rules = .copying(indexes)
         count = indexes.count
         firstRule = indexes.first ?? .max
